@@ -1,0 +1,42 @@
+# luci-app-dualnat: developer entry points. Everything runs from a local venv (.venv).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXAMPLE := examples/bypass-router
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint unit lab bench clean
+
+$(BIN)/dualnat: backend/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e 'backend[test]'
+	@touch $@
+
+venv: $(BIN)/dualnat
+
+## demo: plan, main-router settings and a dry-run apply for the example bypass router
+demo: venv
+	@tmp=$$(mktemp -d) && cp $(EXAMPLE)/* $$tmp/ && \
+	echo "== dualnat plan (example: $(EXAMPLE))" && $(BIN)/dualnat --config-dir $$tmp plan && \
+	echo && echo "== dualnat main-router --json" && $(BIN)/dualnat --config-dir $$tmp main-router --json && \
+	echo && echo "== dualnat apply --dry-run" && $(BIN)/dualnat --config-dir $$tmp apply --dry-run; \
+	rc=$$?; rm -rf $$tmp; exit $$rc
+
+lint: venv
+	$(BIN)/ruff check backend tests scripts
+	$(BIN)/ruff format --check backend tests scripts
+
+## test: the whole suite (unit + lab; the lab needs root and skips without it)
+test: venv lint
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: venv
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,185 @@
+"""`dualnat` command line: a thin front end over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .apply import Environment, apply_plan, revert
+from .context import backend_for, config_dir_from, is_live, make_plan
+from .errors import ApplyError, ConfigInvalid
+from .plan import Plan
+from .render import REVERTERS, render
+from .uci import UciError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _plan_text(plan: Plan) -> str:
+    net = plan.network
+    lines = [
+        f"Bypass router {net.bypass_ip} on {net.lan_device} (LAN {net.lan}, zone "
+        f"'{net.lan_zone}'), main router {net.main_router_ip}",
+        "",
+    ]
+    for n, item in enumerate(plan.items, 1):
+        data = item.to_dict()
+        data.pop("reason")
+        head = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, [], False))
+        lines.append(f"{n:>3}. {head}")
+        lines.append(f"     why: {item.reason}")
+    lines += ["", _main_router_text(plan)]
+    lines += [f"warning: {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def _main_router_text(plan: Plan) -> str:
+    mr = plan.main_router
+    lines = [f"On the main router ({mr.vendor}):"]
+    if not mr.port_forwards:
+        lines.append("  no port forwards")
+    for f in mr.port_forwards:
+        lines.append(
+            f"  port forward '{f.name}': {f.proto} external port {f.external_port} -> "
+            f"{f.internal_ip}:{f.internal_port}"
+        )
+    lines.append(f"  DHCP ({mr.dhcp['mode']}): {mr.dhcp['reason']}")
+    lines += [f"  note: {n}" for n in mr.notes]
+    return "\n".join(lines)
+
+
+def _main_router_json(plan: Plan) -> dict[str, Any]:
+    data = plan.main_router.to_dict()
+    data["port_forwards"] = [
+        {k: f[k] for k in ("name", "proto", "external_port", "internal_ip", "internal_port")}
+        for f in data["port_forwards"]
+    ]
+    return data
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    plan = _plan(args)
+    n = len(plan.main_router.port_forwards)
+    print(f"configuration is valid: {n} forward(s), {len(plan.items)} planned item(s)")
+    return EXIT_OK
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    plan = _plan(args)
+    if args.json:
+        _print_json(plan.to_dict())
+    else:
+        print(_plan_text(plan))
+    return EXIT_OK
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    if args.revert:
+        if args.format not in REVERTERS:
+            raise SystemExit("--revert exists for the nft and iptables formats")
+        sys.stdout.write(REVERTERS[args.format]())
+        return EXIT_OK
+    sys.stdout.write(render(_plan(args), args.format))
+    return EXIT_OK
+
+
+def _cmd_main_router(args: argparse.Namespace) -> int:
+    plan = _plan(args)
+    if args.json:
+        _print_json(_main_router_json(plan))
+    else:
+        print(_main_router_text(plan))
+    return EXIT_OK
+
+
+def _report(result_diff: str, messages: list[str], dry_run: bool) -> None:
+    if dry_run:
+        sys.stdout.write(result_diff or "no changes\n")
+        return
+    for m in messages:
+        print(m)
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    plan = _plan(args)
+    env = Environment.detect(args.backend)
+    result = apply_plan(plan, env, dry_run=args.dry_run)
+    _report(result.diff, result.messages, args.dry_run)
+    return EXIT_OK
+
+
+def _cmd_revert(args: argparse.Namespace) -> int:
+    env = Environment.detect(args.backend)
+    result = revert(env, dry_run=args.dry_run)
+    _report(result.diff, result.messages, args.dry_run)
+    return EXIT_OK
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    return make_plan(args.backend, live=is_live(args.config_dir))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dualnat",
+        description="Port forwarding, hairpin and masquerade for a bypass router (旁路由).",
+    )
+    parser.add_argument("--version", action="version", version=f"dualnat {__version__}")
+    parser.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="folder of UCI files (dualnat, network, firewall, dhcp); default "
+        "$DUALNAT_CONFIG_DIR or /etc/config",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("check", help="validate the configuration").set_defaults(func=_cmd_check)
+    p = sub.add_parser("plan", help="show what dualnat will do, and why")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_plan)
+    p = sub.add_parser("render", help="print the rules for uci (fw4), nft or iptables")
+    p.add_argument("--format", choices=("uci", "nft", "iptables"), default="uci")
+    p.add_argument("--revert", action="store_true", help="print the script that removes them")
+    p.set_defaults(func=_cmd_render)
+    p = sub.add_parser("main-router", help="what to enter on the main router")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_main_router)
+    p = sub.add_parser("apply", help="write the rules into the firewall config and reload")
+    p.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    p.set_defaults(func=_cmd_apply)
+    p = sub.add_parser("revert", help="remove everything dualnat wrote")
+    p.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    p.set_defaults(func=_cmd_revert)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.config_dir = config_dir_from(args.config_dir)
+    args.backend = backend_for(args.config_dir)
+    try:
+        return int(args.func(args))
+    except ConfigInvalid as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    except UciError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ApplyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

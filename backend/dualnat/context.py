@@ -1,0 +1,80 @@
+"""Where things are: the config folder, the UCI backend for it, and the inputs of a plan."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import CONFIG_NAME, parse_config
+from .errors import ConfigInvalid, Problem
+from .model import Config, NetworkState
+from .network import network_state
+from .plan import Plan
+from .planner import Resolver, build_plan, resolve_ipv4
+from .services import ServicePorts, from_configs, from_proc
+from .uci import FileBackend, UciBackend, UciCommandBackend
+
+ROUTER_CONFIG_DIR = Path("/etc/config")
+ENV_CONFIG_DIR = "DUALNAT_CONFIG_DIR"
+
+
+def config_dir_from(arg: str | None) -> Path:
+    """--config-dir, else $DUALNAT_CONFIG_DIR, else /etc/config."""
+    return Path(arg or os.environ.get(ENV_CONFIG_DIR) or ROUTER_CONFIG_DIR)
+
+
+def is_live(config_dir: Path) -> bool:
+    """True when we work on this machine's own /etc/config (i.e. on the router)."""
+    try:
+        return config_dir.resolve() == ROUTER_CONFIG_DIR.resolve() and ROUTER_CONFIG_DIR.is_dir()
+    except OSError:
+        return False
+
+
+def backend_for(config_dir: Path) -> UciBackend:
+    """libuci (the `uci` command) on the router, the pure-Python writer elsewhere."""
+    if is_live(config_dir) and shutil.which("uci"):
+        return UciCommandBackend(config_dir)
+    return FileBackend(config_dir)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the planner needs, read from one config folder."""
+
+    config: Config
+    network: NetworkState
+    services: ServicePorts
+
+
+def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[Problem]]:
+    """Read dualnat, network, firewall and the service configs.
+
+    Returns the inputs built from everything valid, with the problems found so far; raises
+    ConfigInvalid only when the LAN itself cannot be determined.
+    """
+    config, problems = parse_config(backend.read(CONFIG_NAME))
+    firewall = backend.read("firewall")
+    try:
+        net = network_state(config.settings, backend.read("network"), firewall)
+    except ConfigInvalid as exc:
+        raise ConfigInvalid([*problems, *exc.problems]) from None
+    docs = {name: backend.read(name) for name in ("uhttpd", "dropbear", "dhcp")}
+    services = ServicePorts.defaults().union(from_configs(docs))
+    if live:
+        services = services.union(from_proc())
+    return Inputs(config, net, services), problems
+
+
+def make_plan(backend: UciBackend, live: bool = False, resolve: Resolver = resolve_ipv4) -> Plan:
+    """Load the inputs from `backend` and plan; ConfigInvalid lists every problem at once."""
+    inputs, problems = load_inputs(backend, live)
+    try:
+        plan = build_plan(inputs.config, inputs.network, inputs.services, resolve)
+    except ConfigInvalid as exc:
+        problems = [*problems, *exc.problems]
+    if problems:
+        raise ConfigInvalid(problems)
+    return plan

@@ -1,0 +1,175 @@
+"""What a dualnat configuration is: typed, validated values and nothing else."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+
+NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+# Addresses that can never be the main router's public address (RFC 1918, carrier NAT,
+# loopback, link-local, multicast, reserved). Documentation ranges stay allowed for examples.
+NOT_PUBLIC = tuple(
+    IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
+
+
+class Proto(StrEnum):
+    """Transport protocol(s) of a forward."""
+
+    TCP = "tcp"
+    UDP = "udp"
+    TCPUDP = "tcpudp"
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        """The single protocols this value stands for, in a fixed order."""
+        return ("tcp", "udp") if self is Proto.TCPUDP else (self.value,)
+
+    def shares_protocol_with(self, other: Proto) -> bool:
+        return bool(set(self.protocols) & set(other.protocols))
+
+
+class TargetGateway(StrEnum):
+    """The default gateway that the target device uses."""
+
+    BYPASS = "bypass"
+    MAIN = "main"
+
+
+class KeepSource(StrEnum):
+    """Whether the target should see the real client address."""
+
+    AUTO = "auto"
+    YES = "yes"
+    NO = "no"
+
+
+class MasqueradeMode(StrEnum):
+    """Masquerade LAN traffic that leaves through the bypass router."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+@dataclass(frozen=True, order=True)
+class PortRange:
+    """An inclusive port range; a single port has first == last."""
+
+    first: int
+    last: int
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.first <= 65535 and 1 <= self.last <= 65535):
+            raise ValueError("ports must be between 1 and 65535")
+        if self.first > self.last:
+            raise ValueError(f"range {self.first}-{self.last} is reversed")
+
+    @classmethod
+    def parse(cls, text: str) -> PortRange:
+        """Parse ``"80"`` or ``"8000-8010"``; ValueError with a plain message otherwise."""
+        text = text.strip()
+        m = re.fullmatch(r"(\d{1,5})(?:\s*[-:]\s*(\d{1,5}))?", text)
+        if not m:
+            raise ValueError(f"'{text}' is not a port or a range a-b")
+        first = int(m.group(1))
+        last = int(m.group(2)) if m.group(2) else first
+        return cls(first, last)
+
+    @classmethod
+    def single(cls, port: int) -> PortRange:
+        return cls(port, port)
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def is_single(self) -> bool:
+        return self.first == self.last
+
+    def overlaps(self, other: PortRange) -> bool:
+        return self.first <= other.last and other.first <= self.last
+
+    def contains(self, port: int) -> bool:
+        return self.first <= port <= self.last
+
+    def shifted(self, offset: int) -> PortRange:
+        return PortRange(self.first + offset, self.last + offset)
+
+    def __str__(self) -> str:
+        return str(self.first) if self.is_single else f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The global section ``config dualnat 'main'``."""
+
+    enabled: bool = True
+    lan_interface: str = "lan"
+    bypass_ip: IPv4Address | None = None
+    main_router_ip: IPv4Address | None = None
+    main_router_vendor: str = "generic"
+    public_address: str | None = None
+    masquerade: MasqueradeMode = MasqueradeMode.AUTO
+    disable_redirects: bool = True
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One ``config forward`` section: a port that the main router forwards."""
+
+    name: str
+    proto: Proto
+    external_port: PortRange
+    internal_ip: IPv4Address
+    internal_port: PortRange
+    enabled: bool = True
+    target_gateway: TargetGateway = TargetGateway.BYPASS
+    keep_source_ip: KeepSource = KeepSource.AUTO
+    hairpin: bool = True
+    allow_source: tuple[IPv4Network, ...] = ()
+    bypass_port: PortRange | None = None
+    description: str = ""
+
+    @property
+    def translated(self) -> bool:
+        """True when the internal port differs from the external one."""
+        return self.internal_port != self.external_port
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole /etc/config/dualnat."""
+
+    settings: Settings = field(default_factory=Settings)
+    forwards: tuple[Forward, ...] = ()
+
+    @property
+    def enabled_forwards(self) -> tuple[Forward, ...]:
+        return tuple(f for f in self.forwards if f.enabled)
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """What the bypass router's LAN looks like."""
+
+    lan_device: str
+    bypass_ip: IPv4Address
+    lan: IPv4Network
+    main_router_ip: IPv4Address
+    lan_zone: str = "lan"

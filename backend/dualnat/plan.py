@@ -1,0 +1,144 @@
+"""The plan: plain data that says which rules and settings exist, each with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any, ClassVar
+
+from .model import NetworkState, PortRange, Settings
+
+
+def _plain(value: Any) -> Any:
+    """Convert plan values to JSON-ready data."""
+    if isinstance(value, (IPv4Address, IPv4Network, PortRange)):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+@dataclass(frozen=True)
+class Item:
+    """Base of every planned rule or setting on the bypass router."""
+
+    kind: ClassVar[str] = "item"
+    forward: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **_plain(self)}
+
+
+@dataclass(frozen=True)
+class Dnat(Item):
+    """Rewrite the destination of new connections matching (source, address, port)."""
+
+    kind: ClassVar[str] = "dnat"
+    protos: tuple[str, ...]
+    dest_addr: IPv4Address
+    dport: PortRange
+    to_addr: IPv4Address
+    to_port: PortRange
+    sources: tuple[IPv4Network, ...] = ()
+    hairpin: bool = False
+
+    @property
+    def translated(self) -> bool:
+        return self.dport != self.to_port
+
+
+@dataclass(frozen=True)
+class Snat(Item):
+    """Rewrite the source of forwarded connections to the bypass router's own address."""
+
+    kind: ClassVar[str] = "snat"
+    protos: tuple[str, ...]
+    dest_addr: IPv4Address
+    dport: PortRange
+    snat_to: IPv4Address
+    sources: tuple[IPv4Network, ...] = ()
+    hairpin: bool = False
+
+
+@dataclass(frozen=True)
+class Masquerade(Item):
+    """Masquerade LAN traffic that the bypass router sends on to the main router."""
+
+    kind: ClassVar[str] = "masquerade"
+    source: IPv4Network
+    exclude_dest: IPv4Network
+    device: str
+
+
+@dataclass(frozen=True)
+class Sysctl(Item):
+    """A kernel setting on the bypass router."""
+
+    kind: ClassVar[str] = "sysctl"
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class MainRouterForward:
+    """One port forward to enter on the main router (its target is the bypass router)."""
+
+    name: str
+    proto: str
+    external_port: PortRange
+    internal_ip: IPv4Address
+    internal_port: PortRange
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class MainRouterSettings:
+    """What the user enters on the main router, vendor-neutral."""
+
+    bypass_ip: IPv4Address
+    vendor: str
+    port_forwards: tuple[MainRouterForward, ...]
+    dhcp: dict[str, Any]
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bypass_ip": str(self.bypass_ip),
+            "vendor": self.vendor,
+            "port_forwards": [f.to_dict() for f in self.port_forwards],
+            "dhcp": _plain(self.dhcp),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything dualnat will do on the bypass router and ask of the main router."""
+
+    settings: Settings
+    network: NetworkState
+    items: tuple[Item, ...]
+    main_router: MainRouterSettings
+    warnings: tuple[str, ...] = field(default=())
+
+    def of_kind(self, cls: type[Item]) -> list[Any]:
+        return [i for i in self.items if isinstance(i, cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "enabled": self.settings.enabled,
+            "network": _plain(self.network),
+            "items": [i.to_dict() for i in self.items],
+            "main_router": self.main_router.to_dict(),
+            "warnings": list(self.warnings),
+        }

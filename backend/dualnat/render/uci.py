@@ -1,0 +1,198 @@
+"""Plan → firewall4 sections for /etc/config/firewall (`config redirect` and `config nat`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..plan import Dnat, Masquerade, Plan, Snat
+from .common import HEADER, dnat_segments, source_choices, text
+
+PREFIX = "dualnat_"
+
+# The options firewall4 knows for the section types we write, and whether each takes a
+# list. fw4 skips a whole section when one option has the wrong type (e.g. a list src_ip
+# in a redirect), so every rendered section is checked against this table.
+FW4_OPTIONS: Mapping[str, Mapping[str, bool]] = {
+    "redirect": {
+        "enabled": False,
+        "name": False,
+        "family": False,
+        "src": False,
+        "dest": False,
+        "ipset": False,
+        "helper": False,
+        "proto": True,
+        "src_ip": False,
+        "src_mac": True,
+        "src_port": False,
+        "src_dip": False,
+        "src_dport": False,
+        "dest_ip": False,
+        "dest_port": False,
+        "limit": False,
+        "limit_burst": False,
+        "utc_time": False,
+        "start_date": False,
+        "stop_date": False,
+        "start_time": False,
+        "stop_time": False,
+        "weekdays": False,
+        "mark": False,
+        "reflection": False,
+        "reflection_src": False,
+        "reflection_zone": True,
+        "counter": False,
+        "log": False,
+        "log_limit": False,
+        "target": False,
+    },
+    "nat": {
+        "enabled": False,
+        "name": False,
+        "family": False,
+        "src": False,
+        "device": False,
+        "proto": True,
+        "src_ip": False,
+        "src_port": False,
+        "snat_ip": False,
+        "snat_port": False,
+        "dest_ip": False,
+        "dest_port": False,
+        "limit": False,
+        "limit_burst": False,
+        "connlimit_ports": False,
+        "utc_time": False,
+        "start_date": False,
+        "stop_date": False,
+        "start_time": False,
+        "stop_time": False,
+        "weekdays": False,
+        "mark": False,
+        "counter": False,
+        "log": False,
+        "target": False,
+    },
+}
+
+
+@dataclass(frozen=True)
+class UciSection:
+    """A named section to write; option values are strings (fw4 reads `a b` lists as well)."""
+
+    name: str
+    type: str
+    options: tuple[tuple[str, str], ...]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.options)
+
+
+def _protos(protos: tuple[str, ...]) -> str:
+    return " ".join(protos)
+
+
+def _suffix(base: str, index: int, count: int) -> str:
+    return base if count == 1 else f"{base}_{index}"
+
+
+def _dnat_sections(plan: Plan, item: Dnat) -> list[UciSection]:
+    zone = plan.network.lan_zone
+    kind = "hairpin" if item.hairpin else "dnat"
+    pieces = [(seg, src) for seg in dnat_segments(item) for src in source_choices(item.sources)]
+    out = []
+    for index, (seg, src) in enumerate(pieces):
+        opts: list[tuple[str, str]] = [
+            ("name", f"dualnat {item.forward} {kind}"),
+            ("target", "DNAT"),
+            ("src", zone),
+        ]
+        if src is not None:
+            opts.append(("src_ip", text(src)))
+        opts += [
+            ("src_dip", text(item.dest_addr)),
+            ("src_dport", text(seg.dport)),
+            ("dest", zone),
+            ("dest_ip", text(item.to_addr)),
+            ("dest_port", text(seg.to_port or seg.dport)),
+            ("proto", _protos(item.protos)),
+            ("reflection", "0"),
+        ]
+        name = _suffix(f"{PREFIX}{item.forward}_{kind}", index, len(pieces))
+        out.append(UciSection(name, "redirect", tuple(opts)))
+    return out
+
+
+def _snat_section(plan: Plan, item: Snat) -> UciSection:
+    kind = "hairpin_snat" if item.hairpin else "snat"
+    opts: list[tuple[str, str]] = [
+        ("name", f"dualnat {item.forward} {kind.replace('_', ' ')}"),
+        ("src", plan.network.lan_zone),
+        ("target", "SNAT"),
+    ]
+    if item.sources:
+        # fw4 takes one src_ip per nat section; the planner only gives the LAN subnet here.
+        assert len(item.sources) == 1
+        opts.append(("src_ip", text(item.sources[0])))
+    opts += [
+        ("dest_ip", text(item.dest_addr)),
+        ("dest_port", text(item.dport)),
+        ("proto", _protos(item.protos)),
+        ("snat_ip", text(item.snat_to)),
+    ]
+    return UciSection(f"{PREFIX}{item.forward}_{kind}", "nat", tuple(opts))
+
+
+def _masq_section(plan: Plan, item: Masquerade) -> UciSection:
+    return UciSection(
+        f"{PREFIX}masquerade",
+        "nat",
+        (
+            ("name", "dualnat masquerade"),
+            ("src", plan.network.lan_zone),
+            ("target", "MASQUERADE"),
+            ("src_ip", text(item.source)),
+            ("dest_ip", f"!{item.exclude_dest}"),
+            ("proto", "all"),
+        ),
+    )
+
+
+def firewall_sections(plan: Plan) -> list[UciSection]:
+    """Every section dualnat wants in /etc/config/firewall, in rule order."""
+    out: list[UciSection] = []
+    for item in plan.items:
+        if isinstance(item, Dnat):
+            out += _dnat_sections(plan, item)
+        elif isinstance(item, Snat):
+            out.append(_snat_section(plan, item))
+        elif isinstance(item, Masquerade):
+            out.append(_masq_section(plan, item))
+    check_fw4_types(out)
+    return out
+
+
+def check_fw4_types(sections: list[UciSection]) -> None:
+    """Refuse options firewall4 does not know (it would skip the whole section)."""
+    for sec in sections:
+        known = FW4_OPTIONS[sec.type]
+        for opt, _ in sec.options:
+            if opt not in known:
+                raise ValueError(f"{sec.name}: firewall4 has no option '{opt}' in {sec.type}")
+
+
+def _quote(value: str) -> str:
+    if "'" not in value:
+        return f"'{value}'"
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def render(plan: Plan) -> str:
+    """The sections as UCI text, ready to append to /etc/config/firewall."""
+    lines = [f"# {line}" for line in (HEADER,)]
+    for sec in firewall_sections(plan):
+        lines.append("")
+        lines.append(f"config {sec.type} {_quote(sec.name)}")
+        lines += [f"\toption {opt} {_quote(val)}" for opt, val in sec.options]
+    return "\n".join(lines) + "\n"

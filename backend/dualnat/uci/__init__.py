@@ -1,0 +1,47 @@
+"""UCI (OpenWrt config file) layer: lossless parsing, in-place edits, two backends."""
+
+from .backends import (
+    FileBackend,
+    UciBackend,
+    UciCommandBackend,
+    atomic_write,
+    batch_script,
+)
+from .changes import (
+    Change,
+    DeleteOption,
+    DeleteSection,
+    SetList,
+    SetOption,
+    SetSection,
+)
+from .document import Document, OptionValue, Section
+from .errors import SectionNotFoundError, UciCommandError, UciError, UciParseError
+from .names import check_name, check_type, check_value, is_name, is_type, quote
+
+__all__ = [
+    "Change",
+    "DeleteOption",
+    "DeleteSection",
+    "Document",
+    "FileBackend",
+    "OptionValue",
+    "Section",
+    "SectionNotFoundError",
+    "SetList",
+    "SetOption",
+    "SetSection",
+    "UciBackend",
+    "UciCommandBackend",
+    "UciCommandError",
+    "UciError",
+    "UciParseError",
+    "atomic_write",
+    "batch_script",
+    "check_name",
+    "check_type",
+    "check_value",
+    "is_name",
+    "is_type",
+    "quote",
+]

@@ -1,0 +1,43 @@
+"""Small builders for planner tests: a LAN like the example bypass router's."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from dualnat.model import Config, Forward, NetworkState, PortRange, Proto, Settings
+from dualnat.plan import Plan
+from dualnat.planner import build_plan
+from dualnat.services import ServicePorts
+
+NET = NetworkState(
+    lan_device="br-lan",
+    bypass_ip=IPv4Address("192.168.1.2"),
+    lan=IPv4Network("192.168.1.0/24"),
+    main_router_ip=IPv4Address("192.168.1.1"),
+)
+SERVICES = ServicePorts(frozenset({22, 53, 80, 443}), frozenset({53, 67}))
+
+
+def fwd(name: str = "nas_web", **kw: Any) -> Forward:
+    """A forward with sensible defaults; ports and addresses may be given as text."""
+    proto = Proto(kw.pop("proto", "tcp"))
+    ext = PortRange.parse(str(kw.pop("external_port", "8443")))
+    internal = kw.pop("internal_port", None)
+    internal_port = PortRange.parse(str(internal)) if internal is not None else ext
+    ip = IPv4Address(kw.pop("internal_ip", "192.168.1.50"))
+    if "allow_source" in kw:
+        kw["allow_source"] = tuple(IPv4Network(s) for s in kw["allow_source"])
+    if "bypass_port" in kw:
+        kw["bypass_port"] = PortRange.parse(str(kw["bypass_port"]))
+    return Forward(name, proto, ext, ip, internal_port, **kw)
+
+
+def plan(*forwards: Forward, services: ServicePorts = SERVICES, **settings: Any) -> Plan:
+    return build_plan(
+        Config(replace(Settings(), **settings), tuple(forwards)),
+        NET,
+        services,
+        resolve=lambda name: IPv4Address("198.51.100.9") if name == "home.example.net" else None,
+    )

@@ -1,0 +1,226 @@
+"""apply/revert against a realistic OpenWrt config folder: byte-safe, idempotent, rolled back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from dualnat.apply import Environment, apply_plan, firewall_changes, revert
+from dualnat.context import make_plan
+from dualnat.errors import ApplyError
+from dualnat.render.uci import firewall_sections
+from dualnat.uci import Document, FileBackend, UciCommandBackend
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FAKE_UCI = FIXTURES / "fake_uci.py"
+
+
+@pytest.fixture
+def confdir(tmp_path: Path) -> Path:
+    d = tmp_path / "config"
+    shutil.copytree(FIXTURES / "router", d)
+    return d
+
+
+def env_for(confdir: Path, **kw) -> Environment:
+    return Environment(FileBackend(confdir), confdir / ".dualnat", **kw)
+
+
+def dualnat_sections(doc: Document) -> dict[str, dict]:
+    return {s.name: s.options for s in doc.sections() if s.name and s.name.startswith("dualnat_")}
+
+
+def test_apply_writes_planned_sections_and_keeps_everything_else(confdir: Path) -> None:
+    original = (confdir / "firewall").read_bytes()
+    env = env_for(confdir)
+    plan = make_plan(env.backend)
+    result = apply_plan(plan, env)
+    assert result.changed
+    assert any("reload skipped" in m for m in result.messages)
+    text = (confdir / "firewall").read_bytes()
+    assert text.startswith(original), "the user's part of the file must stay byte for byte"
+    doc = Document.parse(text.decode())
+    wanted = {s.name: s.as_dict() for s in firewall_sections(plan)}
+    assert dualnat_sections(doc) == wanted
+    # the user's sections are all still there, value for value
+    before = [(s.type, s.name, s.options) for s in Document.parse(original.decode()).sections()]
+    after = [
+        (s.type, s.name, s.options)
+        for s in doc.sections()
+        if not (s.name or "").startswith("dualnat_")
+    ]
+    assert before == after
+
+
+def test_second_apply_changes_nothing(confdir: Path) -> None:
+    env = env_for(confdir)
+    apply_plan(make_plan(env.backend), env)
+    path = confdir / "firewall"
+    first = path.read_bytes()
+    mtime = path.stat().st_mtime_ns
+    result = apply_plan(make_plan(env.backend), env)
+    assert not result.changed and result.diff == ""
+    assert path.read_bytes() == first and path.stat().st_mtime_ns == mtime
+
+
+def test_revert_restores_the_original_bytes(confdir: Path) -> None:
+    original = (confdir / "firewall").read_bytes()
+    env = env_for(confdir)
+    apply_plan(make_plan(env.backend), env)
+    result = revert(env)
+    assert result.changed
+    assert (confdir / "firewall").read_bytes() == original
+    assert not revert(env).changed
+
+
+def test_changed_config_replaces_and_removes_stale_sections(confdir: Path) -> None:
+    env = env_for(confdir)
+    apply_plan(make_plan(env.backend), env)
+    before = dualnat_sections(env.backend.read("firewall"))
+    assert "dualnat_office_ssh_dnat" in before
+    cfg = confdir / "dualnat"
+    text = cfg.read_text()
+    text = text.replace("option internal_ip '192.168.1.50'", "option internal_ip '192.168.1.55'")
+    text = text.replace(
+        "config forward 'office_ssh'", "config forward 'office_ssh'\n\toption enabled '0'"
+    )
+    cfg.write_text(text)
+    result = apply_plan(make_plan(env.backend), env)
+    after = dualnat_sections(env.backend.read("firewall"))
+    assert "dualnat_office_ssh_dnat" not in after
+    assert after["dualnat_nas_web_dnat"]["dest_ip"] == "192.168.1.55"
+    assert "+\toption dest_ip '192.168.1.55'" in result.diff
+    plan = make_plan(env.backend)
+    assert after == {s.name: s.as_dict() for s in firewall_sections(plan)}
+
+
+def test_dry_run_prints_a_diff_and_writes_nothing(confdir: Path) -> None:
+    original = (confdir / "firewall").read_bytes()
+    env = env_for(confdir)
+    result = apply_plan(make_plan(env.backend), env, dry_run=True)
+    assert result.diff.startswith("--- a/firewall\n+++ b/firewall\n")
+    assert "+config redirect 'dualnat_nas_web_dnat'" in result.diff
+    assert (confdir / "firewall").read_bytes() == original
+
+
+def test_failing_reload_restores_the_backup(confdir: Path) -> None:
+    original = (confdir / "firewall").read_bytes()
+    calls: list[list[str]] = []
+
+    def run(cmd, **kw):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1 if cmd[0] == "reload" else 0, "", "boom")
+
+    env = env_for(confdir, reload_cmd=["reload"], check_cmd=["check"], run=run)
+    with pytest.raises(ApplyError, match=r"reload failed: boom.*restored"):
+        apply_plan(make_plan(env.backend), env)
+    assert (confdir / "firewall").read_bytes() == original
+    assert calls == [["check"], ["reload"], ["reload"]]  # the restore reloads again
+
+
+def test_failing_fw4_check_restores_the_backup_before_any_reload(confdir: Path) -> None:
+    original = (confdir / "firewall").read_bytes()
+    calls: list[list[str]] = []
+
+    def run(cmd, **kw):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1 if cmd[0] == "check" else 0, "", "bad rule")
+
+    env = env_for(confdir, reload_cmd=["reload"], check_cmd=["check"], run=run)
+    with pytest.raises(ApplyError, match="fw4 check failed: bad rule"):
+        apply_plan(make_plan(env.backend), env)
+    assert (confdir / "firewall").read_bytes() == original
+    assert calls[0] == ["check"]
+
+
+def test_successful_reload_is_reported(confdir: Path) -> None:
+    def run(cmd, **kw):
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    env = env_for(confdir, reload_cmd=["reload"], check_cmd=["check"], run=run)
+    result = apply_plan(make_plan(env.backend), env)
+    assert any("reloaded the firewall" in m for m in result.messages)
+
+
+def test_sysctls_are_set_persisted_and_reverted(confdir: Path, tmp_path: Path) -> None:
+    proc = tmp_path / "proc"
+    for key, value in {
+        "net/ipv4/ip_forward": "0",
+        "net/ipv4/conf/all/send_redirects": "1",
+        "net/ipv4/conf/br-lan/send_redirects": "1",
+    }.items():
+        (proc / key).parent.mkdir(parents=True, exist_ok=True)
+        (proc / key).write_text(value + "\n")
+    sysctl_file = tmp_path / "sysctl.d" / "90-dualnat.conf"
+    env = env_for(confdir, sysctl_file=sysctl_file, proc_sys=proc)
+    apply_plan(make_plan(env.backend), env)
+    assert (proc / "net/ipv4/ip_forward").read_text().strip() == "1"
+    assert (proc / "net/ipv4/conf/br-lan/send_redirects").read_text().strip() == "0"
+    persisted = sysctl_file.read_text()
+    assert "net.ipv4.conf.all.send_redirects=0" in persisted
+    # a second apply keeps the values from before dualnat, not its own
+    apply_plan(make_plan(env.backend), env)
+    assert "# before dualnat: net.ipv4.conf.all.send_redirects=1" in sysctl_file.read_text()
+    revert(env)
+    assert (proc / "net/ipv4/conf/all/send_redirects").read_text().strip() == "1"
+    assert (proc / "net/ipv4/ip_forward").read_text().strip() == "0"
+    assert not sysctl_file.exists()
+
+
+def test_concurrent_applies_are_serialised(confdir: Path) -> None:
+    env = env_for(confdir)
+    plan = make_plan(env.backend)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            apply_plan(plan, env_for(confdir))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    doc = env.backend.read("firewall")
+    assert dualnat_sections(doc) == {s.name: s.as_dict() for s in firewall_sections(plan)}
+    names = [s.name for s in doc.sections() if s.name]
+    assert len(names) == len(set(names))
+
+
+def test_changes_for_a_section_with_a_foreign_option(confdir: Path) -> None:
+    env = env_for(confdir)
+    plan = make_plan(env.backend)
+    apply_plan(plan, env)
+    doc = env.backend.read("firewall")
+    doc.set_option("dualnat_nas_web_dnat", "log", "1")
+    changes = firewall_changes(doc, firewall_sections(plan))
+    assert [type(c).__name__ for c in changes] == ["DeleteOption"]
+
+
+@pytest.mark.skipif(not FAKE_UCI.exists(), reason="fake uci binary missing")
+def test_apply_through_the_uci_command_backend(confdir: Path, tmp_path: Path) -> None:
+    shim = tmp_path / "uci"
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_UCI} "$@"\n')
+    shim.chmod(0o755)
+    backend = UciCommandBackend(confdir, uci_bin=str(shim))
+    env = Environment(backend, tmp_path / "state")
+    plan = make_plan(backend)
+    apply_plan(plan, env)
+    doc = Document.parse((confdir / "firewall").read_text())
+    assert dualnat_sections(doc) == {s.name: s.as_dict() for s in firewall_sections(plan)}
+    assert not apply_plan(make_plan(backend), env).changed
+    revert(env)
+    original = Document.parse((FIXTURES / "router" / "firewall").read_text())
+    # libuci rewrites the layout: compare value for value
+    assert [
+        (s.type, s.name, s.options)
+        for s in Document.parse((confdir / "firewall").read_text()).sections()
+    ] == [(s.type, s.name, s.options) for s in original.sections()]

@@ -1,0 +1,121 @@
+"""The command line against the example config folder: output, JSON shape, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dualnat.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bypass-router"
+
+
+@pytest.fixture
+def confdir(tmp_path: Path) -> Path:
+    d = tmp_path / "cfg"
+    shutil.copytree(EXAMPLE, d)
+    return d
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check(capsys, confdir: Path) -> None:
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "check")
+    assert code == 0 and "4 forward(s)" in out
+
+
+def test_config_dir_from_environment(capsys, confdir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DUALNAT_CONFIG_DIR", str(confdir))
+    assert run(capsys, "check")[0] == 0
+
+
+def test_plan_text_and_json(capsys, confdir: Path) -> None:
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "plan")
+    assert code == 0 and "why:" in out and "On the main router (ikuai)" in out
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "plan", "--json")
+    data = json.loads(out)
+    assert code == 0 and all(i["reason"] for i in data["items"])
+    assert data["network"]["bypass_ip"] == "192.168.1.2"
+
+
+def test_main_router_json_shape(capsys, confdir: Path) -> None:
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "main-router", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) == {"bypass_ip", "vendor", "port_forwards", "dhcp", "notes"}
+    assert data["bypass_ip"] == "192.168.1.2"
+    for pf in data["port_forwards"]:
+        assert set(pf) == {"name", "proto", "external_port", "internal_ip", "internal_port"}
+        assert pf["internal_ip"] == "192.168.1.2"
+    web = next(pf for pf in data["port_forwards"] if pf["name"] == "web")
+    assert (web["external_port"], web["internal_port"]) == ("80", "10080")
+    assert data["dhcp"]["mode"] == "gateway"
+
+
+@pytest.mark.parametrize("fmt", ["uci", "nft", "iptables"])
+def test_render(capsys, confdir: Path, fmt: str) -> None:
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "render", "--format", fmt)
+    assert code == 0 and "192.168.1.50" in out
+
+
+def test_render_revert(capsys, confdir: Path) -> None:
+    code, out, _ = run(
+        capsys, "--config-dir", str(confdir), "render", "--format", "nft", "--revert"
+    )
+    assert code == 0 and "delete table inet dualnat" in out
+
+
+def test_invalid_config_exit_2_one_error_per_line(capsys, confdir: Path) -> None:
+    cfg = confdir / "dualnat"
+    cfg.write_text(
+        cfg.read_text()
+        .replace("'192.168.1.60'", "'10.9.9.9'")
+        .replace("option external_port '2222'", "option external_port '70000'")
+    )
+    before = (confdir / "firewall").read_bytes()
+    code, out, err = run(capsys, "--config-dir", str(confdir), "apply")
+    assert code == 2 and out == ""
+    assert sorted(err.strip().splitlines()) == [
+        "error: forward 'game': internal_ip: 10.9.9.9 is not inside the LAN 192.168.1.0/24",
+        "error: forward 'office_ssh': external_port: ports must be between 1 and 65535",
+    ]
+    assert (confdir / "firewall").read_bytes() == before
+
+
+def test_malformed_uci_file_exit_2_with_file_and_line(capsys, confdir: Path) -> None:
+    (confdir / "dualnat").write_text("config dualnat 'main'\n\toption enabled '1\n")
+    code, _, err = run(capsys, "--config-dir", str(confdir), "check")
+    assert code == 2 and "dualnat:" in err and "unterminated" in err
+
+
+def test_apply_dry_run_then_apply_then_revert(capsys, confdir: Path) -> None:
+    original = (confdir / "firewall").read_bytes()
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "apply", "--dry-run")
+    assert code == 0 and out.startswith("--- a/firewall")
+    assert (confdir / "firewall").read_bytes() == original
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "apply")
+    assert code == 0 and "reload skipped" in out
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "apply")
+    assert code == 0 and "nothing to change" in out
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "revert")
+    assert code == 0
+    assert (confdir / "firewall").read_bytes() == original
+
+
+def test_console_script_entry_point(confdir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dualnat", "--config-dir", str(confdir), "check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

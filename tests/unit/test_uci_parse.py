@@ -1,0 +1,152 @@
+"""Parsing: word syntax, statement forms and parse errors with file and line."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualnat.uci import Document, UciParseError
+from dualnat.uci.lexer import decode_word, split_words
+
+
+def value_of(line: str) -> str:
+    """Value of option ``a`` in ``config t`` followed by *line*."""
+    doc = Document.parse("config t\n" + line)
+    return doc.sections()[0].options["a"]
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("option a plain", "plain"),
+        ("option a 'single quoted'", "single quoted"),
+        ('option a "double quoted"', "double quoted"),
+        ("option a 'x'\"y\"z", "xyz"),
+        ("option a 'no \\escapes\\'", "no \\escapes\\"),
+        ('option a "q\\"d \\\\ \\n"', 'q"d \\ n'),
+        ("option a un\\ quoted\\#\\;\\'", "un quoted#;'"),
+        ("option a 'it'\\''s'", "it's"),
+        ("option a 'multi\nline'", "multi\nline"),
+        ('option a "multi\nline"', "multi\nline"),
+        ("option a 'crlf\r\nkept'", "crlf\r\nkept"),
+        ("option a con\\\ntinued", "continued"),
+        ("option a con\\\r\ntinued", "continued"),
+        ('option a "con\\\ntinued"', "continued"),
+        ("option a value#comment", "value"),
+        ("option a 'v'#comment", "v"),
+        ("option a 'v' # comment 'unterminated", "v"),
+        ("option a", ""),
+        ("option a ''", ""),
+        ("option a # only a comment", ""),
+        ("option a '$(reboot)`id`;x'", "$(reboot)`id`;x"),
+        ("option a 'ü 中文'", "ü 中文"),
+        ("option a trailing\\", "trailing"),
+    ],
+)
+def test_word_forms(line: str, value: str) -> None:
+    assert value_of(line) == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("abc", "abc"), ("'a b'", "a b"), ("'a'b\"c\"", "abc"), ('"\\x"', "x"), ("a\\\nb", "ab")],
+)
+def test_decode_word(raw: str, value: str) -> None:
+    assert decode_word(raw) == value
+
+
+def test_statement_forms_and_abbreviations() -> None:
+    text = (
+        "p firewall\n"
+        "  c zone 'lan' ; o name lan; l network lan\n"
+        "\tconfig\trule\t# anonymous\n"
+        "o src wan;o dest lan\r\n"
+        "\n"
+        "# comment\n"
+        "   #indented comment\n"
+        "c rule r1;\n"
+        "option x 1 ;"
+    )
+    doc = Document.parse(text)
+    assert doc.package == "firewall"
+    assert [(s.type, s.name, s.options) for s in doc.sections()] == [
+        ("zone", "lan", {"name": "lan", "network": ["lan"]}),
+        ("rule", None, {"src": "wan", "dest": "lan"}),
+        ("rule", "r1", {"x": "1"}),
+    ]
+    assert doc.serialize() == text
+
+
+def test_semantics_merge_lists_and_replacement() -> None:
+    doc = Document.parse(
+        "config zone lan\n"
+        "\toption a 1\n"
+        "\tlist b x\n"
+        "\toption c old\n"
+        "config rule\n"
+        "\toption a other\n"
+        "config zone2 lan\n"  # same name: continues the section, type changes
+        "\tlist c new\n"  # a plain option turns into a list, old value first
+        "\tlist b y\n"
+        "\toption a 2\n"
+        "\toption b str\n"  # an option after a list replaces the list
+    )
+    lan = doc.section("lan")
+    assert lan is not None
+    assert lan.type == "zone2"
+    assert lan.options == {"a": "2", "b": "str", "c": ["old", "new"]}
+    assert [s.name for s in doc.sections()] == ["lan", None]
+
+
+def test_empty_name_is_anonymous_and_types_may_be_odd() -> None:
+    doc = Document.parse("config 'wifi-iface' ''\nconfig a.b:c@d\n")
+    assert [(s.type, s.name) for s in doc.sections()] == [("wifi-iface", None), ("a.b:c@d", None)]
+
+
+ERRORS = [
+    ("config t\noption a 'open\n\n", 2, "unterminated quote"),
+    ('config t\noption a "open\\"\n', 2, "unterminated quote"),
+    ("config t\n\toption a 'x'y'z\n", 2, "unterminated quote"),
+    ("# header\noption a b\nconfig t\n", 2, "option/list command found before the first section"),
+    ("\nlist a b\n", 2, "option/list command found before the first section"),
+    ("package fw\nconfig t\npackage other\noption a b\n", 4, "before the first section"),
+    ("config t\noption a b c\n", 2, "too many arguments"),
+    ("config t n x\n", 1, "too many arguments"),
+    ("config t\n\n\nlist a b c\n", 4, "too many arguments"),
+    ("package a b\n", 1, "too many arguments"),
+    ("config t\noption 'a b' c\n", 2, "invalid character in name field"),
+    ("config t\noption a-b c\n", 2, "invalid character in name field"),
+    ("config t bad-name\n", 1, "invalid character in name field"),
+    ("config t\n o\n", 2, "insufficient arguments"),
+    ("config\n", 1, "insufficient arguments"),
+    ("config ''\n", 1, "insufficient arguments"),
+    ("config 'a b'\n", 1, "invalid character in type field"),
+    ("config t\nset a b\n", 2, "invalid command"),
+    ("config t\n\toptions a b\n", 2, "invalid command"),
+    ("config t\noption a b; bogus\n", 2, "invalid command"),
+    ("config t\noption a 'multi\nline'\nbogus\n", 4, "invalid command"),
+    ("config t\r\noption a b\r\nx\r\n", 3, "invalid command"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "reason"), ERRORS)
+def test_parse_errors_carry_path_and_line(text: str, line: int, reason: str) -> None:
+    with pytest.raises(UciParseError) as info:
+        Document.parse(text, "/etc/config/firewall")
+    err = info.value
+    assert err.path == "/etc/config/firewall"
+    assert err.line == line
+    assert reason in err.reason
+    assert str(err) == f"/etc/config/firewall:{line}: {err.reason}"
+
+
+def test_unterminated_quote_reports_the_line_where_it_opens() -> None:
+    with pytest.raises(UciParseError) as info:
+        Document.parse("config t\n\n\toption a 'starts here\nand never\nends\n", "f")
+    assert (info.value.line, info.value.reason) == (3, "unterminated quote")
+    assert str(info.value) == "f:3: unterminated quote"
+
+
+def test_split_words_uses_uci_quoting() -> None:
+    assert split_words("set fw.a.b='x y'\\''z' # c") == ["set", "fw.a.b=x y'z"]
+    with pytest.raises(UciParseError):
+        split_words("set fw.a.b='open")
