@@ -308,8 +308,9 @@ def _system_items(config: Config, net: NetworkState) -> list[Item]:
                 None,
                 f"LAN traffic that leaves through the bypass router gets its address "
                 f"{net.bypass_ip} because {why}; otherwise Wi-Fi clients whose gateway is the "
-                f"bypass router lose IPv4 (the main router's conntrack remembers their first hop as 'no NAT'). Cost: "
-                "the main router sees every such device as the bypass router.",
+                "bypass router lose IPv4 (the main router's conntrack remembers their first hop "
+                "as 'no NAT'). Cost: the main router sees every such device as the bypass "
+                "router.",
                 net.lan,
                 net.lan,
                 net.lan_device,
