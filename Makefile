@@ -34,6 +34,10 @@ test: venv lint
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit
 
+## lab: build the network-namespace lab, run every scenario, print a before/after table (root)
+lab: venv
+	$(BIN)/python scripts/lab.py
+
 bench: venv
 	$(BIN)/python scripts/bench.py
 

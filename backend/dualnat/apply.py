@@ -23,6 +23,7 @@ from .uci import (
     SetOption,
     SetSection,
     UciBackend,
+    UciError,
     atomic_write,
 )
 
@@ -70,7 +71,7 @@ class ApplyResult:
     """What an apply or revert did."""
 
     changes: list[Change]
-    diff: str
+    diff: str  # unified diff of the config, computed for dry runs
     messages: list[str]
 
     @property
@@ -149,7 +150,10 @@ def _commit_checked(env: Environment, changes: list[Change], messages: list[str]
         _run_ok(env, env.reload_cmd)
         return ApplyError(f"{why}; the previous firewall config was restored")
 
-    env.backend.commit(FIREWALL, changes)
+    try:
+        env.backend.commit(FIREWALL, changes)
+    except UciError as exc:
+        raise restore(f"writing the firewall config failed: {exc}") from exc
     ok, out = _run_ok(env, env.check_cmd)
     if not ok:
         raise restore(f"fw4 check failed: {out}")
@@ -174,7 +178,7 @@ def _read_originals(path: Path) -> dict[str, str]:
 
 def _sysctl_path(env: Environment, key: str) -> Path:
     assert env.proc_sys is not None
-    return env.proc_sys / key.replace(".", "/")
+    return env.proc_sys / Sysctl(None, "", key, "").proc_path
 
 
 def _apply_sysctls(env: Environment, items: list[Sysctl], messages: list[str]) -> None:
@@ -221,7 +225,7 @@ def _revert_sysctls(env: Environment, messages: list[str]) -> None:
 def _sync(env: Environment, wanted: list[UciSection], dry_run: bool) -> ApplyResult:
     doc = env.backend.read(FIREWALL)
     changes = firewall_changes(doc, wanted)
-    diff = _diff(FIREWALL, doc, changes) if changes else ""
+    diff = _diff(FIREWALL, doc, changes) if changes and dry_run else ""
     messages: list[str] = []
     if not changes:
         messages.append("firewall: nothing to change")

@@ -86,6 +86,17 @@ class Sysctl(Item):
     key: str
     value: str
 
+    @staticmethod
+    def name(*parts: str) -> str:
+        """A key as sysctl(8) writes it: dotted, or with slashes when a part has a dot
+        (a VLAN device such as eth0.1)."""
+        return "/".join(parts) if any("." in p for p in parts) else ".".join(parts)
+
+    @property
+    def proc_path(self) -> str:
+        """The path below /proc/sys."""
+        return self.key if "/" in self.key else self.key.replace(".", "/")
+
 
 @dataclass(frozen=True)
 class MainRouterForward:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import socket
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 
 from .errors import ConfigInvalid, Problem
@@ -37,6 +38,18 @@ MAX_TRANSLATED_RANGE = 256
 RELAY_SEARCH_START = 20000
 
 Resolver = Callable[[str], IPv4Address | None]
+
+
+@dataclass(frozen=True)
+class Relay:
+    """A piece of a forward: the main router sends `external` to the bypass router's `bypass`.
+
+    `why` says why the ports differ ("" when they are equal).
+    """
+
+    external: PortRange
+    bypass: PortRange
+    why: str = ""
 
 
 def resolve_ipv4(name: str) -> IPv4Address | None:
@@ -82,19 +95,37 @@ def _service_conflict(protos: Iterable[str], ports: PortRange, services: Service
     )
 
 
-def _find_relay(fwd: Forward, services: ServicePorts, book: _PortBook) -> PortRange | None:
-    """A free range of the same length: external+10000·k first (easy to read), then a scan."""
-    protos = fwd.proto.protocols
-    size = fwd.external_port.size
-    candidates = [fwd.external_port.first + 10000 * k for k in range(1, 7)]
+def _find_relay(
+    protos: tuple[str, ...], ports: PortRange, services: ServicePorts, book: _PortBook
+) -> PortRange | None:
+    """A free range as long as `ports`: ports+10000·k first (easy to read), then a scan."""
+    size = ports.size
+    candidates = [ports.first + 10000 * k for k in range(1, 7)]
     candidates += range(RELAY_SEARCH_START, 65536 - size + 1)
     for first in candidates:
         if first + size - 1 > 65535:
             continue
-        ports = PortRange(first, first + size - 1)
-        if not _service_conflict(protos, ports, services) and not book.owner_of(protos, ports):
-            return ports
+        found = PortRange(first, first + size - 1)
+        if not _service_conflict(protos, found, services) and not book.owner_of(protos, found):
+            return found
     return None
+
+
+def _split_on_services(
+    protos: tuple[str, ...], ports: PortRange, services: ServicePorts
+) -> list[tuple[PortRange, bool]]:
+    """Cut `ports` into maximal pieces that are free (False) and single service ports (True)."""
+    pieces: list[tuple[PortRange, bool]] = []
+    busy = {p for proto in protos for p in services.for_proto(proto) if ports.contains(p)}
+    start = ports.first
+    for port in sorted(busy):
+        if port > start:
+            pieces.append((PortRange(start, port - 1), False))
+        pieces.append((PortRange.single(port), True))
+        start = port + 1
+    if start <= ports.last:
+        pieces.append((PortRange(start, ports.last), False))
+    return pieces
 
 
 def _validate_forward(fwd: Forward, net: NetworkState) -> list[Problem]:
@@ -136,14 +167,21 @@ def _validate_forward(fwd: Forward, net: NetworkState) -> list[Problem]:
 
 
 def _assign_relays(
-    forwards: tuple[Forward, ...], services: ServicePorts
-) -> tuple[dict[str, PortRange], list[Problem]]:
-    """Choose, per forward, the port the main router targets on the bypass router."""
+    forwards: tuple[Forward, ...], services: ServicePorts, range_translation: bool
+) -> tuple[dict[str, list[Relay]], list[Problem]]:
+    """Choose, per forward, the port(s) the main router targets on the bypass router.
+
+    A forward keeps its external port unless that is a service of the bypass router itself
+    or `bypass_port` says otherwise. Explicit bypass ports are placed first, so the result
+    does not depend on the order of the forwards. When the main router cannot map a port
+    range to other ports (`range_translation` false in its vendor profile), only the
+    service ports of a range move, each as a single-port forward.
+    """
     problems: list[Problem] = []
-    external = _PortBook()
+    book = _PortBook()
     # External ports are claimed first: they are where LAN clients expect them.
     for fwd in forwards:
-        clash = external.owner_of(fwd.proto.protocols, fwd.external_port)
+        clash = book.owner_of(fwd.proto.protocols, fwd.external_port)
         if clash is not None:
             problems.append(
                 Problem(
@@ -154,53 +192,62 @@ def _assign_relays(
                 )
             )
             continue
-        external.claim(fwd.proto.protocols, fwd.external_port, fwd.name)
+        book.claim(fwd.proto.protocols, fwd.external_port, fwd.name)
     if problems:
         return {}, problems
-    relays: dict[str, PortRange] = {}
-    # Relays must avoid every external port and every relay chosen before them.
-    book = external
-    moved = [
-        f
-        for f in forwards
-        if f.bypass_port is not None
-        or _service_conflict(f.proto.protocols, f.external_port, services)
-    ]
-    for fwd in forwards:
-        if fwd not in moved:
-            relays[fwd.name] = fwd.external_port
-    for fwd in moved:
-        protos = fwd.proto.protocols
-        if fwd.bypass_port is not None:
-            clash_ports = _service_conflict(protos, fwd.bypass_port, services)
-            owner = book.owner_of(protos, fwd.bypass_port)
-            if clash_ports:
-                problems.append(
-                    Problem(
-                        fwd.name,
-                        "bypass_port",
-                        f"{fwd.bypass_port} is a service of the bypass router itself "
-                        f"({', '.join(clash_ports)})",
-                    )
-                )
-                continue
-            if owner is not None and (owner[0] != fwd.name or fwd.bypass_port != fwd.external_port):
-                user = "its own external_port" if owner[0] == fwd.name else f"forward '{owner[0]}'"
-                problems.append(
-                    Problem(fwd.name, "bypass_port", f"{fwd.bypass_port} overlaps {user}")
-                )
-                continue
-            relays[fwd.name] = fwd.bypass_port
+    relays: dict[str, list[Relay]] = {}
+    explicit = [f for f in forwards if f.bypass_port is not None]
+    for fwd in explicit:
+        protos, wanted = fwd.proto.protocols, fwd.bypass_port
+        assert wanted is not None
+        clash_ports = _service_conflict(protos, wanted, services)
+        owner = book.owner_of(protos, wanted)
+        if clash_ports:
+            msg = f"{wanted} is a service of the bypass router itself ({', '.join(clash_ports)})"
+        elif owner is not None and (owner[0] != fwd.name or wanted != fwd.external_port):
+            user = "its own external_port" if owner[0] == fwd.name else f"forward '{owner[0]}'"
+            msg = f"{wanted} overlaps {user}"
+        elif wanted != fwd.external_port and not wanted.is_single and not range_translation:
+            msg = (
+                "the main router cannot forward a port range to other ports; leave "
+                "bypass_port empty or equal to external_port"
+            )
         else:
-            relay = _find_relay(fwd, services, book)
+            msg = ""
+        if msg:
+            problems.append(Problem(fwd.name, "bypass_port", msg))
+            continue
+        why = "" if wanted == fwd.external_port else "bypass_port says so"
+        relays[fwd.name] = [Relay(fwd.external_port, wanted, why)]
+        if wanted != fwd.external_port:
+            book.claim(protos, wanted, fwd.name)
+    for fwd in forwards:
+        if fwd.bypass_port is not None:
+            continue
+        protos = fwd.proto.protocols
+        if not _service_conflict(protos, fwd.external_port, services):
+            relays[fwd.name] = [Relay(fwd.external_port, fwd.external_port)]
+            continue
+        if range_translation or fwd.external_port.is_single:
+            pieces = [(fwd.external_port, True)]
+        else:
+            pieces = _split_on_services(protos, fwd.external_port, services)
+        segments: list[Relay] = []
+        for ports, moved in pieces:
+            if not moved:
+                segments.append(Relay(ports, ports))
+                continue
+            relay = _find_relay(protos, ports, services, book)
             if relay is None:
                 problems.append(
                     Problem(fwd.name, "bypass_port", "no free port range is left; set bypass_port")
                 )
-                continue
-            relays[fwd.name] = relay
-        if relays[fwd.name] != fwd.external_port:
-            book.claim(protos, relays[fwd.name], fwd.name)
+                break
+            busy = ", ".join(_service_conflict(protos, ports, services))
+            segments.append(Relay(ports, relay, f"{busy} is a service of the bypass router"))
+            book.claim(protos, relay, fwd.name)
+        else:
+            relays[fwd.name] = segments
     return relays, problems
 
 
@@ -208,31 +255,41 @@ def _needs_snat(fwd: Forward) -> bool:
     return fwd.target_gateway is TargetGateway.MAIN or fwd.keep_source_ip is KeepSource.NO
 
 
+def _dnat_reason(fwd: Forward, seg: Relay, to: str, net: NetworkState) -> str:
+    b = net.bypass_ip
+    reason = (
+        f"Connections that the main router forwards to {b}:{seg.bypass} go on to {to}. "
+        f"The rule matches the bypass router's own address {b}, so LAN clients' outgoing "
+        f"traffic to port {seg.bypass} elsewhere is left alone."
+    )
+    if seg.why:
+        reason += (
+            f" The main router targets port {seg.bypass} instead of {seg.external} because "
+            f"{seg.why}; LAN clients keep reaching the bypass router's own port {seg.external}."
+        )
+    return reason
+
+
 def _forward_items(
-    fwd: Forward, relay: PortRange, net: NetworkState, public_ip: IPv4Address | None
+    fwd: Forward, relays: list[Relay], net: NetworkState, public_ip: IPv4Address | None
 ) -> list[Item]:
     protos = fwd.proto.protocols
     b, t = net.bypass_ip, fwd.internal_ip
     target = f"{t}:{fwd.internal_port}"
     sources: tuple[IPv4Network, ...] = tuple(collapse_addresses(fwd.allow_source))
-    reason = (
-        f"Connections that the main router forwards to {b}:{relay} go on to {target}. "
-        f"The rule matches the bypass router's own address {b}, so LAN clients' outgoing "
-        f"traffic to port {relay} elsewhere is left alone."
-    )
-    if relay != fwd.external_port:
-        reason += (
-            f" The main router targets port {relay} instead of {fwd.external_port} because "
-            f"{fwd.external_port} is a service of the bypass router itself, which LAN clients "
-            "keep reaching."
-        )
+    note = ""
     if sources:
         if fwd.hairpin:
             sources = tuple(collapse_addresses([*sources, net.lan]))
-        reason += " Only sources in allow_source may connect" + (
+        note = " Only sources in allow_source may connect" + (
             " (and LAN clients, which reach the device directly anyway)." if fwd.hairpin else "."
         )
-    items: list[Item] = [Dnat(fwd.name, reason, protos, b, relay, t, fwd.internal_port, sources)]
+    items: list[Item] = []
+    offset = fwd.internal_port.first - fwd.external_port.first
+    for seg in relays:
+        to_port = seg.external.shifted(offset)
+        reason = _dnat_reason(fwd, seg, f"{t}:{to_port}", net) + note
+        items.append(Dnat(fwd.name, reason, protos, b, seg.bypass, t, to_port, sources))
     snat_all = _needs_snat(fwd)
     if snat_all:
         why = (
@@ -326,16 +383,15 @@ def _system_items(config: Config, net: NetworkState) -> list[Item]:
     )
     if config.settings.disable_redirects:
         why = (
-            "An ICMP redirect would tell LAN devices to send their traffic to the main router "
-            "directly, skipping the bypass router; replies to forwarded connections would then "
-            "miss the bypass router's NAT."
+            "An ICMP redirect would tell LAN devices to send their Internet traffic straight "
+            "to the main router, skipping the bypass router (its proxy and its masquerade)."
         )
         for dev in ("all", net.lan_device):
             items.append(
                 Sysctl(
                     None,
                     why + " The kernel sends redirects if either 'all' or the device allows it.",
-                    f"net.ipv4.conf.{dev}.send_redirects",
+                    Sysctl.name("net", "ipv4", "conf", dev, "send_redirects"),
                     "0",
                 )
             )
@@ -343,13 +399,13 @@ def _system_items(config: Config, net: NetworkState) -> list[Item]:
 
 
 def _main_router(
-    config: Config, net: NetworkState, relays: dict[str, PortRange], hairpin_active: bool
+    config: Config, net: NetworkState, relays: dict[str, list[Relay]], hairpin_active: bool
 ) -> MainRouterSettings:
     vendor = load_vendor(config.settings.main_router_vendor)
     forwards = tuple(
-        MainRouterForward(f.name, f.proto.value, f.external_port, net.bypass_ip, relays[f.name])
+        MainRouterForward(f.name, f.proto.value, seg.external, net.bypass_ip, seg.bypass)
         for f in config.enabled_forwards
-        if f.name in relays
+        for seg in relays.get(f.name, [])
     )
     if vendor.dhcp_gateway_override:
         dhcp = {
@@ -379,13 +435,13 @@ def _main_router(
             "No hairpin: set public_address so that LAN clients can use the public address; "
             "until then they must use the device's LAN address."
         )
-    for f in forwards:
-        if f.internal_port != f.external_port:
-            notes.append(
-                f"Forward '{f.name}': the main router sends port {f.external_port} to "
-                f"{net.bypass_ip}:{f.internal_port} (not {f.external_port}), because "
-                f"{f.external_port} is a service of the bypass router."
-            )
+    for f in config.enabled_forwards:
+        for seg in relays.get(f.name, []):
+            if seg.why:
+                notes.append(
+                    f"Forward '{f.name}': the main router sends port {seg.external} to "
+                    f"{net.bypass_ip}:{seg.bypass} (not {seg.external}), because {seg.why}."
+                )
     return MainRouterSettings(net.bypass_ip, vendor.id, forwards, dhcp, tuple(notes))
 
 
@@ -401,7 +457,8 @@ def build_plan(
     forwards = config.enabled_forwards if config.settings.enabled else ()
     for fwd in forwards:
         problems += _validate_forward(fwd, net)
-    relays, relay_problems = _assign_relays(forwards, services)
+    vendor = load_vendor(config.settings.main_router_vendor)
+    relays, relay_problems = _assign_relays(forwards, services, vendor.range_translation)
     problems += relay_problems
     public_ip: IPv4Address | None = None
     address = config.settings.public_address

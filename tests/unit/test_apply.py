@@ -90,11 +90,12 @@ def test_changed_config_replaces_and_removes_stale_sections(confdir: Path) -> No
         "config forward 'office_ssh'", "config forward 'office_ssh'\n\toption enabled '0'"
     )
     cfg.write_text(text)
-    result = apply_plan(make_plan(env.backend), env)
+    dry = apply_plan(make_plan(env.backend), env, dry_run=True)
+    assert "+\toption dest_ip '192.168.1.55'" in dry.diff
+    apply_plan(make_plan(env.backend), env)
     after = dualnat_sections(env.backend.read("firewall"))
     assert "dualnat_office_ssh_dnat" not in after
     assert after["dualnat_nas_web_dnat"]["dest_ip"] == "192.168.1.55"
-    assert "+\toption dest_ip '192.168.1.55'" in result.diff
     plan = make_plan(env.backend)
     assert after == {s.name: s.as_dict() for s in firewall_sections(plan)}
 
@@ -224,3 +225,22 @@ def test_apply_through_the_uci_command_backend(confdir: Path, tmp_path: Path) ->
         (s.type, s.name, s.options)
         for s in Document.parse((confdir / "firewall").read_text()).sections()
     ] == [(s.type, s.name, s.options) for s in original.sections()]
+
+
+def test_failing_uci_commit_restores_the_backup(confdir: Path, tmp_path: Path) -> None:
+    """Real `uci batch` may apply part of a batch before it fails: the file is put back."""
+    original = (confdir / "firewall").read_bytes()
+    shim = tmp_path / "uci"
+    # export works, batch half-writes the file and then fails
+    shim.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$3" = batch ]; then echo garbage >> {confdir}/firewall; '
+        "echo 'uci: Parse error' >&2; exit 1; fi\n"
+        f'exec {sys.executable} {FAKE_UCI} "$@"\n'
+    )
+    shim.chmod(0o755)
+    backend = UciCommandBackend(confdir, uci_bin=str(shim))
+    env = Environment(backend, tmp_path / "state")
+    with pytest.raises(ApplyError, match="writing the firewall config failed"):
+        apply_plan(make_plan(backend), env)
+    assert (confdir / "firewall").read_bytes() == original

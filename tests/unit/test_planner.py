@@ -286,3 +286,58 @@ def test_plan_is_plain_data_with_reasons():
     assert all(item["reason"] for item in data["items"])
     assert {i["kind"] for i in data["items"]} == {"dnat", "snat", "masquerade", "sysctl"}
     assert data["network"]["bypass_ip"] == str(NET.bypass_ip)
+
+
+def test_range_with_a_service_port_on_a_vendor_that_cannot_translate_ranges():
+    # Linksys range rules have no internal port: only port 80 moves, as a single-port rule.
+    p = plan(
+        fwd("web", external_port="79-81", internal_port="9079-9081", internal_ip="192.168.1.52"),
+        main_router_vendor="linksys",
+    )
+    pf = [(str(f.external_port), str(f.internal_port)) for f in p.main_router.port_forwards]
+    assert pf == [("79", "79"), ("80", "10080"), ("81", "81")]
+    dnats = [(str(d.dport), str(d.to_port)) for d in p.of_kind(Dnat) if not d.hairpin]
+    assert dnats == [("79", "9079"), ("10080", "9080"), ("81", "9081")]
+    # a vendor that can translate ranges gets one shifted range
+    p = plan(
+        fwd("web", external_port="79-81", internal_port="9079-9081", internal_ip="192.168.1.52"),
+        main_router_vendor="ikuai",
+    )
+    pf = [(str(f.external_port), str(f.internal_port)) for f in p.main_router.port_forwards]
+    assert pf == [("79-81", "10079-10081")]
+
+
+def test_explicit_bypass_port_does_not_depend_on_forward_order():
+    a = fwd("a", external_port="80", internal_ip="192.168.1.51")
+    b = fwd("b", external_port="8080", internal_ip="192.168.1.52", bypass_port="10080")
+    for order in ((a, b), (b, a)):
+        relay = {f.name: str(f.internal_port) for f in plan(*order).main_router.port_forwards}
+        assert relay == {"a": "20080", "b": "10080"}
+
+
+def test_explicit_shifted_range_is_refused_where_ranges_cannot_translate():
+    f = fwd("r", external_port="5000-5001", bypass_port="6000-6001")
+    assert problems(f, main_router_vendor="xiaomi") == [("r", "bypass_port")]
+    assert str(plan(f).main_router.port_forwards[0].internal_port) == "6000-6001"
+
+
+def test_explicit_bypass_port_reason_does_not_blame_a_service():
+    p = plan(fwd(external_port="8443", bypass_port="18443"))
+    (dnat,) = [d for d in p.of_kind(Dnat) if not d.hairpin]
+    assert "bypass_port says so" in dnat.reason and "service" not in dnat.reason
+
+
+def test_sysctl_key_for_a_device_name_with_a_dot():
+    from dataclasses import replace
+
+    from plan_helpers import NET
+
+    from dualnat.model import Config, Settings
+    from dualnat.planner import build_plan
+
+    p = build_plan(Config(Settings(), (fwd(),)), replace(NET, lan_device="eth0.1"))
+    (dev,) = [i for i in p.of_kind(Sysctl) if "eth0.1" in i.key]
+    assert dev.key == "net/ipv4/conf/eth0.1/send_redirects"
+    assert dev.proc_path == "net/ipv4/conf/eth0.1/send_redirects"
+    (fwd_item,) = [i for i in p.of_kind(Sysctl) if i.key.endswith("ip_forward")]
+    assert fwd_item.proc_path == "net/ipv4/ip_forward"

@@ -210,27 +210,133 @@ class Document:
     # -- edits -------------------------------------------------------------------
 
     def apply(self, changes: Iterable[Change]) -> None:
-        """Apply changes in order; on error the document is left unchanged."""
+        """Apply changes in order; on error the document is left unchanged.
+
+        Runs of section deletions, and a new section followed by its options, are done in
+        one step each, so that applying thousands of changes stays linear.
+        """
         saved = list(self._chunks)
         try:
-            for change in changes:
-                match change:
-                    case SetSection(name, type_):
-                        self.set_section(name, type_)
-                    case SetOption(section, option, value):
-                        self.set_option(section, option, value)
-                    case SetList(section, option, values):
-                        self.set_list(section, option, values)
-                    case DeleteOption(section, option):
-                        self.delete_option(section, option)
-                    case DeleteSection(name):
-                        self.delete_section(name)
-                    case _:
-                        raise TypeError(f"not a UCI change: {change!r}")
+            pending = list(changes)
+            i = 0
+            while i < len(pending):
+                i = self._apply_from(pending, i)
         except BaseException:
             self._chunks = saved
             self._model = None
             raise
+
+    def _apply_from(self, changes: list[Change], i: int) -> int:
+        """Apply changes[i] (and the run it starts, if any); return the next index."""
+        change = changes[i]
+        if isinstance(change, DeleteSection):
+            j = i
+            while j < len(changes) and isinstance(changes[j], DeleteSection):
+                j += 1
+            self._delete_sections([c.name for c in changes[i:j]])  # type: ignore[union-attr]
+            return j
+        if isinstance(change, SetSection) and self._state().owned.get(change.name) is None:
+            j = i + 1
+            options: list[tuple[str, OptionValue]] = []
+            while j < len(changes):
+                nxt = changes[j]
+                if isinstance(nxt, SetOption) and nxt.section == change.name:
+                    options.append((nxt.option, nxt.value))
+                elif isinstance(nxt, SetList) and nxt.section == change.name:
+                    options.append((nxt.option, list(nxt.values)))
+                else:
+                    break
+                j += 1
+            self.add_section(change.name, change.type, options)
+            return j
+        match change:
+            case SetSection(name, type_):
+                self.set_section(name, type_)
+            case SetOption(section, option, value):
+                self.set_option(section, option, value)
+            case SetList(section, option, values):
+                self.set_list(section, option, values)
+            case DeleteOption(section, option):
+                self.delete_option(section, option)
+            case _:
+                raise TypeError(f"not a UCI change: {change!r}")
+        return i + 1
+
+    def add_section(
+        self, name: str, type: str, options: Iterable[tuple[str, OptionValue]] = ()
+    ) -> None:
+        """Append a new named section with its options in one edit (export style).
+
+        Equivalent to set_section followed by set_option/set_list for each option, but
+        the read view is extended in place instead of being rebuilt.
+        """
+        check_name(name, "section name")
+        check_type(type)
+        if self._state().owned.get(name) is not None:
+            raise ValueError(f"section '{name}' exists already")
+        lines = [f"config {format_type(type)} {quote(name)}"]
+        opts: dict[str, OptionValue] = {}
+        for option, value in options:
+            check_name(option, "option name")
+            if isinstance(value, str):
+                lines.append(f"\toption {option} {quote(check_value(value))}")
+                opts[option] = value
+            else:
+                items = [check_value(v) for v in value]
+                lines += [f"\tlist {option} {quote(v)}" for v in items]
+                if items:
+                    opts[option] = items
+        chunks = self._chunks
+        last = len(chunks) - 1
+        while last >= 0 and chunks[last].is_blank:
+            last -= 1
+        if last >= 0 and not chunks[last].text.endswith("\n"):
+            # an unterminated last line needs the general path (it may be rewritten)
+            self.set_section(name, type)
+            for option, value in options:
+                if isinstance(value, str):
+                    self.set_option(name, option, value)
+                else:
+                    self.set_list(name, option, value)
+            return
+        text = (self._nl if last >= 0 else "") + self._nl.join(lines) + self._nl
+        new = split_chunks(text, self.path)
+        at = last + 1
+        chunks[at:at] = new
+        model = self._state_if_built()
+        if model is None:
+            return
+        # Existing statements all sit at or before `last`: their refs stay valid.
+        owned = _Owned()
+        for k, chunk in enumerate(new):
+            for si, stmt in enumerate(chunk.statements):
+                (owned.configs if stmt.keyword == "config" else owned.members).append((at + k, si))
+        sec = Section(type, name, opts)
+        model.sections.append(sec)
+        model.by_name[name] = sec
+        model.owned[name] = owned
+
+    def _state_if_built(self) -> _Model | None:
+        return self._model
+
+    def _delete_sections(self, names: list[str]) -> None:
+        """delete_section for many sections with one rebuild of the read view."""
+        for name in names:
+            check_name(name, "section name")
+        owned_all = self._state().owned
+        refs: list[Ref] = []
+        configs: set[Ref] = set()
+        for name in dict.fromkeys(names):
+            owned = owned_all.get(name)
+            if owned is not None:
+                refs += owned.configs + owned.members
+                configs.update(owned.configs)
+        for ref in sorted(refs, reverse=True):
+            chunk_gone = self._remove(ref)
+            ci = ref[0]
+            if ref in configs and chunk_gone and ci > 0 and self._chunks[ci - 1].is_blank:
+                del self._chunks[ci - 1]
+        self._model = None
 
     def set_section(self, name: str, type: str) -> None:
         """Create named section *name* at the end, or change its type if it differs."""
@@ -250,9 +356,16 @@ class Document:
         """Set a plain option, rewriting it in place or adding it after the section."""
         check_name(option, "option name")
         check_value(value)
-        current = self._require(name).options.get(option)
-        if current != value:
-            self._write_option(name, option, [f"option {option} {quote(value)}"])
+        sec = self._require(name)
+        current = sec.options.get(option)
+        if current == value:
+            return
+        text = f"option {option} {quote(value)}"
+        refs = self._option_refs(self._state().owned[name], option)
+        if len(refs) == 1 and self._replace_in_place(refs[0], text):
+            sec.options[option] = value  # the read view stays valid: same statements
+            return
+        self._write_option(name, option, [text])
 
     def set_list(self, name: str, option: str, values: Iterable[str]) -> None:
         """Set a list option (an empty list deletes the option)."""
@@ -280,17 +393,7 @@ class Document:
     def delete_section(self, name: str) -> None:
         """Remove section *name*: its statements and the blank line just before each of
         its config statements (so an appended section deletes without trace)."""
-        check_name(name, "section name")
-        owned = self._state().owned.get(name)
-        if owned is None:
-            return
-        configs = set(owned.configs)
-        for ref in sorted(owned.configs + owned.members, reverse=True):
-            chunk_gone = self._remove(ref)
-            ci = ref[0]
-            if ref in configs and chunk_gone and ci > 0 and self._chunks[ci - 1].is_blank:
-                del self._chunks[ci - 1]
-        self._model = None
+        self._delete_sections([name])
 
     # -- edit helpers ------------------------------------------------------------
 
@@ -331,6 +434,19 @@ class Document:
         else:
             new = chunk.text[: stmt.start] + "; ".join(texts) + chunk.text[stmt.end :]
         self._set_chunk(ci, new)
+
+    def _replace_in_place(self, ref: Ref, text: str) -> bool:
+        """Replace a statement that is alone on its line when the result is still exactly
+        one statement on one line; return False (nothing changed) otherwise."""
+        ci, si = ref
+        chunk = self._chunks[ci]
+        if si != 0 or len(chunk.statements) != 1:
+            return False
+        new = split_chunks("\t" + text + chunk.text[chunk.statements[0].end :], self.path)
+        if len(new) != 1 or len(new[0].statements) != 1:
+            return False
+        self._chunks[ci] = new[0]
+        return True
 
     def _remove(self, ref: Ref) -> bool:
         """Remove one statement; return True if its whole chunk went away."""

@@ -1,0 +1,51 @@
+"""Fixtures of the network-namespace lab.
+
+The topology is built once per session (about a second) and every scenario resets it
+(rules, sysctls, conntrack, neighbour and route caches) before it runs. Without root or
+tools the lab tests skip; with DUALNAT_REQUIRE_LAB=1 (CI) they fail instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from gate import lab_required, unavailable
+from netns import missing_requirements
+from outcome import LOUD
+from topology import Topology
+
+
+@pytest.fixture(scope="session")
+def lab_topology() -> Iterator[Topology]:
+    problems = missing_requirements()
+    if problems:
+        unavailable("; ".join(problems))
+    topo = Topology()
+    try:
+        topo.build()
+    except Exception as exc:
+        topo.teardown()
+        if lab_required():
+            raise
+        pytest.skip(f"network-namespace lab skipped: building it failed: {exc}")
+    try:
+        yield topo
+    finally:
+        topo.teardown()
+
+
+@pytest.fixture
+def lab(lab_topology: Topology) -> Topology:
+    """The shared topology; each scenario function resets it before use."""
+    return lab_topology
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Repeat loud skip reasons (e.g. br_netfilter missing) so that CI logs show them."""
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        message = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        if LOUD in message:
+            text = message[message.index(LOUD) :]
+            terminalreporter.write_line(f"{text} [{report.nodeid}]", yellow=True, bold=True)

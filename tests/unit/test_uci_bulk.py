@@ -1,0 +1,114 @@
+"""Document.apply's batched paths give exactly what the one-by-one edits give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dualnat.uci import (
+    DeleteOption,
+    DeleteSection,
+    Document,
+    SetList,
+    SetOption,
+    SetSection,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def one_by_one(doc: Document, changes: list) -> None:
+    for c in changes:
+        match c:
+            case SetSection(name, type_):
+                doc.set_section(name, type_)
+            case SetOption(section, option, value):
+                doc.set_option(section, option, value)
+            case SetList(section, option, values):
+                doc.set_list(section, option, values)
+            case DeleteOption(section, option):
+                doc.delete_option(section, option)
+            case DeleteSection(name):
+                doc.delete_section(name)
+
+
+CHANGES = [
+    SetSection("dualnat_a", "redirect"),
+    SetOption("dualnat_a", "name", "it's a"),
+    SetList("dualnat_a", "proto", ["tcp", "udp"]),
+    SetOption("dualnat_a", "dest_ip", "192.168.1.50"),
+    SetSection("dualnat_b", "nat"),
+    SetOption("dualnat_b", "target", "SNAT"),
+    SetOption("printer", "dest_port", "632"),  # in place, keeps the trailing comment
+    SetOption("printer", "family", "ipv4"),  # new option in an existing section
+    DeleteOption("printer", "proto"),
+    SetOption("dualnat_a", "dest_ip", "192.168.1.51"),
+    SetSection("dualnat_c", "redirect"),
+    DeleteSection("dualnat_b"),
+    DeleteSection("printer"),
+    DeleteSection("no_such_section"),
+    SetOption("dualnat_c", "src", "lan"),
+]
+
+
+@pytest.mark.parametrize("fixture", ["router/firewall", "uci/firewall", "uci/network"])
+@pytest.mark.parametrize("cut", range(0, len(CHANGES) + 1, 3))
+def test_batched_apply_equals_one_by_one(fixture: str, cut: int) -> None:
+    text = (FIXTURES / fixture).read_text()
+    changes = [
+        c
+        for c in CHANGES[:cut] + CHANGES[cut:]
+        if not (
+            isinstance(c, (SetOption, DeleteOption))
+            and c.section == "printer"
+            and "printer" not in text
+        )
+    ]
+    batched, single = Document.parse(text), Document.parse(text)
+    batched.apply(changes)
+    one_by_one(single, changes)
+    assert batched.serialize() == single.serialize()
+    assert batched.sections() == single.sections()
+    assert Document.parse(batched.serialize()).sections() == batched.sections()
+
+
+def test_add_then_delete_many_sections_restores_the_bytes() -> None:
+    text = (FIXTURES / "router" / "firewall").read_text()
+    doc = Document.parse(text)
+    names = [f"dualnat_s{i}" for i in range(300)]
+    adds = []
+    for n in names:
+        adds += [
+            SetSection(n, "redirect"),
+            SetOption(n, "src", "lan"),
+            SetList(n, "proto", ["tcp", "udp"]),
+        ]
+    doc.apply(adds)
+    assert [s.name for s in doc.sections()][-300:] == names
+    assert doc.section("dualnat_s7").options == {"src": "lan", "proto": ["tcp", "udp"]}
+    doc.apply([DeleteSection(n) for n in reversed(names)])
+    assert doc.serialize() == text
+
+
+def test_a_failing_batch_leaves_the_document_unchanged() -> None:
+    text = (FIXTURES / "router" / "firewall").read_text()
+    doc = Document.parse(text)
+    with pytest.raises(KeyError):
+        doc.apply(
+            [
+                SetSection("dualnat_a", "redirect"),
+                SetOption("dualnat_a", "x", "ok"),
+                DeleteSection("printer"),
+                SetOption("no_such", "y", "1"),
+            ]
+        )
+    assert doc.serialize() == text and doc.section("printer") is not None
+
+
+def test_add_section_on_a_file_without_final_newline() -> None:
+    doc = Document.parse("config zone 'lan'\n\toption name 'lan'")
+    doc.apply([SetSection("dualnat_a", "nat"), SetOption("dualnat_a", "target", "SNAT")])
+    assert doc.serialize() == (
+        "config zone 'lan'\n\toption name 'lan'\n\nconfig nat 'dualnat_a'\n\toption target 'SNAT'\n"
+    )
