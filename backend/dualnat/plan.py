@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from enum import Enum
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, ClassVar
 
 from .model import NetworkState, PortRange, Settings
+
+
+@lru_cache(maxsize=8192)
+def text(value: object) -> str:
+    """str() of an address, network or port range, cached (plans and renders repeat them)."""
+    return str(value)
 
 
 def _plain(value: Any) -> Any:

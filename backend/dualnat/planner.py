@@ -28,6 +28,7 @@ from .plan import (
     Plan,
     Snat,
     Sysctl,
+    text,
 )
 from .services import ServicePorts
 from .vendors import load_vendor
@@ -256,7 +257,7 @@ def _needs_snat(fwd: Forward) -> bool:
 
 
 def _dnat_reason(fwd: Forward, seg: Relay, to: str, net: NetworkState) -> str:
-    b = net.bypass_ip
+    b = text(net.bypass_ip)
     reason = (
         f"Connections that the main router forwards to {b}:{seg.bypass} go on to {to}. "
         f"The rule matches the bypass router's own address {b}, so LAN clients' outgoing "
@@ -275,7 +276,8 @@ def _forward_items(
 ) -> list[Item]:
     protos = fwd.proto.protocols
     b, t = net.bypass_ip, fwd.internal_ip
-    target = f"{t}:{fwd.internal_port}"
+    bs, ts = text(b), text(t)
+    target = f"{ts}:{fwd.internal_port}"
     sources: tuple[IPv4Network, ...] = tuple(collapse_addresses(fwd.allow_source))
     note = ""
     if sources:
@@ -288,7 +290,7 @@ def _forward_items(
     offset = fwd.internal_port.first - fwd.external_port.first
     for seg in relays:
         to_port = seg.external.shifted(offset)
-        reason = _dnat_reason(fwd, seg, f"{t}:{to_port}", net) + note
+        reason = _dnat_reason(fwd, seg, f"{ts}:{to_port}", net) + note
         items.append(Dnat(fwd.name, reason, protos, b, seg.bypass, t, to_port, sources))
     snat_all = _needs_snat(fwd)
     if snat_all:
@@ -300,9 +302,9 @@ def _forward_items(
         items.append(
             Snat(
                 fwd.name,
-                f"{t} must send its replies back through the bypass router, and {why}: the source "
-                f"becomes {b}, so the device sees {b} instead of the client's address. Without "
-                "this the reply goes straight to the main router, which drops it.",
+                f"{ts} must send its replies back through the bypass router, and {why}: the "
+                f"source becomes {bs}, so the device sees {bs} instead of the client's address. "
+                "Without this the reply goes straight to the main router, which drops it.",
                 protos,
                 t,
                 fwd.internal_port,
@@ -330,7 +332,7 @@ def _forward_items(
             Snat(
                 fwd.name,
                 f"Hairpin: connections from LAN addresses (LAN clients, or the main router's own "
-                f"NAT loopback) get the source {b}; otherwise {t} would answer them directly on "
+                f"NAT loopback) get the source {bs}; otherwise {ts} would answer them directly on "
                 "the LAN and the reply would not match. Clients on the Internet keep their "
                 "address.",
                 protos,
