@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 $(BIN)/dualnat: backend/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e 'backend[test]'
+	$(BIN)/pip install --quiet -e 'backend[test,service]'
 	@touch $@
 
 venv: $(BIN)/dualnat
@@ -39,7 +39,7 @@ lab: venv
 	$(BIN)/python scripts/lab.py
 
 bench: venv
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py; rc=$$?; $(BIN)/python scripts/bench_daemon.py || rc=1; exit $$rc
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .hypothesis

@@ -13,21 +13,19 @@ from pathlib import Path
 
 from .context import is_live
 from .errors import ApplyError
-from .plan import Plan, Sysctl
-from .render.uci import PREFIX, UciSection, firewall_sections
+from .plan import DhcpServer, Plan, Sysctl
+from .render.uci import UciSection, firewall_sections
+from .sync import dhcp_changes, firewall_changes
 from .uci import (
     Change,
-    DeleteOption,
-    DeleteSection,
     Document,
-    SetOption,
-    SetSection,
     UciBackend,
     UciError,
     atomic_write,
 )
 
 FIREWALL = "firewall"
+DHCP = "dhcp"
 SYSCTL_FILE = Path("/etc/sysctl.d/90-dualnat.conf")
 ORIGINAL_MARK = "# before dualnat: "
 
@@ -42,6 +40,7 @@ class Environment:
     state_dir: Path
     check_cmd: list[str] | None = None
     reload_cmd: list[str] | None = None
+    dhcp_reload_cmd: list[str] | None = None
     sysctl_file: Path | None = None
     proc_sys: Path | None = None
     run: Runner = field(default=subprocess.run)
@@ -53,14 +52,15 @@ class Environment:
         if not is_live(config_dir):
             return cls(backend, config_dir / ".dualnat")
         fw4 = shutil.which("fw4")
-        reload_cmd = None
-        if Path("/etc/init.d/firewall").exists():
-            reload_cmd = ["/etc/init.d/firewall", "reload"]
+        init = Path("/etc/init.d")
         return cls(
             backend,
             Path("/tmp/dualnat"),
             check_cmd=[fw4, "-q", "check"] if fw4 else None,
-            reload_cmd=reload_cmd,
+            reload_cmd=[str(init / "firewall"), "reload"] if (init / "firewall").exists() else None,
+            dhcp_reload_cmd=[str(init / "dnsmasq"), "reload"]
+            if (init / "dnsmasq").exists()
+            else None,
             sysctl_file=SYSCTL_FILE,
             proc_sys=Path("/proc/sys"),
         )
@@ -77,25 +77,6 @@ class ApplyResult:
     @property
     def changed(self) -> bool:
         return bool(self.changes)
-
-
-def firewall_changes(doc: Document, wanted: Sequence[UciSection]) -> list[Change]:
-    """The edits that turn the dualnat_* sections of `doc` into exactly `wanted`."""
-    existing = {s.name: s for s in doc.sections() if s.name and s.name.startswith(PREFIX)}
-    names = {w.name for w in wanted}
-    changes: list[Change] = [DeleteSection(n) for n in existing if n not in names]
-    for sec in wanted:
-        cur = existing.get(sec.name)
-        opts = sec.as_dict()
-        if cur is None or cur.type != sec.type:
-            if cur is not None:
-                changes.append(DeleteSection(sec.name))
-            changes.append(SetSection(sec.name, sec.type))
-            changes += [SetOption(sec.name, k, v) for k, v in sec.options]
-            continue
-        changes += [DeleteOption(sec.name, k) for k in cur.options if k not in opts]
-        changes += [SetOption(sec.name, k, v) for k, v in sec.options if cur.options.get(k) != v]
-    return changes
 
 
 def _diff(config: str, before: Document, changes: Sequence[Change]) -> str:
@@ -133,37 +114,56 @@ def _run_ok(env: Environment, cmd: list[str] | None) -> tuple[bool, str]:
     return proc.returncode == 0, (proc.stderr or proc.stdout or "").strip()
 
 
-def _commit_checked(env: Environment, changes: list[Change], messages: list[str]) -> None:
+@dataclass(frozen=True)
+class _Target:
+    """One config that apply writes, and how the system is told about it."""
+
+    config: str
+    check_cmd: list[str] | None
+    reload_cmd: list[str] | None
+    service: str
+
+
+def _targets(env: Environment) -> tuple[_Target, _Target]:
+    return (
+        _Target(FIREWALL, env.check_cmd, env.reload_cmd, "firewall"),
+        _Target(DHCP, None, env.dhcp_reload_cmd, "dnsmasq"),
+    )
+
+
+def _commit_checked(
+    env: Environment, target: _Target, changes: list[Change], messages: list[str]
+) -> None:
     """Back up, commit, check and reload; restore the backup if anything fails."""
-    path = Path(env.backend.config_dir) / FIREWALL
+    path = Path(env.backend.config_dir) / target.config
     backup_dir = env.state_dir / "backup"
     backup_dir.mkdir(parents=True, exist_ok=True)
     had_file = path.exists()
     original = path.read_bytes() if had_file else b""
-    atomic_write(backup_dir / FIREWALL, original.decode("utf-8", "surrogateescape"))
+    atomic_write(backup_dir / target.config, original)
 
     def restore(why: str) -> ApplyError:
         if had_file:
-            atomic_write(path, original.decode("utf-8", "surrogateescape"))
+            atomic_write(path, original)
         else:
             path.unlink(missing_ok=True)
-        _run_ok(env, env.reload_cmd)
-        return ApplyError(f"{why}; the previous firewall config was restored")
+        _run_ok(env, target.reload_cmd)
+        return ApplyError(f"{why}; the previous {target.config} config was restored")
 
     try:
-        env.backend.commit(FIREWALL, changes)
+        env.backend.commit(target.config, changes)
     except UciError as exc:
-        raise restore(f"writing the firewall config failed: {exc}") from exc
-    ok, out = _run_ok(env, env.check_cmd)
+        raise restore(f"writing the {target.config} config failed: {exc}") from exc
+    ok, out = _run_ok(env, target.check_cmd)
     if not ok:
         raise restore(f"fw4 check failed: {out}")
-    if env.reload_cmd is None:
-        messages.append(f"wrote {path}; firewall reload skipped (not running on OpenWrt)")
+    if target.reload_cmd is None:
+        messages.append(f"wrote {path}; {target.service} reload skipped (not running on OpenWrt)")
         return
-    ok, out = _run_ok(env, env.reload_cmd)
+    ok, out = _run_ok(env, target.reload_cmd)
     if not ok:
-        raise restore(f"firewall reload failed: {out}")
-    messages.append(f"wrote {path} and reloaded the firewall")
+        raise restore(f"{target.service} reload failed: {out}")
+    messages.append(f"wrote {path} and reloaded {target.service}")
 
 
 def _read_originals(path: Path) -> dict[str, str]:
@@ -222,31 +222,48 @@ def _revert_sysctls(env: Environment, messages: list[str]) -> None:
     env.sysctl_file.unlink()
 
 
-def _sync(env: Environment, wanted: list[UciSection], dry_run: bool) -> ApplyResult:
-    doc = env.backend.read(FIREWALL)
-    changes = firewall_changes(doc, wanted)
-    diff = _diff(FIREWALL, doc, changes) if changes and dry_run else ""
-    messages: list[str] = []
+def _sync(
+    env: Environment,
+    target: _Target,
+    changes: list[Change],
+    before: Document,
+    dry_run: bool,
+    result: ApplyResult,
+) -> None:
     if not changes:
-        messages.append("firewall: nothing to change")
-    elif not dry_run:
-        _commit_checked(env, changes, messages)
-    return ApplyResult(changes, diff, messages)
+        result.messages.append(f"{target.config}: nothing to change")
+        return
+    result.changes += changes
+    if dry_run:
+        result.diff += _diff(target.config, before, changes)
+    else:
+        _commit_checked(env, target, changes, result.messages)
+
+
+def _apply(env: Environment, plan: Plan | None, dry_run: bool) -> ApplyResult:
+    result = ApplyResult([], "", [])
+    firewall, dhcp = _targets(env)
+    wanted: list[UciSection] = firewall_sections(plan) if plan is not None else []
+    doc = env.backend.read(FIREWALL)
+    _sync(env, firewall, firewall_changes(doc, wanted), doc, dry_run, result)
+    servers = plan.of_kind(DhcpServer) if plan is not None else []
+    doc = env.backend.read(DHCP)
+    _sync(env, dhcp, dhcp_changes(doc, servers[0] if servers else None), doc, dry_run, result)
+    if not dry_run:
+        if plan is not None:
+            _apply_sysctls(env, plan.of_kind(Sysctl), result.messages)
+        else:
+            _revert_sysctls(env, result.messages)
+    return result
 
 
 def apply_plan(plan: Plan, env: Environment, dry_run: bool = False) -> ApplyResult:
-    """Make the firewall config and sysctls match `plan` (idempotent)."""
+    """Make the firewall and DHCP configs and the sysctls match `plan` (idempotent)."""
     with _locked(env.state_dir):
-        result = _sync(env, firewall_sections(plan), dry_run)
-        if not dry_run:
-            _apply_sysctls(env, plan.of_kind(Sysctl), result.messages)
-        return result
+        return _apply(env, plan, dry_run)
 
 
 def revert(env: Environment, dry_run: bool = False) -> ApplyResult:
-    """Remove every dualnat_* section and restore the sysctls dualnat changed."""
+    """Remove every dualnat_* section, undo dualnat's DHCP edits, restore the sysctls."""
     with _locked(env.state_dir):
-        result = _sync(env, [], dry_run)
-        if not dry_run:
-            _revert_sysctls(env, result.messages)
-        return result
+        return _apply(env, None, dry_run)

@@ -103,6 +103,23 @@ def _cmd_main_router(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_instructions(args: argparse.Namespace) -> int:
+    from .instructions import build_instructions, normalize_lang, plan_for_vendor, render
+
+    try:
+        lang = normalize_lang(args.lang)
+    except ValueError as exc:
+        print(f"error: --lang: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    from .publicip import resolver_for
+
+    plan = plan_for_vendor(
+        args.backend, args.vendor, is_live(args.config_dir), resolver_for(args.backend)
+    )
+    sys.stdout.write(render(build_instructions(plan, lang, args.dns), args.format))
+    return EXIT_OK
+
+
 def _report(result_diff: str, messages: list[str], dry_run: bool) -> None:
     if dry_run:
         sys.stdout.write(result_diff or "no changes\n")
@@ -126,8 +143,22 @@ def _cmd_revert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import diagnose
+
+    report = diagnose(_plan(args))
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        sys.stdout.write(report.text())
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
 def _plan(args: argparse.Namespace) -> Plan:
-    return make_plan(args.backend, live=is_live(args.config_dir))
+    from .publicip import resolver_for  # public_address 'auto': the address the daemon found
+
+    live = is_live(args.config_dir)
+    return make_plan(args.backend, live=live, resolve=resolver_for(args.backend))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,12 +185,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("main-router", help="what to enter on the main router")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_main_router)
+    from .vendors import vendor_ids
+
+    p = sub.add_parser("instructions", help="step-by-step settings for the main router's page")
+    p.add_argument("--vendor", choices=sorted(vendor_ids()), help="default: main_router_vendor")
+    p.add_argument("--lang", default="en", help="en, zh or ja (default en)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument(
+        "--dns",
+        choices=("auto", "bypass", "keep"),
+        default="auto",
+        help="DNS server for the devices: the bypass router (bypass), the main router "
+        "(keep), or the bypass router as an optional step (auto, the default)",
+    )
+    p.set_defaults(func=_cmd_instructions)
     p = sub.add_parser("apply", help="write the rules into the firewall config and reload")
     p.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
     p.set_defaults(func=_cmd_apply)
     p = sub.add_parser("revert", help="remove everything dualnat wrote")
     p.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
     p.set_defaults(func=_cmd_revert)
+    p = sub.add_parser("doctor", help="check the running rules, settings and connections")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_doctor)
+    from .ubus.commands import add_commands  # ubus, serve (the service extra)
+
+    add_commands(sub)
     return parser
 
 

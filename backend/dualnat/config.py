@@ -12,6 +12,7 @@ from .model import (
     NAME_RE,
     NOT_PUBLIC,
     Config,
+    DhcpMode,
     Forward,
     KeepSource,
     MasqueradeMode,
@@ -31,6 +32,7 @@ MAX_DESCRIPTION = 128
 TRUE_WORDS = {"1", "yes", "on", "true", "enabled"}
 FALSE_WORDS = {"0", "no", "off", "false", "disabled"}
 HOST_RE_PART = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+PUBLIC_ADDRESS_AUTO = "auto"
 
 
 class _Reader:
@@ -107,7 +109,10 @@ def parse_source(text: str) -> IPv4Network:
 
 
 def parse_public_address(text: str) -> str:
-    """An IPv4 address or a DNS name; private and special addresses are refused."""
+    """An IPv4 address, a DNS name or ``auto`` (discovered over HTTP, see publicip.py);
+    private and special addresses are refused."""
+    if text.lower() == PUBLIC_ADDRESS_AUTO:
+        return PUBLIC_ADDRESS_AUTO
     try:
         addr = IPv4Address(text)
     except ValueError:
@@ -151,6 +156,9 @@ def _settings(section: Section | None, problems: list[Problem]) -> Settings:
         public_address=r.typed("public_address", parse_public_address, None),
         masquerade=r.typed("masquerade", _choice(MasqueradeMode), MasqueradeMode.AUTO),
         disable_redirects=r.boolean("disable_redirects", True),
+        dhcp=r.typed("dhcp", _choice(DhcpMode), DhcpMode.AUTO),
+        dhcp_dns=r.boolean("dhcp_dns", True),
+        bypass_dhcp=r.boolean("bypass_dhcp", False),
     )
 
 

@@ -57,11 +57,11 @@ def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[P
     """
     config, problems = parse_config(backend.read(CONFIG_NAME))
     firewall = backend.read("firewall")
+    docs = {name: backend.read(name) for name in ("uhttpd", "dropbear", "dhcp")}
     try:
-        net = network_state(config.settings, backend.read("network"), firewall)
+        net = network_state(config.settings, backend.read("network"), firewall, docs["dhcp"])
     except ConfigInvalid as exc:
         raise ConfigInvalid([*problems, *exc.problems]) from None
-    docs = {name: backend.read(name) for name in ("uhttpd", "dropbear", "dhcp")}
     services = ServicePorts.defaults().union(from_configs(docs))
     if live:
         services = services.union(from_proc())

@@ -66,6 +66,15 @@ class MasqueradeMode(StrEnum):
     OFF = "off"
 
 
+class DhcpMode(StrEnum):
+    """How LAN devices learn that the bypass router is their gateway."""
+
+    AUTO = "auto"  # from the main router's vendor profile
+    GATEWAY = "gateway"  # the main router's DHCP hands out the bypass router as gateway
+    MOVE = "move"  # the bypass router serves DHCP instead of the main router
+    OFF = "off"  # dualnat leaves DHCP alone
+
+
 @dataclass(frozen=True, order=True)
 class PortRange:
     """An inclusive port range; a single port has first == last."""
@@ -127,6 +136,9 @@ class Settings:
     public_address: str | None = None
     masquerade: MasqueradeMode = MasqueradeMode.AUTO
     disable_redirects: bool = True
+    dhcp: DhcpMode = DhcpMode.AUTO
+    dhcp_dns: bool = True
+    bypass_dhcp: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,3 +185,4 @@ class NetworkState:
     lan: IPv4Network
     main_router_ip: IPv4Address
     lan_zone: str = "lan"
+    dhcp_section: str | None = "lan"

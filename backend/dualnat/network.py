@@ -48,8 +48,20 @@ def firewall_zone(firewall: Document | None, interface: str) -> str:
     return "lan"
 
 
+def dhcp_section(dhcp: Document | None, interface: str) -> str | None:
+    """Name of the named `config dhcp` section that serves `interface`, if there is one."""
+    if dhcp is not None:
+        for sec in dhcp.sections_of_type("dhcp"):
+            if sec.name and (sec.get("interface") or sec.name) == interface:
+                return sec.name
+    return None
+
+
 def network_state(
-    settings: Settings, network: Document, firewall: Document | None = None
+    settings: Settings,
+    network: Document,
+    firewall: Document | None = None,
+    dhcp: Document | None = None,
 ) -> NetworkState:
     """Combine /etc/config/network with the overrides in the dualnat settings.
 
@@ -146,4 +158,5 @@ def network_state(
         lan=lan,
         main_router_ip=main_ip,
         lan_zone=firewall_zone(firewall, name),
+        dhcp_section=dhcp_section(dhcp, name),
     )

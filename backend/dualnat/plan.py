@@ -106,6 +106,20 @@ class Sysctl(Item):
 
 
 @dataclass(frozen=True)
+class DhcpServer(Item):
+    """The bypass router's DHCP server (dnsmasq, /etc/config/dhcp) hands out itself.
+
+    `options` are dhcp_option entries ('3,<gateway>', '6,<dns>'); `enable` switches the
+    server on (ignore '0'), which only happens once the main router's DHCP is off.
+    """
+
+    kind: ClassVar[str] = "dhcp"
+    section: str
+    options: tuple[str, ...]
+    enable: bool
+
+
+@dataclass(frozen=True)
 class MainRouterForward:
     """One port forward to enter on the main router (its target is the bypass router)."""
 

@@ -12,6 +12,7 @@ from .errors import ConfigInvalid, Problem
 from .model import (
     NOT_PUBLIC,
     Config,
+    DhcpMode,
     Forward,
     KeepSource,
     MasqueradeMode,
@@ -20,6 +21,7 @@ from .model import (
     TargetGateway,
 )
 from .plan import (
+    DhcpServer,
     Dnat,
     Item,
     MainRouterForward,
@@ -400,6 +402,48 @@ def _system_items(config: Config, net: NetworkState) -> list[Item]:
     return items
 
 
+def dhcp_mode(config: Config) -> DhcpMode:
+    """The DHCP mode in effect: `auto` follows the main router's vendor profile."""
+    mode = config.settings.dhcp
+    if mode is not DhcpMode.AUTO:
+        return mode
+    vendor = load_vendor(config.settings.main_router_vendor)
+    return DhcpMode.GATEWAY if vendor.dhcp_gateway_override else DhcpMode.MOVE
+
+
+def _dhcp_items(config: Config, net: NetworkState) -> tuple[list[Item], list[Problem]]:
+    if dhcp_mode(config) is not DhcpMode.MOVE:
+        return [], []
+    if net.dhcp_section is None:
+        return [], [
+            Problem(
+                "main",
+                "dhcp",
+                f"/etc/config/dhcp has no named 'config dhcp' section for interface "
+                f"'{config.settings.lan_interface}'; add one (LuCI: Network → Interfaces → "
+                "lan → DHCP Server → Set up DHCP Server) or set dhcp to 'off'",
+                "settings",
+            )
+        ]
+    b = text(net.bypass_ip)
+    options = (f"3,{b}", f"6,{b}") if config.settings.dhcp_dns else (f"3,{b}",)
+    if config.settings.bypass_dhcp:
+        reason = (
+            f"The bypass router's DHCP server hands out {b} as gateway"
+            + (" and DNS server" if config.settings.dhcp_dns else "")
+            + " and is on (bypass_dhcp is 1: the main router's DHCP must be off by now)."
+        )
+    else:
+        reason = (
+            f"The bypass router's DHCP server is prepared to hand out {b} as gateway"
+            + (" and DNS server" if config.settings.dhcp_dns else "")
+            + " but stays as it is until bypass_dhcp is 1, so that it never runs next to the "
+            "main router's."
+        )
+    item = DhcpServer(None, reason, net.dhcp_section, options, config.settings.bypass_dhcp)
+    return [item], []
+
+
 def _main_router(
     config: Config, net: NetworkState, relays: dict[str, list[Relay]], hairpin_active: bool
 ) -> MainRouterSettings:
@@ -409,22 +453,24 @@ def _main_router(
         for f in config.enabled_forwards
         for seg in relays.get(f.name, [])
     )
-    if vendor.dhcp_gateway_override:
-        dhcp = {
-            "mode": "gateway",
-            "gateway": net.bypass_ip,
-            "reason": f"The main router's DHCP server can hand out another gateway: set it to "
-            f"{net.bypass_ip} so that LAN devices use the bypass router.",
-        }
+    mode = dhcp_mode(config)
+    dns = net.bypass_ip if config.settings.dhcp_dns else None
+    dhcp: dict[str, object] = {"mode": mode.value, "gateway": net.bypass_ip, "dns": dns}
+    if mode is DhcpMode.GATEWAY:
+        dhcp["reason"] = (
+            "The main router's DHCP server can hand out another gateway: set it to "
+            f"{net.bypass_ip} so that LAN devices use the bypass router."
+        )
+    elif mode is DhcpMode.MOVE:
+        dhcp["bypass_dhcp"] = config.settings.bypass_dhcp
+        dhcp["reason"] = (
+            "The main router's DHCP server cannot hand out another gateway: serve DHCP from "
+            f"the bypass router ({net.bypass_ip}) instead. dualnat prepares it with its server "
+            "still off; turn DHCP off on the main router, then set bypass_dhcp to 1 and apply, "
+            "so that two DHCP servers never run at once."
+        )
     else:
-        dhcp = {
-            "mode": "move",
-            "gateway": net.bypass_ip,
-            "reason": "The main router's DHCP server cannot hand out another gateway: serve DHCP "
-            f"from the bypass router ({net.bypass_ip}) instead. Prepare it first, turn "
-            "DHCP off on the main router, then turn it on on the bypass router, so that "
-            "two DHCP servers never run at once.",
-        }
+        dhcp = {"mode": mode.value, "reason": "dhcp is 'off': dualnat leaves DHCP alone."}
     notes: list[str] = []
     if hairpin_active:
         notes.append(
@@ -488,6 +534,10 @@ def build_plan(
                     )
                 )
                 public_ip = None
+    dhcp_items: list[Item] = []
+    if config.settings.enabled:
+        dhcp_items, dhcp_problems = _dhcp_items(config, net)
+        problems += dhcp_problems
     if problems:
         raise ConfigInvalid(problems)
 
@@ -499,6 +549,7 @@ def build_plan(
         for fwd in forwards:
             items += _forward_items(fwd, relays[fwd.name], net, public_ip)
         items += _system_items(config, net)
+        items += dhcp_items
     hairpin_active = public_ip is not None and any(f.hairpin for f in forwards)
     return Plan(
         settings=config.settings,

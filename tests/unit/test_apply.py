@@ -145,7 +145,7 @@ def test_successful_reload_is_reported(confdir: Path) -> None:
 
     env = env_for(confdir, reload_cmd=["reload"], check_cmd=["check"], run=run)
     result = apply_plan(make_plan(env.backend), env)
-    assert any("reloaded the firewall" in m for m in result.messages)
+    assert any("reloaded firewall" in m for m in result.messages)
 
 
 def test_sysctls_are_set_persisted_and_reverted(confdir: Path, tmp_path: Path) -> None:
@@ -244,3 +244,87 @@ def test_failing_uci_commit_restores_the_backup(confdir: Path, tmp_path: Path) -
     with pytest.raises(ApplyError, match="writing the firewall config failed"):
         apply_plan(make_plan(backend), env)
     assert (confdir / "firewall").read_bytes() == original
+
+
+def _linksys(confdir: Path, bypass_dhcp: bool = False) -> None:
+    """Make the example's main router a Linksys (DHCP moves), with bypass_dhcp set."""
+    cfg = confdir / "dualnat"
+    lines = [ln for ln in cfg.read_text().splitlines() if "bypass_dhcp" not in ln]
+    text = "\n".join(lines).replace("'ikuai'", "'linksys'")
+    text = text.replace(
+        "option disable_redirects '1'",
+        f"option disable_redirects '1'\n\toption bypass_dhcp '{int(bypass_dhcp)}'",
+    )
+    cfg.write_text(text + "\n")
+
+
+def test_dhcp_is_prepared_then_switched_on_and_reverted_byte_for_byte(confdir: Path) -> None:
+    dhcp = confdir / "dhcp"
+    # the user already hands out an NTP server: that item is theirs and stays
+    dhcp.write_text(dhcp.read_text() + "\tlist dhcp_option '42,192.168.1.9'\n")
+    original = dhcp.read_bytes()
+    env = env_for(confdir)
+    _linksys(confdir)
+    apply_plan(make_plan(env.backend), env)
+    lan = env.backend.read("dhcp").section("lan")
+    assert lan.options["dhcp_option"] == ["42,192.168.1.9", "3,192.168.1.2", "6,192.168.1.2"]
+    assert lan.options["ignore"] == "1"  # prepared, still off
+    assert dhcp.read_bytes().startswith(original)
+    assert not apply_plan(make_plan(env.backend), env).changed
+
+    _linksys(confdir, bypass_dhcp=True)  # the main router's DHCP is off now
+    apply_plan(make_plan(env.backend), env)
+    lan = env.backend.read("dhcp").section("lan")
+    assert lan.options["ignore"] == "0" and lan.options["dualnat_ignore_was"] == "1"
+    assert not apply_plan(make_plan(env.backend), env).changed
+
+    _linksys(confdir, bypass_dhcp=False)  # and back: the server goes off again
+    apply_plan(make_plan(env.backend), env)
+    assert env.backend.read("dhcp").section("lan").options["ignore"] == "1"
+
+    revert(env)
+    assert dhcp.read_bytes() == original
+
+
+def test_dhcp_items_the_user_had_before_are_not_taken_over(confdir: Path) -> None:
+    dhcp = confdir / "dhcp"
+    dhcp.write_text(dhcp.read_text() + "\tlist dhcp_option '3,192.168.1.2'\n")
+    original = dhcp.read_bytes()
+    env = env_for(confdir)
+    _linksys(confdir)
+    apply_plan(make_plan(env.backend), env)
+    lan = env.backend.read("dhcp").section("lan")
+    assert lan.options["dhcp_option"] == ["3,192.168.1.2", "6,192.168.1.2"]
+    assert lan.options["dualnat_dhcp_option"] == ["6,192.168.1.2"]
+    revert(env)
+    assert dhcp.read_bytes() == original
+
+
+def test_dhcp_reload_failure_restores_dhcp(confdir: Path) -> None:
+    original = (confdir / "dhcp").read_bytes()
+    _linksys(confdir)
+
+    def run(cmd, **kw):
+        return subprocess.CompletedProcess(cmd, 1 if cmd[0] == "dnsmasq" else 0, "", "no")
+
+    env = env_for(confdir, reload_cmd=["fw"], dhcp_reload_cmd=["dnsmasq"], run=run)
+    with pytest.raises(ApplyError, match="dnsmasq reload failed: no"):
+        apply_plan(make_plan(env.backend), env)
+    assert (confdir / "dhcp").read_bytes() == original
+
+
+@pytest.mark.skipif(not FAKE_UCI.exists(), reason="fake uci binary missing")
+def test_dhcp_through_the_uci_command_backend(confdir: Path, tmp_path: Path) -> None:
+    shim = tmp_path / "uci"
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_UCI} "$@"\n')
+    shim.chmod(0o755)
+    _linksys(confdir, bypass_dhcp=True)
+    backend = UciCommandBackend(confdir, uci_bin=str(shim))
+    env = Environment(backend, tmp_path / "state")
+    before = Document.parse((confdir / "dhcp").read_text()).sections()
+    apply_plan(make_plan(backend), env)
+    lan = Document.parse((confdir / "dhcp").read_text()).section("lan")
+    assert lan.options["dhcp_option"] == ["3,192.168.1.2", "6,192.168.1.2"]
+    assert lan.options["ignore"] == "0"
+    revert(env)
+    assert Document.parse((confdir / "dhcp").read_text()).sections() == before

@@ -17,9 +17,11 @@ def test_default_config_loads_with_the_example_forward_disabled() -> None:
     assert cfg.settings.enabled and [f.enabled for f in cfg.forwards] == [False]
 
 
-def test_default_config_plans_nothing_but_sysctls(tmp_path: Path) -> None:
+def test_default_config_plans_no_rules(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "tests/fixtures/router", tmp_path, dirs_exist_ok=True)
     shutil.copy(ROOT / "files/etc/config/dualnat", tmp_path / "dualnat")
     plan = make_plan(FileBackend(tmp_path))
-    assert {i.kind for i in plan.items} == {"sysctl"}
+    # generic main router: sysctls, and the bypass router's DHCP prepared but left off
+    assert {i.kind for i in plan.items} == {"sysctl", "dhcp"}
+    assert [i.enable for i in plan.items if i.kind == "dhcp"] == [False]
     assert plan.main_router.port_forwards == ()

@@ -284,7 +284,7 @@ def test_plan_is_plain_data_with_reasons():
     data = plan(fwd(), public_address="198.51.100.7", main_router_vendor="linksys").to_dict()
     json.dumps(data)
     assert all(item["reason"] for item in data["items"])
-    assert {i["kind"] for i in data["items"]} == {"dnat", "snat", "masquerade", "sysctl"}
+    assert {i["kind"] for i in data["items"]} == {"dnat", "snat", "masquerade", "sysctl", "dhcp"}
     assert data["network"]["bypass_ip"] == str(NET.bypass_ip)
 
 
@@ -341,3 +341,44 @@ def test_sysctl_key_for_a_device_name_with_a_dot():
     assert dev.proc_path == "net/ipv4/conf/eth0.1/send_redirects"
     (fwd_item,) = [i for i in p.of_kind(Sysctl) if i.key.endswith("ip_forward")]
     assert fwd_item.proc_path == "net/ipv4/ip_forward"
+
+
+# The bypass router's DHCP half of the DHCP advice
+def test_dhcp_move_plans_the_bypass_router_dhcp_server():
+    from dualnat.plan import DhcpServer
+
+    (item,) = plan(fwd(), main_router_vendor="linksys").of_kind(DhcpServer)
+    assert item.section == "lan" and item.options == ("3,192.168.1.2", "6,192.168.1.2")
+    assert item.enable is False and "never runs next to" in item.reason
+    (item,) = plan(fwd(), main_router_vendor="linksys", bypass_dhcp=True, dhcp_dns=False).of_kind(
+        DhcpServer
+    )
+    assert item.enable is True and item.options == ("3,192.168.1.2",)
+    assert not plan(fwd(), main_router_vendor="ikuai").of_kind(DhcpServer)
+
+
+def test_dhcp_mode_setting_overrides_the_vendor():
+    from dualnat.model import DhcpMode
+    from dualnat.plan import DhcpServer
+
+    assert plan(fwd(), main_router_vendor="ikuai", dhcp=DhcpMode.MOVE).of_kind(DhcpServer)
+    p = plan(fwd(), main_router_vendor="linksys", dhcp=DhcpMode.OFF)
+    assert not p.of_kind(DhcpServer) and p.main_router.dhcp["mode"] == "off"
+    assert (
+        plan(fwd(), main_router_vendor="linksys", dhcp=DhcpMode.GATEWAY).main_router.dhcp["mode"]
+        == "gateway"
+    )
+
+
+def test_dhcp_move_without_a_dhcp_section_names_the_setting():
+    from dataclasses import replace
+
+    from dualnat.model import Config, Settings
+    from dualnat.planner import build_plan
+
+    with pytest.raises(ConfigInvalid) as exc:
+        build_plan(
+            Config(Settings(main_router_vendor="linksys"), (fwd(),)),
+            replace(NET, dhcp_section=None),
+        )
+    assert [(p.section, p.field) for p in exc.value.problems] == [("main", "dhcp")]

@@ -112,3 +112,24 @@ def test_add_section_on_a_file_without_final_newline() -> None:
     assert doc.serialize() == (
         "config zone 'lan'\n\toption name 'lan'\n\nconfig nat 'dualnat_a'\n\toption target 'SNAT'\n"
     )
+
+
+def test_list_items_are_added_and_removed_without_touching_other_lines() -> None:
+    from dualnat.uci import AddListItem, DeleteListItem
+
+    text = (
+        "config dhcp 'lan'\n"
+        "\toption interface 'lan'\n"
+        '\tlist dhcp_option "42,192.168.1.9"  # the user\'s NTP server\n'
+        "\toption ignore '1'\n"
+    )
+    doc = Document.parse(text)
+    doc.apply([AddListItem("lan", "dhcp_option", "3,192.168.1.2")])
+    assert doc.section("lan").options["dhcp_option"] == ["42,192.168.1.9", "3,192.168.1.2"]
+    assert '\tlist dhcp_option "42,192.168.1.9"  # the user\'s NTP server\n' in doc.serialize()
+    doc.apply([DeleteListItem("lan", "dhcp_option", "3,192.168.1.2")])
+    assert doc.serialize() == text
+    doc.apply([AddListItem("lan", "new_list", "a"), AddListItem("lan", "new_list", "b")])
+    assert doc.section("lan").options["new_list"] == ["a", "b"]
+    doc.apply([DeleteListItem("lan", "new_list", "a"), DeleteListItem("lan", "new_list", "b")])
+    assert doc.serialize() == text

@@ -8,7 +8,9 @@ from .backends import (
     batch_script,
 )
 from .changes import (
+    AddListItem,
     Change,
+    DeleteListItem,
     DeleteOption,
     DeleteSection,
     SetList,
@@ -20,7 +22,9 @@ from .errors import SectionNotFoundError, UciCommandError, UciError, UciParseErr
 from .names import check_name, check_type, check_value, is_name, is_type, quote
 
 __all__ = [
+    "AddListItem",
     "Change",
+    "DeleteListItem",
     "DeleteOption",
     "DeleteSection",
     "Document",

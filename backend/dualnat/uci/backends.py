@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .changes import (
+    AddListItem,
     Change,
+    DeleteListItem,
     DeleteOption,
     DeleteSection,
     SetList,
@@ -172,6 +174,15 @@ def _batch_lines(config: str, change: Change, doc: Document | None) -> list[str]
             if doc is not None and doc.section(name) is None:
                 return []
             return [f"delete {config}.{name}"]
+        case AddListItem(section, option, value):
+            current(section, option)  # the section must exist
+            return [f"add_list {config}.{section}.{option}={quote(value)}"]
+        case DeleteListItem(section, option, value):
+            old = current(section, option)
+            items = old if isinstance(old, list) else [old] if isinstance(old, str) else []
+            if doc is not None and value not in items:
+                return []
+            return [f"del_list {config}.{section}.{option}={quote(value)}"]
     raise TypeError(f"not a UCI change: {change!r}")  # pragma: no cover
 
 

@@ -78,8 +78,46 @@ class DeleteSection:
         check_name(self.name, "section name")
 
 
-Change = SetSection | SetOption | SetList | DeleteOption | DeleteSection
-CHANGE_TYPES = (SetSection, SetOption, SetList, DeleteOption, DeleteSection)
+@dataclass(frozen=True, slots=True)
+class AddListItem:
+    """Append *value* to list *option* of *section* (uci add_list): other items stay."""
+
+    section: str
+    option: str
+    value: str
+
+    def __post_init__(self) -> None:
+        check_name(self.section, "section name")
+        check_name(self.option, "option name")
+        check_value(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteListItem:
+    """Remove every item equal to *value* from list *option* of *section* (uci del_list)."""
+
+    section: str
+    option: str
+    value: str
+
+    def __post_init__(self) -> None:
+        check_name(self.section, "section name")
+        check_name(self.option, "option name")
+        check_value(self.value)
+
+
+Change = (
+    SetSection | SetOption | SetList | DeleteOption | DeleteSection | AddListItem | DeleteListItem
+)
+CHANGE_TYPES = (
+    SetSection,
+    SetOption,
+    SetList,
+    DeleteOption,
+    DeleteSection,
+    AddListItem,
+    DeleteListItem,
+)
 
 
 def validate_change(change: object) -> None:
@@ -106,3 +144,7 @@ def validate_change(change: object) -> None:
             check_name(option, "option name")
         case DeleteSection(name):
             check_name(name, "section name")
+        case AddListItem(section, option, value) | DeleteListItem(section, option, value):
+            check_name(section, "section name")
+            check_name(option, "option name")
+            check_value(value)

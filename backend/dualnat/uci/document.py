@@ -6,7 +6,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .changes import Change, DeleteOption, DeleteSection, SetList, SetOption, SetSection
+from .changes import (
+    AddListItem,
+    Change,
+    DeleteListItem,
+    DeleteOption,
+    DeleteSection,
+    SetList,
+    SetOption,
+    SetSection,
+)
 from .errors import SectionNotFoundError, UciParseError
 from .lexer import Chunk, Statement, split_chunks
 from .names import check_name, check_type, check_value, format_type, quote
@@ -258,6 +267,10 @@ class Document:
                 self.set_list(section, option, values)
             case DeleteOption(section, option):
                 self.delete_option(section, option)
+            case AddListItem(section, option, value):
+                self.add_list_item(section, option, value)
+            case DeleteListItem(section, option, value):
+                self.delete_list_item(section, option, value)
             case _:
                 raise TypeError(f"not a UCI change: {change!r}")
         return i + 1
@@ -378,6 +391,29 @@ class Document:
             self.delete_option(name, option)
         elif current != items:
             self._write_option(name, option, [f"list {option} {quote(v)}" for v in items])
+
+    def add_list_item(self, name: str, option: str, value: str) -> None:
+        """Append one list item after the option's last statement (uci add_list); the
+        other statements keep their text."""
+        check_name(option, "option name")
+        check_value(value)
+        self._require(name)
+        owned = self._state().owned[name]
+        refs = self._option_refs(owned, option)
+        self._insert_after(refs[-1] if refs else owned.last(), [f"list {option} {quote(value)}"])
+        self._model = None
+
+    def delete_list_item(self, name: str, option: str, value: str) -> None:
+        """Remove the statements of *option* whose value is *value* (uci del_list)."""
+        check_name(name, "section name")
+        check_name(option, "option name")
+        owned = self._state().owned.get(name)
+        if owned is None:
+            return
+        for ci, si in reversed(self._option_refs(owned, option)):
+            if self._chunks[ci].statements[si].args[1] == value:
+                self._remove((ci, si))
+        self._model = None
 
     def delete_option(self, name: str, option: str) -> None:
         """Remove every statement of *option* in section *name* (no-op if absent)."""

@@ -1,0 +1,55 @@
+"""The Flask application: JSON under /api/v1, one shell around the core library."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask
+
+from ..apply import Environment
+from ..planner import Resolver
+from ..publicip import PublicAddress
+from ..uci import UciBackend
+from . import errors
+from .service import EXTENSION, Service
+from .views import blueprints
+
+API_PREFIX = "/api/v1"
+MAX_BODY = 1024 * 1024  # ubusd's largest message; nothing valid comes close
+
+
+def create_app(
+    config_dir: str | Path | None = None,
+    *,
+    backend: UciBackend | None = None,
+    public: PublicAddress | None = None,
+    resolve: Resolver | None = None,
+    environment: Callable[[UciBackend], Environment] | None = None,
+    doctor_system: Any = None,
+) -> Flask:
+    """The API for the UCI files in `config_dir` (default $DUALNAT_CONFIG_DIR or /etc/config).
+
+    The keyword arguments replace the parts that reach outside the config folder (for
+    tests and the daemon): the UCI backend, the public address discovery, the resolver of
+    public_address, where apply writes and reloads, and the machine the doctor examines.
+    """
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = Service.build(
+        config_dir,
+        backend=backend,
+        public=public,
+        resolve=resolve,
+        environment=environment,
+        doctor_system=doctor_system,
+    )
+    api = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    for bp in blueprints():
+        api.register_blueprint(bp)
+    app.register_blueprint(api)
+    errors.register(app)
+    return app

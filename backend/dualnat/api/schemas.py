@@ -1,0 +1,164 @@
+"""The shapes of everything the API takes and gives.
+
+Input schemas reject unknown fields, bound every string and list and use the core's own
+parsers, so a value the API accepts is one /etc/config/dualnat accepts. Output schemas
+pick the documented keys from the core's objects and dictionaries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields
+
+from ..config import (
+    MAX_ALLOW_SOURCES,
+    MAX_DESCRIPTION,
+    parse_ipv4,
+    parse_public_address,
+    parse_source,
+)
+from ..model import NAME_RE, DhcpMode, KeepSource, MasqueradeMode, PortRange, Proto, TargetGateway
+from ..vendors import vendor_ids
+from .fields import BoundedList, Choice, Parsed, Port, StrictBool, Text
+
+NAME_ERROR = "must be 1-32 characters a-z, 0-9 or _"
+PORT_CHARS = len("65535-65535")
+IPV4_CHARS = len("255.255.255.255")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def ipv4(**kwargs: Any) -> Parsed:
+    return Parsed(parse_ipv4, IPV4_CHARS, **kwargs)
+
+
+def name_field(**kwargs: Any) -> Text:
+    return Text(32, pattern=NAME_RE.pattern, pattern_error=NAME_ERROR, **kwargs)
+
+
+class SettingsSchema(Strict):
+    """``config dualnat 'main'``. Absent fields take their default (the option is removed);
+    null or "" clears the optional ones."""
+
+    enabled = StrictBool()
+    lan_interface = Text(
+        32, pattern=r"[A-Za-z0-9_]{1,32}", pattern_error="is not an interface name"
+    )
+    bypass_ip = ipv4(allow_none=True, blank_is_none=True)
+    main_router_ip = ipv4(allow_none=True, blank_is_none=True)
+    main_router_vendor = Choice(vendor_ids())
+    public_address = Parsed(parse_public_address, 253, allow_none=True, blank_is_none=True)
+    masquerade = Choice(m.value for m in MasqueradeMode)
+    disable_redirects = StrictBool()
+    dhcp = Choice(d.value for d in DhcpMode)
+    dhcp_dns = StrictBool()
+    bypass_dhcp = StrictBool()
+
+
+class ForwardSchema(Strict):
+    """``config forward '<name>'`` with its options; `name` is the section name."""
+
+    name = name_field()
+    enabled = StrictBool()
+    proto = Choice(p.value for p in Proto)
+    external_port = Port(PortRange.parse, PORT_CHARS, required=True)
+    internal_ip = ipv4(required=True)
+    internal_port = Port(PortRange.parse, PORT_CHARS, allow_none=True, blank_is_none=True)
+    target_gateway = Choice(t.value for t in TargetGateway)
+    keep_source_ip = Choice(k.value for k in KeepSource)
+    hairpin = StrictBool()
+    allow_source = BoundedList(Parsed(parse_source, len("255.255.255.255/32")), MAX_ALLOW_SOURCES)
+    bypass_port = Port(PortRange.parse, PORT_CHARS, allow_none=True, blank_is_none=True)
+    description = Text(MAX_DESCRIPTION, allow_none=True, blank_is_none=True)
+
+
+class NewForwardSchema(ForwardSchema):
+    """A forward to create: the name is required."""
+
+    name = name_field(required=True)
+
+
+class ForwardListSchema(Schema):
+    forwards = fields.List(fields.Nested(ForwardSchema))
+
+
+class DeletedSchema(Schema):
+    deleted = fields.String()
+
+
+class ApplyRequestSchema(Strict):
+    dry_run = StrictBool(load_default=False)
+
+
+class ApplyResultSchema(Schema):
+    dry_run = fields.Boolean()
+    changed = fields.Boolean()
+    changes = fields.Integer()
+    diff = fields.String()
+    messages = fields.List(fields.String())
+
+
+class MainRouterForwardSchema(Schema):
+    name = fields.String()
+    proto = fields.String()
+    external_port = fields.String()
+    internal_ip = fields.String()
+    internal_port = fields.String()
+
+
+class MainRouterSchema(Schema):
+    bypass_ip = fields.String()
+    vendor = fields.String()
+    port_forwards = fields.List(fields.Nested(MainRouterForwardSchema))
+    dhcp = fields.Dict(keys=fields.String())
+    notes = fields.List(fields.String())
+
+
+class PlanSchema(Schema):
+    enabled = fields.Boolean()
+    network = fields.Dict(keys=fields.String())
+    items = fields.List(fields.Dict(keys=fields.String()))
+    main_router = fields.Nested(MainRouterSchema)
+    warnings = fields.List(fields.String())
+
+
+class DoctorSchema(Schema):
+    """`dualnat doctor --json` (see dualnat.doctor)."""
+
+    version = fields.Integer()
+    severity = fields.String()
+    findings = fields.List(fields.Dict(keys=fields.String()))
+    forwards = fields.Dict(keys=fields.String())
+    sysctls = fields.Dict(keys=fields.String())
+    ruleset = fields.String()
+    rulesets_loaded = fields.List(fields.String())
+    conntrack = fields.Dict(keys=fields.String())
+
+
+class ForwardCountSchema(Schema):
+    total = fields.Integer()
+    enabled = fields.Integer()
+
+
+class PublicAddressSchema(Schema):
+    mode = fields.String()  # none | fixed | auto
+    address = fields.String(allow_none=True)
+    found_at = fields.Float(allow_none=True)
+    tried_at = fields.Float(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class StatusSchema(Schema):
+    version = fields.String()
+    config_dir = fields.String()
+    live = fields.Boolean()
+    valid = fields.Boolean()
+    problems = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    enabled = fields.Boolean(allow_none=True)
+    forwards = fields.Nested(ForwardCountSchema, allow_none=True)
+    firewall = fields.String()  # applied | pending | unknown
+    public_address = fields.Nested(PublicAddressSchema)

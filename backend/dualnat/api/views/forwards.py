@@ -1,0 +1,94 @@
+"""``/forwards`` and ``/forwards/<id>``: the ``config forward`` sections, by section name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, url_for
+
+from ...config import load_config
+from ...model import NAME_RE, Forward
+from ...uci import Document
+from ..body import json_body
+from ..errors import BAD_REQUEST, NOT_FOUND, UNPROCESSABLE, ApiError
+from ..schemas import (
+    NAME_ERROR,
+    DeletedSchema,
+    ForwardListSchema,
+    ForwardSchema,
+    NewForwardSchema,
+)
+from ..service import service
+from ..store import delete_changes, forward_changes, write
+
+bp = Blueprint("forwards", __name__)
+SCHEMA = ForwardSchema()
+NEW_SCHEMA = NewForwardSchema()
+LIST_SCHEMA = ForwardListSchema()
+DELETED = DeletedSchema()
+
+
+def _checked_id(forward_id: str) -> str:
+    if not NAME_RE.fullmatch(forward_id):
+        raise ApiError(BAD_REQUEST, {"id": [NAME_ERROR]})
+    return forward_id
+
+
+def _stored(doc: Document, name: str) -> Forward:
+    return next(f for f in load_config(doc).forwards if f.name == name)
+
+
+def _created(doc: Document, name: str) -> tuple[Response, int]:
+    response = jsonify(SCHEMA.dump(_stored(doc, name)))
+    response.headers["Location"] = url_for("api.forwards.get_forward", forward_id=name)
+    return response, 201
+
+
+@bp.get("/forwards")
+def list_forwards() -> dict[str, Any]:
+    return LIST_SCHEMA.dump({"forwards": load_config(service().document()).forwards})
+
+
+@bp.post("/forwards")
+def create_forward() -> tuple[Response, int]:
+    values = json_body(NEW_SCHEMA)
+    name = values["name"]
+    after = write(
+        service(), lambda doc: forward_changes(doc, name, values, True), ("forward", name)
+    )
+    return _created(after, name)
+
+
+@bp.get("/forwards/<forward_id>")
+def get_forward(forward_id: str) -> dict[str, Any]:
+    name = _checked_id(forward_id)
+    for fwd in load_config(service().document()).forwards:
+        if fwd.name == name:
+            return SCHEMA.dump(fwd)
+    raise ApiError(NOT_FOUND, {"id": [f"no forward named '{name}'"]})
+
+
+@bp.put("/forwards/<forward_id>")
+def put_forward(forward_id: str) -> Any:
+    """Replace forward `id` (absent fields go back to their defaults), or create it."""
+    name = _checked_id(forward_id)
+    values = json_body(SCHEMA)
+    if values.get("name", name) != name:
+        raise ApiError(UNPROCESSABLE, {"name": [f"must be '{name}' (renaming is not supported)"]})
+    created = False
+
+    def build(doc: Document) -> list[Any]:
+        nonlocal created
+        section = doc.section(name)
+        created = section is None
+        return forward_changes(doc, name, values, created)
+
+    after = write(service(), build, ("forward", name))
+    return _created(after, name) if created else SCHEMA.dump(_stored(after, name))
+
+
+@bp.delete("/forwards/<forward_id>")
+def delete_forward(forward_id: str) -> dict[str, Any]:
+    name = _checked_id(forward_id)
+    write(service(), lambda doc: delete_changes(doc, name), ("forward", name))
+    return DELETED.dump({"deleted": name})

@@ -1,0 +1,30 @@
+"""``/config``: the global section ``config dualnat 'main'``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from ...config import load_config
+from ..body import json_body
+from ..schemas import SettingsSchema
+from ..service import service
+from ..store import settings_changes, write
+
+bp = Blueprint("settings", __name__)
+SCHEMA = SettingsSchema()
+
+
+@bp.get("/config")
+def get_config() -> dict[str, Any]:
+    """The settings as the planner reads them (defaults filled in)."""
+    return SCHEMA.dump(load_config(service().document()).settings)
+
+
+@bp.put("/config")
+def put_config() -> dict[str, Any]:
+    """Replace the settings: absent fields go back to their defaults."""
+    values = json_body(SCHEMA)
+    after = write(service(), lambda doc: settings_changes(doc, values), ("settings", "main"))
+    return SCHEMA.dump(load_config(after).settings)

@@ -1,0 +1,169 @@
+"""`dualnat doctor`: look at the running bypass router and say which hop of a forward fails.
+
+It reads the kernel settings (/proc/sys), the loaded rules (`nft list ruleset`,
+`iptables-save -t nat`) and the connection table (/proc/net/nf_conntrack or
+`conntrack -L`), compares them with the plan, and explains every forward with findings
+that have a stable code, a severity, a message, the fix and the evidence.
+
+    report = diagnose(plan)                   # this machine
+    report = diagnose(plan, System(prefix=("ip", "netns", "exec", "ns1")))
+    report = analyse(plan, sysctl_values, ruleset.Sources(nft, ipt), conntrack.parse(text))
+
+Finding codes, with their severity and a title: findings.CODES. A code names the failing
+hop, e.g. forward.no_traffic (nothing reaches the bypass router: the main router's forward
+is missing or targets the device), forward.rules_missing (apply not run / firewall not
+reloaded), forward.unreplied (DNAT seen, no reply: the device answers through the main
+router, SNAT needed), system.ip_forward_off, system.redirects_on, system.rp_filter_strict.
+
+JSON (``report.to_dict()``, `dualnat doctor --json`), version 1::
+
+    {"version": 1,
+     "severity": "ok|info|warning|error",          # the worst finding
+     "findings": [{"code", "severity", "forward", "title", "message", "fix",
+                   "evidence": [str, ...]}, ...],
+     "forwards": {name: {"status": code, "severity", "rules": {"expected", "present",
+                  "missing": [...]} | null, "arrivals": [...], "main_router": [...],
+                  "connections": {"total", "translated", "replied", "unreplied",
+                  "untranslated", "not_allowed", "snat", "from_lan", "from_internet",
+                  "clients": [...], "device_sees": [...], "direct_from_device",
+                  "device_own_connections"}}},
+     "sysctls": {key: value | null},
+     "ruleset": "fw4|nft|iptables|none|unknown",
+     "rulesets_loaded": [...],
+     "conntrack": {"source": str | null, "entries": N, "skipped": N}}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..plan import Plan
+from . import conntrack, ruleset, sysctls
+from .conntrack import Table
+from .diagnosis import ForwardDiagnosis, masquerade_findings, system_findings
+from .findings import CODES, Finding, Severity, worst
+from .ruleset import Ruleset, Sources
+from .system import System
+from .traffic import Lan, sort_entries
+
+JSON_VERSION = 1
+
+__all__ = [
+    "CODES",
+    "Finding",
+    "Report",
+    "Severity",
+    "System",
+    "analyse",
+    "diagnose",
+]
+
+
+@dataclass
+class Report:
+    """Everything the doctor found."""
+
+    findings: list[Finding]
+    forwards: dict[str, dict[str, Any]]
+    sysctls: dict[str, str | None]
+    ruleset: Ruleset
+    table: Table = field(repr=False)
+
+    @property
+    def severity(self) -> Severity:
+        return worst(self.findings)
+
+    @property
+    def failed(self) -> bool:
+        """True when a finding is an error (exit code 1)."""
+        return self.severity is Severity.ERROR
+
+    def by_code(self, code: str) -> list[Finding]:
+        return [f for f in self.findings if f.code == code]
+
+    def codes(self, forward: str | None = None) -> list[str]:
+        return [f.code for f in self.findings if forward is None or f.forward == forward]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": JSON_VERSION,
+            "severity": self.severity.value,
+            "findings": [f.to_dict() for f in self.findings],
+            "forwards": self.forwards,
+            "sysctls": self.sysctls,
+            "ruleset": self.ruleset.kind,
+            "rulesets_loaded": list(self.ruleset.loaded),
+            "conntrack": {
+                "source": self.table.source,
+                "entries": len(self.table.entries),
+                "skipped": self.table.skipped,
+            },
+        }
+
+    def text(self) -> str:
+        """The report for a terminal: system findings first, then one block per forward."""
+        lines = [
+            f"firewall rules: {self.ruleset.kind}"
+            + (f" (loaded: {', '.join(self.ruleset.loaded)})" if self.ruleset.loaded else ""),
+            f"connection table: {self.table.source or 'unavailable'}, "
+            f"{len(self.table.entries)} entries",
+            "sysctls: "
+            + ", ".join(f"{k}={'-' if v is None else v}" for k, v in self.sysctls.items()),
+            "",
+        ]
+        groups: list[tuple[str, list[Finding]]] = [
+            ("system", [f for f in self.findings if f.forward is None])
+        ]
+        groups += [
+            (f"forward '{name}'", [f for f in self.findings if f.forward == name])
+            for name in self.forwards
+        ]
+        for title, findings in groups:
+            if not findings:
+                continue
+            lines.append(f"== {title}")
+            for f in findings:
+                lines.append(f"{f.severity.value.upper():<8}{f.code}: {f.message}")
+                if f.fix:
+                    lines.append(f"        fix: {f.fix}")
+                lines += [f"        | {e}" for e in f.evidence]
+            lines.append("")
+        verdict = {
+            Severity.OK: "everything looks fine",
+            Severity.INFO: "nothing wrong found",
+            Severity.WARNING: "warnings, no errors",
+            Severity.ERROR: "errors found",
+        }[self.severity]
+        lines.append(f"doctor: {verdict}")
+        return "\n".join(lines) + "\n"
+
+
+def analyse(
+    plan: Plan,
+    sysctl_values: dict[str, str | None],
+    rule_sources: Sources,
+    table: Table,
+) -> Report:
+    """The diagnosis from data already read (pure: for tests and recorded inputs)."""
+    rules = ruleset.check(plan, rule_sources)
+    lan = Lan(plan.network.lan)
+    traffic = sort_entries(plan, table.entries, lan)
+    findings = system_findings(plan, rules, table)
+    findings += masquerade_findings(plan)
+    findings += sysctls.findings(plan, sysctl_values)
+    forwards: dict[str, dict[str, Any]] = {}
+    for name, t in traffic.items():
+        diag = ForwardDiagnosis(plan, t, rules.forwards.get(name), rules, table, sysctl_values, lan)
+        findings += diag.run()
+        forwards[name] = diag.summary()
+    return Report(findings, forwards, sysctl_values, rules, table)
+
+
+def diagnose(plan: Plan, system: System | None = None) -> Report:
+    """Read the machine `system` stands for (default: this one) and diagnose `plan`."""
+    system = system or System()
+    values = sysctls.read(system, plan.network.lan_device)
+    sources = ruleset.read(system)
+    table = conntrack.read(system)
+    return analyse(plan, values, sources, table)

@@ -1,0 +1,91 @@
+"""Message catalogues: one TOML file per language in i18n/, flattened to dotted keys."""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LANGS = ("en", "zh", "ja")
+DEFAULT_LANG = "en"
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z0-9]")
+# Chinese and Japanese put a space between their own script and an inserted Latin word.
+_SPACED = frozenset({"zh", "ja"})
+_ALIASES = {"zh-cn": "zh", "zh_cn": "zh", "zh-hans": "zh", "zh_hans": "zh", "ja-jp": "ja"}
+
+
+def normalize_lang(text: str) -> str:
+    """'zh_CN', 'zh-Hans', 'ja-JP', 'en-US' → zh, ja, en; ValueError for anything else."""
+    word = text.strip().lower()
+    word = _ALIASES.get(word, word.split("-")[0].split("_")[0])
+    if word not in LANGS:
+        raise ValueError(f"'{text}' is not one of: {', '.join(LANGS)}")
+    return word
+
+
+def flatten(data: dict[str, Any], labels: bool = False, prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': x}} → {'a.b': x}. With `labels`, a table that has an 'en' key is a leaf
+    (a vendor label with its translations)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict) and not (labels and "en" in value):
+            out.update(flatten(value, labels, full + "."))
+        else:
+            out[full] = value
+    return out
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The {names} that a message expects."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+class Catalog:
+    """The messages of one language; `t(key, **values)` formats one."""
+
+    def __init__(self, lang: str, messages: dict[str, str]) -> None:
+        self.lang = lang
+        self.messages = messages
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.messages
+
+    def t(self, key: str, **values: object) -> str:
+        """The message `key` with its placeholders filled; KeyError if it is missing."""
+        template = self.messages[key]
+        if self.lang not in _SPACED:
+            return template.format(**values)
+        return fill_spaced(template, values)
+
+
+def _meets(left: str, right: str) -> bool:
+    """True when a CJK character and a Latin letter or digit would touch."""
+    if not left or not right:
+        return False
+    a, b = left[-1], right[0]
+    return bool((_CJK.match(a) and _LATIN.match(b)) or (_LATIN.match(a) and _CJK.match(b)))
+
+
+def fill_spaced(template: str, values: dict[str, object]) -> str:
+    """str.format, with a space where an inserted value meets CJK text without one."""
+    out = ""
+    for literal, name, spec, _ in string.Formatter().parse(template):
+        out += (" " if _meets(out, literal) else "") + literal
+        if name is not None:
+            value = format(values[name], spec or "")
+            out += (" " if _meets(out, value) else "") + value
+    return out
+
+
+@cache
+def load_catalog(lang: str) -> Catalog:
+    """Read i18n/<lang>.toml."""
+    if lang not in LANGS:
+        raise KeyError(lang)
+    text = resources.files(__package__).joinpath("i18n", f"{lang}.toml").read_text("utf-8")
+    return Catalog(lang, flatten(tomllib.loads(text)))

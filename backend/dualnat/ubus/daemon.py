@@ -1,0 +1,169 @@
+"""`dualnat ubus`: connect to ubusd, register the object ``dualnat`` and loop.
+
+Everything runs in the main thread (the bindings hold process-global state and are not
+thread-safe), except the HTTP lookups of public_address ``auto``, which run in a worker
+thread that only returns an address; the main thread records it and re-applies the
+rules when the address changed. A malformed config only makes calls answer with errors;
+the loop keeps running. SIGTERM or SIGINT stop it cleanly within one loop period.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from ipaddress import IPv4Address
+from pathlib import Path
+from types import FrameType, ModuleType
+
+from flask import Flask
+from werkzeug.test import Client
+
+from ..api import create_app
+from ..api.service import EXTENSION
+from ..config import PUBLIC_ADDRESS_AUTO, parse_config
+from ..publicip import DiscoveryError, PublicAddress
+from ..uci import UciError
+from .adapter import OBJECT, dispatch, load_binding, register
+from .methods import METHODS
+
+LOOP_MS = 500
+REFRESH_EVERY = 300.0  # seconds between two lookups of public_address 'auto'
+APPLY = next(m for m in METHODS if m.name == "apply")
+
+log = logging.getLogger("dualnat.ubus")
+
+
+class Refresher:
+    """Looks the public address up every `interval` seconds while `wanted()` says so, and
+    calls `on_change()` when a lookup found a new address."""
+
+    def __init__(
+        self,
+        public: PublicAddress,
+        wanted: Callable[[], bool],
+        on_change: Callable[[], None],
+        interval: float = REFRESH_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.public = public
+        self.wanted = wanted
+        self.on_change = on_change
+        self.interval = interval
+        self.clock = clock
+        self._due = clock()
+        self._worker: threading.Thread | None = None
+        self._result: IPv4Address | DiscoveryError | None = None
+
+    def _lookup(self) -> None:
+        self._result = self.public.lookup()
+
+    def tick(self) -> None:
+        """Collect a finished lookup, then start the next one if it is due."""
+        if self._worker is not None:
+            if self._worker.is_alive():
+                return
+            self._worker = None
+            result, self._result = self._result, None
+            if result is not None:
+                if isinstance(result, DiscoveryError):
+                    log.warning("public address: %s", result)
+                if self.public.record(result):
+                    log.info("public address is now %s", self.public.address)
+                    self.on_change()
+        now = self.clock()
+        if now < self._due:
+            return
+        self._due = now + self.interval  # the config is read at most once per interval too
+        if self.wanted():
+            self._worker = threading.Thread(target=self._lookup, name="publicip", daemon=True)
+            self._worker.start()
+
+
+def auto_wanted(app: Flask) -> Callable[[], bool]:
+    """True while /etc/config/dualnat says ``enabled`` and ``public_address 'auto'``."""
+    svc = app.extensions[EXTENSION]
+
+    def wanted() -> bool:
+        try:
+            settings = parse_config(svc.document())[0].settings
+        except (UciError, OSError):
+            return False
+        return settings.enabled and settings.public_address == PUBLIC_ADDRESS_AUTO
+
+    return wanted
+
+
+def reapply(client: Client) -> Callable[[], None]:
+    """Apply through the API, as `ubus call dualnat apply` would, and log the outcome."""
+
+    def run() -> None:
+        reply = dispatch(client, APPLY, {"dry_run": False})
+        if "errors" in reply:
+            log.error("re-apply after the address change failed: %s", reply["errors"])
+        for message in reply.get("messages", []):
+            log.info("re-apply: %s", message)
+
+    return run
+
+
+class Daemon:
+    """The connected object and its loop; `stop()` ends `run()` after the current period."""
+
+    def __init__(self, binding: ModuleType, app: Flask, refresher: Refresher | None) -> None:
+        self.binding = binding
+        self.app = app
+        self.refresher = refresher
+        self.stopped = False
+
+    def stop(self, *_: object) -> None:
+        self.stopped = True
+
+    def run(self, socket_path: str | None = None, loop_ms: int = LOOP_MS) -> None:
+        if socket_path:
+            self.binding.connect(socket_path)
+        else:
+            self.binding.connect()
+        try:
+            register(self.binding, self.app)
+            log.info("ubus object '%s' registered", OBJECT)
+            while not self.stopped:
+                self.binding.loop(loop_ms)
+                if self.refresher is not None:
+                    self.refresher.tick()
+        finally:
+            self.binding.disconnect()
+
+
+def _on_signal(daemon: Daemon) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        daemon.stop()
+
+    return handler
+
+
+def main(config_dir: Path, socket_path: str | None, refresh_every: float = REFRESH_EVERY) -> int:
+    """Run the daemon until SIGTERM/SIGINT; 0 after a clean stop, 1 if ubus is unusable."""
+    logging.basicConfig(level=logging.INFO, format="dualnat: %(levelname)s: %(message)s")
+    try:
+        binding = load_binding()
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return 1
+    app = create_app(config_dir)
+    svc = app.extensions[EXTENSION]
+    svc.public.load()
+    client = Client(app, use_cookies=False)
+    refresher = Refresher(svc.public, auto_wanted(app), reapply(client), refresh_every)
+    daemon = Daemon(binding, app, refresher)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _on_signal(daemon))
+    try:
+        daemon.run(socket_path)
+    except (OSError, RuntimeError) as exc:
+        log.error("ubus: %s", exc)
+        return 1
+    return 0

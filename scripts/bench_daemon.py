@@ -1,0 +1,169 @@
+"""Figures for the ubus daemon (run by `make bench`; never part of the test suite).
+
+Starts `dualnat ubus` in a subprocess with the fake bindings (tests/api/fake_ubus.py)
+connected to a stand-in ubusd, sends it LuCI-shaped calls, and reads its resident memory
+from /proc/<pid>/status. Goals: at most 30 MB after start and after 1,000 calls, no growth
+over the next 1,000 calls.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from itertools import cycle
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "api"))
+
+import fake_ubus  # noqa: E402
+
+SID = {"ubus_rpc_session": "bench"}
+RSS_GOAL_MB = 30.0
+GROWTH_GOAL_MB = 0.5
+CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("status", {}),
+    ("get_config", {}),
+    ("list_forwards", {}),
+    ("plan", {}),
+    ("main_router", {}),
+    ("instructions", {"vendor": "", "lang": "", "format": ""}),
+    (
+        "set_forward",
+        {"id": "bench", "forward": {"external_port": 9100, "internal_ip": "192.168.1.9"}},
+    ),
+    ("delete_forward", {"id": "bench"}),
+    ("apply", {"dry_run": True}),
+]
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A memory figure of /proc/<pid>/status in MB (VmRSS: resident; RssAnon: its
+    private part, without the pages of shared libraries)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field}")
+
+
+def mixed_calls() -> Iterator[tuple[str, dict[str, Any]]]:
+    for method, args in cycle(CALLS):
+        yield method, {**SID, **args}
+
+
+def run_calls(broker: fake_ubus.Broker, n: int, calls: Iterator[tuple[str, dict]]) -> None:
+    for _ in range(n):
+        method, args = next(calls)
+        [reply] = broker.call("dualnat", method, args)
+        if "errors" in reply:
+            raise RuntimeError(f"{method}: {reply}")
+
+
+def round_trip_ms(broker: fake_ubus.Broker, method: str, n: int = 300) -> tuple[float, float]:
+    """Median and 95th percentile of one call, in milliseconds."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        broker.call("dualnat", method, dict(SID))
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95)]
+
+
+def measure() -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="dnb") as tmp:
+        confdir = Path(tmp) / "config"
+        shutil.copytree(ROOT / "tests" / "fixtures" / "router", confdir)
+        sock = os.path.join(tmp, "ubus.sock")
+        broker = fake_ubus.Broker(sock)
+        env = {
+            **os.environ,
+            "DUALNAT_UBUS_MODULE": "fake_ubus",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "api"), str(ROOT / "backend")]),
+        }
+        cmd = [sys.executable, "-m", "dualnat", "--config-dir", str(confdir), "ubus"]
+        proc = subprocess.Popen([*cmd, "--socket", sock], env=env, stderr=subprocess.DEVNULL)
+        try:
+            broker.wait_for("dualnat")
+            figures = {"rss start": rss_mb(proc.pid), "anon start": rss_mb(proc.pid, "RssAnon")}
+            calls = mixed_calls()
+            run_calls(broker, 1000, calls)
+            figures["rss after 1000 calls"] = rss_mb(proc.pid)
+            figures["anon after 1000 calls"] = rss_mb(proc.pid, "RssAnon")
+            run_calls(broker, 1000, calls)
+            figures["rss after 2000 calls"] = rss_mb(proc.pid)
+            for method in ("get_config", "status"):
+                median, p95 = round_trip_ms(broker, method)
+                figures[f"round trip {method} median"] = median
+                figures[f"round trip {method} p95"] = p95
+            return figures
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            broker.close()
+
+
+def adapter_call_seconds(repeat: int = 200) -> float:
+    """Best time of one `get_config` call through the adapter, in-process (no socket)."""
+    from dualnat.api import create_app
+    from dualnat.ubus.adapter import register
+
+    with tempfile.TemporaryDirectory(prefix="dnb") as tmp:
+        confdir = Path(tmp) / "config"
+        shutil.copytree(ROOT / "tests" / "fixtures" / "router", confdir)
+        fake_ubus.connect(fake_ubus.LOCAL)
+        try:
+            register(fake_ubus, create_app(confdir))
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                fake_ubus.call("dualnat", "get_config", dict(SID))
+                times.append(time.perf_counter() - start)
+        finally:
+            fake_ubus.disconnect()
+    return min(times)
+
+
+def main() -> int:
+    figures = measure()
+    growth = figures["rss after 2000 calls"] - figures["rss after 1000 calls"]
+    rows = [
+        ("daemon rss after start", figures["rss start"], "MB", RSS_GOAL_MB),
+        ("daemon rss after 1000 calls", figures["rss after 1000 calls"], "MB", RSS_GOAL_MB),
+        ("daemon rss growth, next 1000", growth, "MB", GROWTH_GOAL_MB),
+        ("  private part (RssAnon) after start", figures["anon start"], "MB", None),
+        ("  private part after 1000 calls", figures["anon after 1000 calls"], "MB", None),
+    ]
+    for method in ("get_config", "status"):
+        rows.append(
+            (
+                f"ubus round trip {method} (median)",
+                figures[f"round trip {method} median"],
+                "ms",
+                None,
+            )
+        )
+        rows.append(
+            (f"ubus round trip {method} (p95)", figures[f"round trip {method} p95"], "ms", None)
+        )
+    failed = False
+    print(f"{'what':<38}{'value':>10}  goal")
+    for name, value, unit, goal in rows:
+        mark = ""
+        if goal is not None:
+            ok = value <= goal
+            failed |= not ok
+            mark = f"<= {goal:g} {unit} {'ok' if ok else 'MISSED'}"
+        print(f"{name:<38}{value:>7.2f} {unit:<2}  {mark}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""`dualnat ubus` as procd runs it: a subprocess with the fake bindings, connected to a
+stand-in ubusd; and the public address refresher that re-applies only on a change."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import fake_ubus
+import pytest
+from conftest import FIXTURES
+
+from dualnat.api import create_app
+from dualnat.publicip import DiscoveryError, PublicAddress
+from dualnat.ubus.daemon import Refresher, auto_wanted, reapply
+
+HERE = Path(__file__).resolve().parent
+BACKEND = HERE.parent.parent / "backend"
+SID = {"ubus_rpc_session": "cli"}
+
+
+def daemon_env(module: str = "fake_ubus") -> dict[str, str]:
+    path = os.pathsep.join([str(HERE), str(BACKEND), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "DUALNAT_UBUS_MODULE": module, "PYTHONPATH": path}
+
+
+def start(confdir: Path, socket_path: str, module: str = "fake_ubus") -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "dualnat", "--config-dir", str(confdir), "ubus"]
+    return subprocess.Popen(
+        [*cmd, "--socket", socket_path],
+        env=daemon_env(module),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def socket_path() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="ubus") as d:  # short: AF_UNIX paths are
+        yield os.path.join(d, "ubus.sock")  # limited to 108 bytes
+
+
+@pytest.fixture
+def daemon(confdir: Path, socket_path: str) -> Iterator[tuple[fake_ubus.Broker, subprocess.Popen]]:
+    broker = fake_ubus.Broker(socket_path)
+    proc = start(confdir, socket_path)
+    try:
+        broker.wait_for("dualnat")
+        yield broker, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        broker.close()
+
+
+def test_the_daemon_answers_calls_and_stops_cleanly(daemon: tuple) -> None:
+    broker, proc = daemon
+    assert sorted(broker.objects["dualnat"]) == sorted(
+        ["status", "get_config", "set_config", "list_forwards", "set_forward",
+         "delete_forward", "plan", "main_router", "instructions", "apply", "revert", "doctor"]
+    )  # fmt: skip
+    [status] = broker.call("dualnat", "status", SID)
+    assert status["valid"] is True and status["forwards"]["total"] == 4
+    with pytest.raises(RuntimeError, match="Invalid argument"):
+        broker.call("dualnat", "status", {})
+    [reply] = broker.call("dualnat", "apply", {**SID, "dry_run": True})
+    assert reply["changed"] is True
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(5) == 0
+    assert "stopping" in proc.stderr.read()
+
+
+def test_a_malformed_config_does_not_stop_the_daemon(daemon: tuple, confdir: Path) -> None:
+    broker, proc = daemon
+    good = (confdir / "dualnat").read_text()
+    (confdir / "dualnat").write_text(good + "\noption orphan 'x\n")
+    for method in ("get_config", "list_forwards", "plan", "main_router"):
+        [reply] = broker.call("dualnat", method, SID)
+        assert reply["status"] == 409 and "_config" in reply["errors"], method
+    [reply] = broker.call("dualnat", "status", SID)
+    assert reply["valid"] is False
+    assert proc.poll() is None
+    (confdir / "dualnat").write_text(good)
+    [reply] = broker.call("dualnat", "list_forwards", SID)
+    assert len(reply["forwards"]) == 4
+
+
+def test_without_ubusd_the_daemon_exits_with_1(confdir: Path, socket_path: str) -> None:
+    proc = start(confdir, socket_path)  # nothing listens there
+    assert proc.wait(20) == 1
+    assert "ubus" in proc.stderr.read()
+
+
+def test_without_the_bindings_the_daemon_says_what_to_install(
+    confdir: Path, socket_path: str
+) -> None:
+    proc = start(confdir, socket_path, module="no_such_ubus_module")
+    assert proc.wait(20) == 1
+    assert "python3-ubus" in proc.stderr.read()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Answers:
+    """A discovery that returns the next of `answers` on each call."""
+
+    def __init__(self, *answers: str | DiscoveryError) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    def __call__(self) -> IPv4Address:
+        answer = self.answers[min(self.calls, len(self.answers) - 1)]
+        self.calls += 1
+        if isinstance(answer, DiscoveryError):
+            raise answer
+        return IPv4Address(answer)
+
+
+def settle(refresher: Refresher) -> None:
+    """One tick that starts a lookup, its end, and the tick that collects it."""
+    refresher.tick()
+    if refresher._worker is not None:
+        refresher._worker.join(5)
+    refresher.tick()
+
+
+def test_the_refresher_calls_back_only_when_the_address_changes() -> None:
+    clock = Clock()
+    answers = Answers("198.51.100.1", "198.51.100.1", DiscoveryError("down"), "198.51.100.2")
+    public = PublicAddress(None, discover=answers)
+    changes: list[IPv4Address | None] = []
+    refresher = Refresher(public, lambda: True, lambda: changes.append(public.address), 300, clock)
+    settle(refresher)
+    assert changes == [IPv4Address("198.51.100.1")]  # the first address is a change
+    settle(refresher)
+    assert answers.calls == 1  # not due yet
+    for _ in range(2):  # same address, then a failure: no callback
+        clock.now += 300
+        settle(refresher)
+    assert answers.calls == 3 and len(changes) == 1
+    assert public.address == IPv4Address("198.51.100.1") and public.error == "down"
+    clock.now += 300
+    settle(refresher)
+    assert changes == [IPv4Address("198.51.100.1"), IPv4Address("198.51.100.2")]
+
+
+def test_the_refresher_does_nothing_unless_auto_is_configured() -> None:
+    answers = Answers("198.51.100.1")
+    refresher = Refresher(PublicAddress(None, discover=answers), lambda: False, lambda: None, 0)
+    settle(refresher)
+    assert answers.calls == 0
+
+
+def test_a_new_address_is_applied_to_the_firewall(tmp_path: Path) -> None:
+    import shutil
+
+    confdir = tmp_path / "config"
+    shutil.copytree(FIXTURES / "router", confdir)
+    text = (confdir / "dualnat").read_text().replace("'198.51.100.7'", "'auto'")
+    (confdir / "dualnat").write_text(text)
+    clock = Clock()
+    answers = Answers("198.51.100.1", "198.51.100.1", "198.51.100.2")
+    public = PublicAddress(None, discover=answers)
+    app = create_app(confdir, public=public)
+    applied = threading.Event()
+    apply = reapply(app.test_client())
+
+    def on_change() -> None:
+        apply()
+        applied.set()
+
+    refresher = Refresher(public, auto_wanted(app), on_change, 300, clock)
+    firewall = confdir / "firewall"
+    settle(refresher)
+    assert applied.is_set() and "198.51.100.1" in firewall.read_text()
+    first = firewall.read_bytes()
+    applied.clear()
+    clock.now += 300
+    settle(refresher)  # same address: no apply, the file is untouched
+    assert not applied.is_set() and firewall.read_bytes() == first
+    clock.now += 300
+    settle(refresher)
+    assert applied.is_set()
+    assert "198.51.100.2" in firewall.read_text() and "198.51.100.1" not in firewall.read_text()
+
+
+def test_the_config_is_read_once_per_interval_when_auto_is_off() -> None:
+    clock = Clock()
+    reads = []
+    refresher = Refresher(
+        PublicAddress(None), lambda: reads.append(1) or False, lambda: None, 300, clock
+    )
+    for _ in range(10):  # ten loop periods
+        refresher.tick()
+    assert len(reads) == 1
+    clock.now += 300
+    refresher.tick()
+    assert len(reads) == 2

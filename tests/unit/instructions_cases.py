@@ -1,0 +1,71 @@
+"""Plans that exercise the instruction builder: one per situation it has to describe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from plan_helpers import fwd, plan
+
+from dualnat.instructions.catalog import load_catalog
+from dualnat.model import MasqueradeMode, TargetGateway
+from dualnat.plan import Plan
+from dualnat.vendors import load_vendor, vendor_ids
+
+PUBLIC = "198.51.100.7"
+VENDORS = sorted(vendor_ids())
+LANGS = ("en", "zh", "ja")
+FORMATS = ("text", "markdown", "json")
+
+CASES: dict[str, Callable[[str], Plan]] = {
+    # one TCP port sent to another port of the device, hairpin on
+    "single": lambda v: plan(
+        fwd("nas_web", internal_port=443), public_address=PUBLIC, main_router_vendor=v
+    ),
+    # a UDP range that keeps its numbers, no public_address
+    "range": lambda v: plan(
+        fwd("game", proto="udp", external_port="27015-27020", internal_ip="192.168.1.60"),
+        main_router_vendor=v,
+    ),
+    # a translated range, and one that holds the bypass router's own port 80: vendors
+    # without range translation get it cut into single ports (79, 80 → 10080, 81)
+    "translated_range": lambda v: plan(
+        fwd(
+            "rng", external_port="8000-8003", internal_port="9000-9003", internal_ip="192.168.1.52"
+        ),
+        fwd("web", external_port="79-81", internal_port="9079-9081", internal_ip="192.168.1.53"),
+        public_address=PUBLIC,
+        main_router_vendor=v,
+    ),
+    # UDP, TCP+UDP on a device whose gateway is the main router, a forward without hairpin
+    "udp_tcpudp": lambda v: plan(
+        fwd("voip", proto="udp", external_port="5060", internal_ip="192.168.1.55"),
+        fwd(
+            "media",
+            proto="tcpudp",
+            external_port="5353",
+            internal_ip="192.168.1.54",
+            target_gateway=TargetGateway.MAIN,
+        ),
+        fwd("ssh", external_port="2222", internal_port="22", hairpin=False),
+        public_address=PUBLIC,
+        main_router_vendor=v,
+    ),
+    # more rules than ASUS takes (64)
+    "too_many": lambda v: plan(
+        *(fwd(f"f{i}", external_port=str(30000 + i)) for i in range(70)), main_router_vendor=v
+    ),
+    "none": lambda v: plan(main_router_vendor=v),
+    "disabled": lambda v: plan(fwd(), enabled=False, main_router_vendor=v),
+    "masquerade_off": lambda v: plan(fwd(), masquerade=MasqueradeMode.OFF, main_router_vendor=v),
+}
+
+
+def vendor_labels(vendor: str) -> dict:
+    """The flattened [labels] of a vendor profile."""
+    from dualnat.instructions.catalog import flatten
+
+    return flatten(load_vendor(vendor).raw.get("labels", {}), labels=True)
+
+
+def catalog(lang: str) -> dict[str, str]:
+    return load_catalog(lang).messages
