@@ -1,4 +1,4 @@
-"""Write the plan into /etc/config/firewall, check, reload, and roll back on failure."""
+"""Write the plan into /etc/config/firewall (and dhcp), check, reload, roll back on failure."""
 
 from __future__ import annotations
 
@@ -131,10 +131,16 @@ def _targets(env: Environment) -> tuple[_Target, _Target]:
     )
 
 
+Undo = Callable[[], None]
+
+
 def _commit_checked(
     env: Environment, target: _Target, changes: list[Change], messages: list[str]
-) -> None:
-    """Back up, commit, check and reload; restore the backup if anything fails."""
+) -> Undo:
+    """Back up, commit, check and reload; restore the backup if anything fails.
+
+    Returns what puts the previous config back, for when a later step fails.
+    """
     path = Path(env.backend.config_dir) / target.config
     backup_dir = env.state_dir / "backup"
     backup_dir.mkdir(parents=True, exist_ok=True)
@@ -142,12 +148,15 @@ def _commit_checked(
     original = path.read_bytes() if had_file else b""
     atomic_write(backup_dir / target.config, original)
 
-    def restore(why: str) -> ApplyError:
+    def undo() -> None:
         if had_file:
             atomic_write(path, original)
         else:
             path.unlink(missing_ok=True)
         _run_ok(env, target.reload_cmd)
+
+    def restore(why: str) -> ApplyError:
+        undo()
         return ApplyError(f"{why}; the previous {target.config} config was restored")
 
     try:
@@ -159,11 +168,12 @@ def _commit_checked(
         raise restore(f"fw4 check failed: {out}")
     if target.reload_cmd is None:
         messages.append(f"wrote {path}; {target.service} reload skipped (not running on OpenWrt)")
-        return
+        return undo
     ok, out = _run_ok(env, target.reload_cmd)
     if not ok:
         raise restore(f"{target.service} reload failed: {out}")
     messages.append(f"wrote {path} and reloaded {target.service}")
+    return undo
 
 
 def _read_originals(path: Path) -> dict[str, str]:
@@ -229,15 +239,15 @@ def _sync(
     before: Document,
     dry_run: bool,
     result: ApplyResult,
-) -> None:
+) -> Undo | None:
     if not changes:
         result.messages.append(f"{target.config}: nothing to change")
-        return
+        return None
     result.changes += changes
     if dry_run:
         result.diff += _diff(target.config, before, changes)
-    else:
-        _commit_checked(env, target, changes, result.messages)
+        return None
+    return _commit_checked(env, target, changes, result.messages)
 
 
 def _apply(env: Environment, plan: Plan | None, dry_run: bool) -> ApplyResult:
@@ -245,10 +255,17 @@ def _apply(env: Environment, plan: Plan | None, dry_run: bool) -> ApplyResult:
     firewall, dhcp = _targets(env)
     wanted: list[UciSection] = firewall_sections(plan) if plan is not None else []
     doc = env.backend.read(FIREWALL)
-    _sync(env, firewall, firewall_changes(doc, wanted), doc, dry_run, result)
+    undo_firewall = _sync(env, firewall, firewall_changes(doc, wanted), doc, dry_run, result)
     servers = plan.of_kind(DhcpServer) if plan is not None else []
-    doc = env.backend.read(DHCP)
-    _sync(env, dhcp, dhcp_changes(doc, servers[0] if servers else None), doc, dry_run, result)
+    try:
+        doc = env.backend.read(DHCP)
+        changes = dhcp_changes(doc, servers[0] if servers else None)
+        _sync(env, dhcp, changes, doc, dry_run, result)
+    except (ApplyError, UciError) as exc:
+        if undo_firewall is None:
+            raise
+        undo_firewall()  # all or nothing: the firewall goes back too
+        raise ApplyError(f"{exc}; the previous firewall config was restored too") from exc
     if not dry_run:
         if plan is not None:
             _apply_sysctls(env, plan.of_kind(Sysctl), result.messages)

@@ -328,3 +328,21 @@ def test_dhcp_through_the_uci_command_backend(confdir: Path, tmp_path: Path) -> 
     assert lan.options["ignore"] == "0"
     revert(env)
     assert Document.parse((confdir / "dhcp").read_text()).sections() == before
+
+
+def test_a_failing_dhcp_step_takes_the_firewall_back_too(confdir: Path) -> None:
+    firewall = (confdir / "firewall").read_bytes()
+    dhcp = (confdir / "dhcp").read_bytes()
+    _linksys(confdir)
+    calls: list[str] = []
+
+    def run(cmd, **kw):
+        calls.append(cmd[0])
+        return subprocess.CompletedProcess(cmd, 1 if cmd[0] == "dnsmasq" else 0, "", "no")
+
+    env = env_for(confdir, reload_cmd=["fw"], dhcp_reload_cmd=["dnsmasq"], run=run)
+    with pytest.raises(ApplyError, match="firewall config was restored too"):
+        apply_plan(make_plan(env.backend), env)
+    assert (confdir / "firewall").read_bytes() == firewall
+    assert (confdir / "dhcp").read_bytes() == dhcp
+    assert calls == ["fw", "dnsmasq", "dnsmasq", "fw"]  # each restore reloads again
