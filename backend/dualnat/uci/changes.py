@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from .names import check_name, check_type, check_value
 
 
+def _check_item(section: str, option: str, value: str) -> None:
+    check_name(section, "section name")
+    check_name(option, "option name")
+    check_value(value)
+
+
 @dataclass(frozen=True, slots=True)
 class SetSection:
     """Create named section *name* of *type*, or change its type."""
@@ -29,9 +35,7 @@ class SetOption:
     value: str
 
     def __post_init__(self) -> None:
-        check_name(self.section, "section name")
-        check_name(self.option, "option name")
-        check_value(self.value)
+        _check_item(self.section, self.option, self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +91,7 @@ class AddListItem:
     value: str
 
     def __post_init__(self) -> None:
-        check_name(self.section, "section name")
-        check_name(self.option, "option name")
-        check_value(self.value)
+        _check_item(self.section, self.option, self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +103,7 @@ class DeleteListItem:
     value: str
 
     def __post_init__(self) -> None:
-        check_name(self.section, "section name")
-        check_name(self.option, "option name")
-        check_value(self.value)
+        _check_item(self.section, self.option, self.value)
 
 
 Change = (
@@ -129,9 +129,7 @@ def validate_change(change: object) -> None:
             check_name(name, "section name")
             check_type(type_)
         case SetOption(section, option, value):
-            check_name(section, "section name")
-            check_name(option, "option name")
-            check_value(value)
+            _check_item(section, option, value)
         case SetList(section, option, values):
             check_name(section, "section name")
             check_name(option, "option name")
@@ -145,6 +143,4 @@ def validate_change(change: object) -> None:
         case DeleteSection(name):
             check_name(name, "section name")
         case AddListItem(section, option, value) | DeleteListItem(section, option, value):
-            check_name(section, "section name")
-            check_name(option, "option name")
-            check_value(value)
+            _check_item(section, option, value)
