@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXAMPLE := examples/bypass-router
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint unit lab bench clean
+.PHONY: venv demo test lint unit lab bench ipk screenshots clean
 
 $(BIN)/dualnat: backend/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,8 @@ lint: venv
 	$(BIN)/ruff check backend tests scripts
 	$(BIN)/ruff format --check backend tests scripts
 
-## test: the whole suite (unit + lab; the lab needs root and skips without it)
+## test: the whole suite (unit, API, package, UI in headless Chromium, lab; the lab needs root
+## and the UI tests Chromium: without them those tests skip, in CI they fail)
 test: venv lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
 
@@ -40,6 +41,14 @@ lab: venv
 
 bench: venv
 	$(BIN)/python scripts/bench.py; rc=$$?; $(BIN)/python scripts/bench_daemon.py || rc=1; exit $$rc
+
+## ipk: the OpenWrt packages (luci-app-dualnat and its translations) in dist/, without the SDK
+ipk: venv
+	$(BIN)/python scripts/build_ipk.py --out dist
+
+## screenshots: run the UI tests and keep their screenshots in docs/screenshots
+screenshots: venv
+	DUALNAT_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/ui
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,392 @@
+'use strict';
+'require baseclass';
+'require rpc';
+'require ui';
+
+/*
+ * Shared by the dualnat views: the calls to the ubus object "dualnat" (the
+ * daemon /etc/init.d/dualnat runs), copying to the clipboard, severity marks,
+ * and showing the backend's field errors on form options.
+ *
+ * python-ubus accepts a call only with exactly the declared arguments; uhttpd
+ * adds ubus_rpc_session to every call, so each declaration below lists the
+ * method's own arguments and every caller passes all of them ("" = default).
+ * Errors of the API are replies too: {"errors": {field: [message]}, "status"}.
+ */
+
+function declare(method, params) {
+	return rpc.declare({
+		object: 'dualnat',
+		method: method,
+		params: params || [],
+		expect: { '': {} },
+		reject: true
+	});
+}
+
+var callStatus = declare('status'),
+    callGetConfig = declare('get_config'),
+    callSetConfig = declare('set_config', [ 'config' ]),
+    callListForwards = declare('list_forwards'),
+    callSetForward = declare('set_forward', [ 'id', 'forward' ]),
+    callDeleteForward = declare('delete_forward', [ 'id' ]),
+    callPlan = declare('plan'),
+    callMainRouter = declare('main_router'),
+    callInstructions = declare('instructions', [ 'vendor', 'lang', 'format' ]),
+    callApply = declare('apply', [ 'dry_run' ]),
+    callRevert = declare('revert', [ 'dry_run' ]),
+    callDoctor = declare('doctor');
+
+var callHostHints = rpc.declare({
+	object: 'luci-rpc',
+	method: 'getHostHints',
+	expect: { '': {} }
+});
+
+/* Main-router vendors with a profile in the backend (dualnat/vendors/<id>.toml). */
+var VENDORS = [
+	[ 'generic', _('Other router') ],
+	[ 'ikuai', 'iKuai' ],
+	[ 'xiaomi', 'Xiaomi / Redmi' ],
+	[ 'huawei', 'Huawei / Honor' ],
+	[ 'tplink', 'TP-Link' ],
+	[ 'tplink_deco', 'TP-Link Deco' ],
+	[ 'asus', 'ASUS / Asuswrt-Merlin' ],
+	[ 'linksys', 'Linksys (Velop / Smart Wi-Fi)' ],
+	[ 'netgear', 'Netgear (Nighthawk / Orbi)' ],
+	[ 'isp_modem', _('ISP modem / ONT') ],
+	[ 'openwrt', 'OpenWrt' ],
+	[ 'pfsense', 'pfSense' ],
+	[ 'opnsense', 'OPNsense' ]
+];
+
+/* Options of `config forward` and `config dualnat`, as the API names its fields. */
+var FORWARD_FIELDS = [ 'enabled', 'proto', 'external_port', 'internal_ip', 'internal_port',
+	'target_gateway', 'keep_source_ip', 'hairpin', 'allow_source', 'bypass_port', 'description' ];
+var SETTINGS_FIELDS = [ 'enabled', 'lan_interface', 'bypass_ip', 'main_router_ip',
+	'main_router_vendor', 'public_address', 'masquerade', 'disable_redirects', 'dhcp',
+	'dhcp_dns', 'bypass_dhcp' ];
+var FLAGS = { enabled: true, hairpin: true, disable_redirects: true, dhcp_dns: true, bypass_dhcp: true };
+var LISTS = { allow_source: true };
+
+/* Form values ('1'/'0', strings, arrays) as the API takes them; empty means default. */
+function toApi(values, fields) {
+	var out = {};
+
+	fields.forEach(function(name) {
+		var v = values[name];
+
+		if (v == null || v === '' || (Array.isArray(v) && !v.length && !LISTS[name]))
+			return;
+
+		if (FLAGS[name])
+			out[name] = (v === true || v === '1' || v === 1);
+		else if (LISTS[name])
+			out[name] = L.toArray(v).filter(function(item) { return item !== ''; });
+		else
+			out[name] = String(v);
+	});
+
+	return out;
+}
+
+/* What the API gave back for one forward, as a body for set_forward. */
+function fromApiForward(fwd) {
+	var out = {};
+
+	FORWARD_FIELDS.forEach(function(name) {
+		if (fwd[name] != null)
+			out[name] = fwd[name];
+	});
+
+	return out;
+}
+
+function flattenErrors(errors) {
+	var lines = [];
+
+	Object.keys(errors || {}).forEach(function(field) {
+		L.toArray(errors[field]).forEach(function(msg) {
+			lines.push(field.charAt(0) == '_' ? msg : '%s: %s'.format(field, msg));
+		});
+	});
+
+	return lines;
+}
+
+function fallbackCopy(text) {
+	var area = E('textarea', {
+		'style': 'position:fixed;top:0;left:0;width:1px;height:1px;opacity:0',
+		'readonly': ''
+	}, [ text ]);
+
+	document.body.appendChild(area);
+	area.select();
+
+	var ok = false;
+
+	try {
+		ok = document.execCommand('copy');
+	}
+	catch (e) {
+		ok = false;
+	}
+
+	document.body.removeChild(area);
+	return ok;
+}
+
+/*
+ * Backend field errors shown on form options. The options' validate() asks
+ * this store, so LuCI marks the input invalid as it does for its own checks;
+ * the message is also shown below the field. A value the user changes is
+ * checked again on the next save.
+ */
+var FieldErrors = baseclass.extend({
+	__init__: function() {
+		this.errors = {};
+	},
+
+	clear: function(section_id) {
+		delete this.errors[section_id];
+	},
+
+	set: function(section_id, option, value, messages) {
+		this.errors[section_id] = this.errors[section_id] || {};
+		this.errors[section_id][option] = { value: value, messages: messages };
+	},
+
+	validator: function() {
+		var store = this;
+
+		return function(section_id, value) {
+			var e = (store.errors[section_id] || {})[this.option];
+
+			if (e && JSON.stringify(L.toArray(e.value)) == JSON.stringify(L.toArray(value)))
+				return e.messages.join(' ');
+
+			return true;
+		};
+	},
+
+	/* Put `errors` on the options of `map` (one section); the rest is returned. */
+	show: function(map, section_id, errors) {
+		var rest = {};
+
+		map.root.querySelectorAll('.dualnat-field-error').forEach(function(node) {
+			node.parentNode.removeChild(node);
+		});
+
+		this.clear(section_id);
+
+		for (var field in errors) {
+			var found = map.lookupOption(field, section_id),
+			    messages = L.toArray(errors[field]);
+
+			if (!found) {
+				rest[field] = messages;
+				continue;
+			}
+
+			var opt = found[0],
+			    frame = map.findElement('data-field', opt.cbid(section_id));
+
+			this.set(section_id, field, opt.formvalue(section_id), messages);
+			opt.triggerValidation(section_id);
+
+			if (frame) {
+				var note = E('div', { 'class': 'cbi-value-description dualnat-field-error' },
+					[ messages.join(' ') ]);
+				var holder = frame.querySelector('.cbi-value-field') || frame;
+
+				holder.appendChild(note);
+				frame.addEventListener('input', function(n) {
+					return function() { if (n.parentNode) n.parentNode.removeChild(n); };
+				}(note), { once: true });
+			}
+		}
+
+		return rest;
+	}
+});
+
+return baseclass.extend({
+	__init__: function() {
+		if (!document.querySelector('link[data-dualnat-css]'))
+			document.head.appendChild(E('link', {
+				'rel': 'stylesheet',
+				'href': L.resource('dualnat/dualnat.css'),
+				'data-dualnat-css': ''
+			}));
+	},
+
+	callStatus: callStatus,
+	callGetConfig: callGetConfig,
+	callSetConfig: callSetConfig,
+	callListForwards: callListForwards,
+	callSetForward: callSetForward,
+	callDeleteForward: callDeleteForward,
+	callPlan: callPlan,
+	callMainRouter: callMainRouter,
+	callInstructions: callInstructions,
+	callApply: callApply,
+	callRevert: callRevert,
+	callDoctor: callDoctor,
+	callHostHints: callHostHints,
+
+	vendors: VENDORS,
+	forwardFields: FORWARD_FIELDS,
+	settingsFields: SETTINGS_FIELDS,
+	FieldErrors: FieldErrors,
+	flattenErrors: flattenErrors,
+
+	vendorName: function(id) {
+		for (var i = 0; i < VENDORS.length; i++)
+			if (VENDORS[i][0] == id)
+				return VENDORS[i][1];
+
+		return id;
+	},
+
+	forwardToApi: function(values) {
+		return toApi(values, FORWARD_FIELDS);
+	},
+
+	settingsToApi: function(values) {
+		return toApi(values, SETTINGS_FIELDS);
+	},
+
+	/*
+	 * Let the backend check a forward against the whole configuration (every
+	 * other forward, the router's own ports, the LAN) before LuCI stages it.
+	 *
+	 * The backend has no check-only call: set_forward checks and, when nothing
+	 * is wrong, writes /etc/config/dualnat. The previous version is therefore
+	 * put back at once, so the change itself still reaches the router through
+	 * LuCI's staged changes and Save & Apply, with rollback. Resolves to the
+	 * set_forward reply; `errors` in it means nothing was written.
+	 */
+	checkForward: function(id, forward) {
+		return callListForwards().then(function(list) {
+			if (list.errors)
+				return list;
+
+			var before = (list.forwards || []).filter(function(f) { return f.name == id; })[0];
+
+			return callSetForward(id, forward).then(function(reply) {
+				if (reply.errors)
+					return reply;
+
+				var undo = before ? callSetForward(id, fromApiForward(before)) : callDeleteForward(id);
+
+				return undo.then(function(res) {
+					if (res && res.errors)
+						throw new Error(_('The previous version of forward "%s" could not be restored: %s')
+							.format(id, flattenErrors(res.errors).join('; ')));
+
+					return reply;
+				});
+			});
+		});
+	},
+
+	/* The same for the settings (config dualnat 'main'), with set_config. */
+	checkSettings: function(settings) {
+		return callGetConfig().then(function(before) {
+			if (before.errors)
+				return before;
+
+			return callSetConfig(settings).then(function(reply) {
+				if (reply.errors)
+					return reply;
+
+				var restore = {};
+
+				for (var k in before)
+					if (before[k] != null)
+						restore[k] = before[k];
+
+				return callSetConfig(restore).then(function(res) {
+					if (res && res.errors)
+						throw new Error(_('The previous settings could not be restored: %s')
+							.format(flattenErrors(res.errors).join('; ')));
+
+					return reply;
+				});
+			});
+		});
+	},
+
+	/* Copy `text`; resolves to true when it reached the clipboard. */
+	copyText: function(text) {
+		if (navigator.clipboard && window.isSecureContext)
+			return navigator.clipboard.writeText(text).then(function() { return true; },
+				function() { return fallbackCopy(text); });
+
+		return Promise.resolve(fallbackCopy(text));
+	},
+
+	copyButton: function(text, title) {
+		var self = this;
+
+		return E('button', {
+			'class': 'cbi-button cbi-button-neutral dualnat-copy',
+			'title': title || _('Copy to clipboard'),
+			'data-copy': text,
+			'click': function(ev) {
+				var btn = ev.currentTarget;
+
+				ev.preventDefault();
+
+				return self.copyText(btn.getAttribute('data-copy')).then(function(ok) {
+					btn.classList.add(ok ? 'dualnat-copied' : 'dualnat-copy-failed');
+					btn.firstChild.data = ok ? _('Copied') : _('Select and copy by hand');
+					window.setTimeout(function() {
+						btn.classList.remove('dualnat-copied', 'dualnat-copy-failed');
+						btn.firstChild.data = _('Copy');
+					}, 1500);
+				});
+			}
+		}, [ _('Copy') ]);
+	},
+
+	/* A severity as an icon and a plain word. */
+	severity: function(sev) {
+		var marks = {
+			ok: [ '\u2714', _('OK') ],
+			info: [ '\u2139', _('Note') ],
+			warning: [ '\u26a0', _('Warning') ],
+			error: [ '\u2716', _('Problem') ]
+		};
+		var m = marks[sev] || [ '?', sev ];
+
+		return E('span', { 'class': 'dualnat-sev dualnat-sev-%s'.format(sev) }, [
+			E('span', { 'class': 'dualnat-sev-icon', 'aria-hidden': 'true' }, m[0]),
+			' ', m[1]
+		]);
+	},
+
+	/* What went wrong when the service did not answer (not running, no permission). */
+	serviceErrorText: function(err) {
+		return E('div', { 'class': 'dualnat-service-error' }, [
+			E('p', {}, [ _('The dualnat service did not answer: %s').format(err && err.message ? err.message : err) ]),
+			E('p', {}, [ _('Check that it runs: /etc/init.d/dualnat start; logread -e dualnat') ])
+		]);
+	},
+
+	serviceError: function(err) {
+		return E('div', { 'class': 'alert-message warning' }, [ this.serviceErrorText(err) ]);
+	},
+
+	/* The backend's errors as a list under a title (for ui.addNotification). */
+	errorList: function(title, errors) {
+		return E('div', { 'class': 'dualnat-errors' }, [
+			E('strong', {}, [ title ]),
+			E('ul', {}, flattenErrors(errors).map(function(line) { return E('li', {}, [ line ]); }))
+		]);
+	},
+
+	errorBox: function(title, errors) {
+		return E('div', { 'class': 'alert-message warning' }, [ this.errorList(title, errors) ]);
+	}
+});

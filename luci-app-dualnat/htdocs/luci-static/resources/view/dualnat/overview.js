@@ -1,0 +1,323 @@
+'use strict';
+'require view';
+'require dom';
+'require poll';
+'require ui';
+'require dualnat.common as dn';
+
+/*
+ * Overview: where this bypass router stands (addresses, main router, public
+ * address, whether the rules are loaded), the doctor's findings for each
+ * forward in plain words, the live connections on the forwarded ports (polled)
+ * and the plan with the reason for every rule.
+ */
+
+var POLL_SECONDS = 10;
+
+var KINDS = {
+	dnat: _('Port forward (DNAT)'),
+	snat: _('Source rewrite (SNAT)'),
+	masquerade: _('Masquerade'),
+	sysctl: _('Kernel setting'),
+	dhcp: _('DHCP')
+};
+
+function protos(item) {
+	return L.toArray(item.protos).join('+');
+}
+
+function sources(item) {
+	var list = L.toArray(item.sources || []);
+	return list.length ? ' ' + _('from %s').format(list.join(', ')) : '';
+}
+
+/* A plan item in one line: what it matches and what it does. */
+function itemSummary(item) {
+	switch (item.kind) {
+	case 'dnat':
+		return '%s %s:%s → %s:%s%s'.format(protos(item), item.dest_addr, item.dport,
+			item.to_addr, item.to_port, sources(item));
+	case 'snat':
+		return _('%s to %s:%s: source becomes %s').format(protos(item), item.dest_addr,
+			item.dport, item.snat_to) + sources(item);
+	case 'masquerade':
+		return _('%s leaving through %s (not to %s)').format(item.source, item.device, item.exclude_dest);
+	case 'sysctl':
+		return '%s = %s'.format(item.key, item.value);
+	case 'dhcp':
+		return _('DHCP of %s hands out %s').format(item.section, L.toArray(item.options).join(', ')) +
+			(item.enable ? ', ' + _('server switched on') : '');
+	}
+
+	return item.kind;
+}
+
+function row(title, value, id) {
+	return E('tr', { 'class': 'tr', 'data-row': id || null }, [
+		E('td', { 'class': 'td left', 'style': 'width:33%' }, E('strong', {}, [ title ])),
+		E('td', { 'class': 'td left' }, Array.isArray(value) ? value : [ value ])
+	]);
+}
+
+function formatTime(seconds) {
+	return seconds ? new Date(seconds * 1000).toLocaleString() : '';
+}
+
+return view.extend({
+	load: function() {
+		var failed = function(err) { return { __failed: err }; };
+
+		return Promise.all([
+			dn.callStatus().catch(failed),
+			dn.callPlan().catch(failed),
+			dn.callDoctor().catch(failed),
+			dn.callGetConfig().catch(failed)
+		]);
+	},
+
+	handleApply: function(dryRun, ev) {
+		return dn.callApply(!!dryRun).then(L.bind(function(res) {
+			if (res.errors) {
+				ui.addNotification(null, dn.errorList(_('The rules cannot be applied:'), res.errors), 'danger');
+				return;
+			}
+
+			if (dryRun) {
+				ui.showModal(_('Changes to /etc/config/firewall'), [
+					res.changed ? E('pre', { 'class': 'dualnat-diff' }, [ res.diff ])
+					            : E('p', {}, [ _('Nothing to change: the rules are up to date.') ]),
+					E('div', { 'class': 'right' }, [
+						E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Dismiss'))
+					])
+				]);
+				return;
+			}
+
+			ui.addNotification(null, [
+				E('p', {}, [ res.changed ? _('The firewall rules were applied (%d changes).').format(res.changes)
+				                         : _('Nothing to change: the rules are up to date.') ]),
+				E('ul', {}, L.toArray(res.messages).map(function(m) { return E('li', {}, [ m ]); }))
+			], 'info');
+
+			return this.poll();
+		}, this)).catch(function(err) {
+			ui.addNotification(null, dn.serviceErrorText(err), 'danger');
+		});
+	},
+
+	renderStatus: function(status, plan, config) {
+		if (status.__failed)
+			return dn.serviceError(status.__failed);
+
+		var net = (plan && !plan.__failed && !plan.errors) ? plan.network : null,
+		    pub = status.public_address || {},
+		    rows = [],
+		    firewall;
+
+		rows.push(row(_('Port forwarding'), status.enabled === false
+			? E('span', { 'class': 'dualnat-sev-warning' }, _('Disabled in the settings'))
+			: _('Enabled'), 'enabled'));
+
+		if (status.valid)
+			rows.push(row(_('Configuration'), dn.severity('ok'), 'valid'));
+		else
+			rows.push(row(_('Configuration'), dn.errorBox(_('/etc/config/dualnat has problems:'), status.problems), 'valid'));
+
+		if (status.firewall == 'applied')
+			firewall = [ dn.severity('ok'), ' ', _('The firewall has the current rules.') ];
+		else if (status.firewall == 'pending')
+			firewall = [
+				dn.severity('warning'), ' ', _('The firewall does not have the current rules yet.'), ' ',
+				E('button', { 'class': 'cbi-button cbi-button-neutral', 'click': ui.createHandlerFn(this, 'handleApply', true) }, _('Show the changes')), ' ',
+				E('button', { 'class': 'cbi-button cbi-button-apply', 'click': ui.createHandlerFn(this, 'handleApply', false) }, _('Apply now'))
+			];
+		else
+			firewall = _('Unknown');
+
+		rows.push(row(_('Firewall rules'), firewall, 'firewall'));
+
+		if (net) {
+			rows.push(row(_('This bypass router'), '%s (%s, %s)'.format(net.bypass_ip, net.lan_device, net.lan), 'bypass'));
+			rows.push(row(_('Main router'), '%s (%s)'.format(net.main_router_ip,
+				dn.vendorName((config && config.main_router_vendor) || 'generic')), 'main_router'));
+		}
+
+		if (pub.mode == 'fixed')
+			rows.push(row(_('Public address'), pub.address, 'public'));
+		else if (pub.mode == 'auto')
+			rows.push(row(_('Public address'), pub.address
+				? _('%s (found %s)').format(pub.address, formatTime(pub.found_at))
+				: (pub.error ? _('not found yet: %s').format(pub.error) : _('not found yet')), 'public'));
+		else
+			rows.push(row(_('Public address'), _('not set: LAN clients cannot use it (no hairpin)'), 'public'));
+
+		if (status.forwards)
+			rows.push(row(_('Forwards'), _('%d enabled of %d').format(status.forwards.enabled, status.forwards.total), 'forwards'));
+
+		return E('table', { 'class': 'table dualnat-status' }, rows);
+	},
+
+	renderFinding: function(f) {
+		return E('div', { 'class': 'dualnat-finding dualnat-finding-%s'.format(f.severity), 'data-code': f.code }, [
+			dn.severity(f.severity), ' ', E('strong', {}, [ f.title ]),
+			E('p', {}, [ f.message ]),
+			f.fix ? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('What to do:') ]), ' ', f.fix ]) : '',
+			(f.evidence && f.evidence.length)
+				? E('details', {}, [ E('summary', {}, [ _('Evidence') ]), E('pre', {}, [ f.evidence.join('\n') ]) ]) : ''
+		]);
+	},
+
+	renderDoctor: function(doctor) {
+		if (doctor.__failed)
+			return dn.serviceError(doctor.__failed);
+
+		if (doctor.errors)
+			return dn.errorBox(_('The health check cannot run:'), doctor.errors);
+
+		var findings = doctor.findings || [],
+		    system = findings.filter(function(f) { return f.forward == null; }),
+		    names = Object.keys(doctor.forwards || {}),
+		    nodes = [];
+
+		if (system.length)
+			nodes.push(E('div', { 'class': 'dualnat-system-findings' }, system.map(L.bind(this.renderFinding, this))));
+
+		nodes.push(E('table', { 'class': 'table dualnat-doctor' }, [
+			E('tr', { 'class': 'tr table-titles' }, [
+				E('th', { 'class': 'th' }, _('Forward')),
+				E('th', { 'class': 'th' }, _('Diagnosis'))
+			])
+		].concat(names.map(L.bind(function(name) {
+			var own = findings.filter(function(f) { return f.forward == name; });
+
+			return E('tr', { 'class': 'tr', 'data-forward': name }, [
+				E('td', { 'class': 'td left top' }, [ E('strong', {}, [ name ]), E('br'),
+					dn.severity(doctor.forwards[name].severity) ]),
+				E('td', { 'class': 'td left' }, own.map(L.bind(this.renderFinding, this)))
+			]);
+		}, this)))));
+
+		if (!names.length)
+			nodes.push(E('p', {}, E('em', {}, _('No enabled forwards.'))));
+
+		return nodes;
+	},
+
+	renderConnections: function(doctor) {
+		if (doctor.__failed || doctor.errors)
+			return E('p', {}, E('em', {}, _('Not available.')));
+
+		var fwd = doctor.forwards || {},
+		    ct = doctor.conntrack || {};
+
+		return [
+			E('p', { 'class': 'cbi-section-descr' }, [ ct.source
+				? _('From %s: %d tracked connections; refreshed every %d seconds.').format(ct.source, ct.entries, POLL_SECONDS)
+				: _('The connection table cannot be read on this router.') ]),
+			E('table', { 'class': 'table dualnat-connections' }, [
+				E('tr', { 'class': 'tr table-titles' }, [
+					E('th', { 'class': 'th' }, _('Forward')),
+					E('th', { 'class': 'th' }, _('Connections')),
+					E('th', { 'class': 'th' }, _('Answered')),
+					E('th', { 'class': 'th' }, _('Unanswered')),
+					E('th', { 'class': 'th' }, _('Clients')),
+					E('th', { 'class': 'th' }, _('The device sees'))
+				])
+			].concat(Object.keys(fwd).map(function(name) {
+				var c = fwd[name].connections || {};
+
+				return E('tr', { 'class': 'tr', 'data-forward': name }, [
+					E('td', { 'class': 'td' }, [ name ]),
+					E('td', { 'class': 'td', 'data-col': 'total' }, [ String(c.total || 0) ]),
+					E('td', { 'class': 'td', 'data-col': 'replied' }, [ String(c.replied || 0) ]),
+					E('td', { 'class': 'td', 'data-col': 'unreplied' }, [ String(c.unreplied || 0) ]),
+					E('td', { 'class': 'td', 'data-col': 'clients' }, [ L.toArray(c.clients).join(', ') || '–' ]),
+					E('td', { 'class': 'td', 'data-col': 'device_sees' }, [ L.toArray(c.device_sees).join(', ') || '–' ])
+				]);
+			})))
+		];
+	},
+
+	renderPlan: function(plan) {
+		if (plan.__failed)
+			return dn.serviceError(plan.__failed);
+
+		if (plan.errors)
+			return dn.errorBox(_('There is no plan while the configuration has problems:'), plan.errors);
+
+		var groups = {}, order = [];
+
+		(plan.items || []).forEach(function(item) {
+			var key = item.forward || '';
+
+			if (!groups[key]) {
+				groups[key] = [];
+				order.push(key);
+			}
+
+			groups[key].push(item);
+		});
+
+		var nodes = (plan.warnings || []).map(function(w) {
+			return E('div', { 'class': 'alert-message warning' }, [ w ]);
+		});
+
+		order.forEach(function(key) {
+			nodes.push(E('div', { 'class': 'dualnat-plan-group', 'data-forward': key }, [
+				E('h4', {}, [ key ? _('Forward %s').format(key) : _('This router') ]),
+				E('table', { 'class': 'table' }, groups[key].map(function(item) {
+					return E('tr', { 'class': 'tr' }, [
+						E('td', { 'class': 'td left top', 'style': 'width:30%' }, [
+							E('span', { 'class': 'label' }, [ KINDS[item.kind] || item.kind ]), E('br'),
+							E('code', {}, [ itemSummary(item) ])
+						]),
+						E('td', { 'class': 'td left dualnat-reason' }, [ item.reason ])
+					]);
+				}))
+			]));
+		});
+
+		if (!order.length)
+			nodes.push(E('p', {}, E('em', {}, _('Nothing to do: no forward is enabled.'))));
+
+		return nodes;
+	},
+
+	poll: function() {
+		return Promise.all([
+			dn.callStatus().catch(function(err) { return { __failed: err }; }),
+			dn.callDoctor().catch(function(err) { return { __failed: err }; })
+		]).then(L.bind(function(res) {
+			dom.content(this.statusNode, this.renderStatus(res[0], this.plan, this.config));
+			dom.content(this.doctorNode, this.renderDoctor(res[1]));
+			dom.content(this.connNode, this.renderConnections(res[1]));
+		}, this));
+	},
+
+	render: function(data) {
+		var status = data[0], plan = data[1], doctor = data[2], config = data[3];
+
+		this.plan = plan;
+		this.config = config.__failed ? {} : config;
+		this.statusNode = E('div', { 'id': 'dualnat-status' }, this.renderStatus(status, plan, this.config));
+		this.doctorNode = E('div', { 'id': 'dualnat-doctor' }, this.renderDoctor(doctor));
+		this.connNode = E('div', { 'id': 'dualnat-connections' }, this.renderConnections(doctor));
+
+		poll.add(L.bind(this.poll, this), POLL_SECONDS);
+
+		return E('div', { 'class': 'cbi-map' }, [
+			E('h2', {}, _('Dual NAT overview')),
+			E('div', { 'class': 'cbi-map-descr' },
+				_('Port forwarding for a bypass router: the main router forwards to this router, which forwards to the device.')),
+			E('div', { 'class': 'cbi-section' }, [ E('h3', {}, _('Status')), this.statusNode ]),
+			E('div', { 'class': 'cbi-section' }, [ E('h3', {}, _('Health check')), this.doctorNode ]),
+			E('div', { 'class': 'cbi-section' }, [ E('h3', {}, _('Live connections')), this.connNode ]),
+			E('div', { 'class': 'cbi-section' }, [ E('h3', {}, _('The plan and its reasons')),
+				E('div', { 'id': 'dualnat-plan' }, this.renderPlan(plan)) ])
+		]);
+	},
+
+	handleSaveApply: null,
+	handleSave: null,
+	handleReset: null
+});

@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""Development server for the LuCI views: a stand-in for uhttpd, rpcd and the router.
+
+It serves the real views (luci-app-dualnat/htdocs) with the test harness standing in
+for LuCI's client runtime (tests/ui/harness), and answers the harness's JSON-RPC
+calls the way uhttpd's /ubus does:
+
+* object ``dualnat``: the backend's Flask app (``create_app`` on a config folder)
+  registered through ``dualnat.ubus.adapter`` on the fake python-ubus bindings, so
+  every call takes the daemon's path, strict signatures included; like uhttpd, the
+  server adds ``ubus_rpc_session`` to the arguments;
+* object ``uci``: rpcd's staging (get, set, add, delete, changes, apply, confirm);
+  ``apply`` commits the staged changes and, like procd's reload trigger for the
+  dualnat config, runs ``apply`` through the same ubus object;
+* ``luci-rpc getHostHints`` and ``session access``.
+
+The "router" is a folder: UCI files, a /proc with sysctls and a connection table,
+and ``nft list ruleset`` rendered from the firewall config by the lab's firewall4
+emulation. Start it with ``python tests/ui/devserver.py [--port N] [--workdir DIR]``;
+it prints ``READY <url>`` when it listens (loopback only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+for extra in (ROOT / "backend", ROOT / "tests" / "api", ROOT / "tests" / "lab"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+import fake_ubus  # noqa: E402  (tests/api: the python-ubus stand-in)
+import fw4_emulation  # noqa: E402  (tests/lab: the firewall4 stand-in)
+from flask import Flask, Response, abort, jsonify, redirect, request, send_file  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from dualnat.api import create_app  # noqa: E402
+from dualnat.doctor import System  # noqa: E402
+from dualnat.ubus import adapter  # noqa: E402
+from dualnat.uci import (  # noqa: E402
+    Change,
+    DeleteOption,
+    DeleteSection,
+    Document,
+    FileBackend,
+    SetList,
+    SetOption,
+    SetSection,
+)
+
+PACKAGE = ROOT / "luci-app-dualnat"
+RESOURCES = PACKAGE / "htdocs" / "luci-static" / "resources"
+HARNESS = Path(__file__).resolve().parent / "harness"
+FIXTURE = ROOT / "tests" / "fixtures" / "router"
+CONNTRACK = ROOT / "tests" / "unit" / "data" / "conntrack" / "proc_nf_conntrack.txt"
+MENU = PACKAGE / "root" / "usr" / "share" / "luci" / "menu.d" / "luci-app-dualnat.json"
+PO_DIR = PACKAGE / "po"
+LANG_DIRS = {"zh": "zh_Hans", "zh_hans": "zh_Hans", "zh-cn": "zh_Hans", "ja": "ja"}
+SESSION = "0123456789abcdef0123456789abcdef"
+
+HOST_HINTS = {
+    "52:54:00:00:01:50": {"name": "nas", "ipaddrs": ["192.168.1.50"]},
+    "52:54:00:00:01:51": {"name": "webserver", "ipaddrs": ["192.168.1.51"]},
+    "52:54:00:00:01:60": {"name": "console", "ipaddrs": ["192.168.1.60"]},
+    "52:54:00:00:01:70": {"name": "workstation", "ipaddrs": ["192.168.1.70"]},
+    "52:54:00:00:01:80": {"name": "camera", "ipaddrs": ["192.168.1.80"]},
+}
+# What the planner's resolver answers: no DNS here; "auto" is the address the daemon
+# would have looked up.
+NAMES = {
+    "auto": IPv4Address("198.51.100.7"),
+    "home.example.net": IPv4Address("198.51.100.9"),
+}
+SYSCTLS = {
+    "net/ipv4/ip_forward": "1",
+    "net/ipv4/conf/all/send_redirects": "0",
+    "net/ipv4/conf/br-lan/send_redirects": "0",
+    "net/ipv4/conf/all/rp_filter": "0",
+    "net/ipv4/conf/br-lan/rp_filter": "0",
+}
+
+
+@dataclass(frozen=True)
+class DemoSystem(System):
+    """The demo router's machine: /proc is read from a folder, but named /proc (as the
+    doctor reports it on a router)."""
+
+    root: Path = Path("/nonexistent")
+
+    def read(self, relative: str) -> str | None:
+        try:
+            return (self.root / relative).read_text(errors="replace")
+        except OSError:
+            return None
+
+
+def read_po(path: Path) -> dict[str, str]:
+    """msgid → msgstr of a .po file (the harness's translation catalogue)."""
+    out: dict[str, str] = {}
+    entry: dict[str, str] = {}
+    key = None
+
+    def unquote(text: str) -> str:
+        return json.loads(text)
+
+    def flush() -> None:
+        if entry.get("msgid") and entry.get("msgstr"):
+            out[re.sub(r"\s+", " ", entry["msgid"]).strip()] = entry["msgstr"]
+        entry.clear()
+
+    for line in path.read_text("utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("msgid "):
+            flush()
+            key, entry["msgid"] = "msgid", unquote(line[6:])
+        elif line.startswith("msgstr "):
+            key, entry["msgstr"] = "msgstr", unquote(line[7:])
+        elif line.startswith('"') and key:
+            entry[key] = entry.get(key, "") + unquote(line)
+    flush()
+    return out
+
+
+class Router:
+    """The bypass router the pages talk to: config folder, /proc, commands, ubus."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.config = workdir / "config"
+        self.proc = workdir / "proc"
+        if not self.config.exists():
+            shutil.copytree(FIXTURE, self.config)
+        for key, value in SYSCTLS.items():
+            path = self.proc / "sys" / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(value + "\n")
+        # the recorded table's well-formed part (a blank line precedes its broken lines)
+        self.set_conntrack(CONNTRACK.read_bytes().split(b"\n\n")[0].decode() + "\n")
+        self.backend = FileBackend(self.config)
+        self.app = create_app(
+            self.config,
+            resolve=NAMES.get,
+            doctor_system=DemoSystem(proc=Path("/proc"), run=self.run, root=self.proc),
+        )
+        fake_ubus.connect(fake_ubus.LOCAL)
+        adapter.register(fake_ubus, self.app)
+        self.staged: dict[str, list[Change]] = {}
+        self.lock = threading.Lock()
+        self.calls: list[dict[str, Any]] = []
+
+    def set_conntrack(self, text: str) -> None:
+        path = self.proc / "net" / "nf_conntrack"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    # -- the machine's commands (for the doctor) ---------------------------------------
+
+    def ruleset(self) -> str:
+        """`nft list ruleset`: firewall4's NAT chains for the dualnat sections written."""
+        doc = self.backend.read("firewall")
+        sections = [
+            fw4_emulation.Section(
+                s.type,
+                s.name or "",
+                tuple((k, " ".join(v) if isinstance(v, list) else v) for k, v in s.options.items()),
+            )
+            for s in doc.sections()
+            if s.name and s.name.startswith("dualnat_") and s.type in ("redirect", "nat")
+        ]
+        zone = fw4_emulation.Zone(
+            "lan",
+            ("br-lan",),
+            (IPv4Network("192.168.1.0/24"),),
+            (IPv4Address("192.168.1.2"),),
+        )
+        script = fw4_emulation.translate(sections, [zone]).script()
+        return script.split("\n", 3)[3]  # without the "table ... / flush ..." lines
+
+    def run(self, cmd: list[str], **_: object) -> subprocess.CompletedProcess:
+        if cmd[:3] == ["nft", "list", "ruleset"]:
+            return subprocess.CompletedProcess(cmd, 0, self.ruleset(), "")
+        return subprocess.CompletedProcess(cmd, 127, "", f"{cmd[0]}: not here")
+
+    # -- ubus ------------------------------------------------------------------------
+
+    def call(self, sid: str, obj: str, method: str, args: dict[str, Any]) -> list[Any]:
+        """One JSON-RPC `call`: [status] or [0, reply] as uhttpd answers (recorded)."""
+        result = self._call(sid, obj, method, args)
+        self.calls.append({"object": obj, "method": method, "args": args, "status": result[0]})
+        return result
+
+    def _call(self, sid: str, obj: str, method: str, args: dict[str, Any]) -> list[Any]:
+        if obj == "dualnat":
+            try:
+                return [0, fake_ubus.call("dualnat", method, {**args, "ubus_rpc_session": sid})[0]]
+            except fake_ubus.UbusError as exc:
+                return [exc.status]
+        if obj == "uci":
+            handler: Callable[[dict[str, Any]], Any] | None = getattr(self, f"uci_{method}", None)
+            if handler is None:
+                return [3]
+            try:
+                reply = handler(args)
+            except KeyError:
+                return [4]
+            except ValueError:
+                return [2]
+            return [0] if reply is None else [0, reply]
+        if obj == "luci-rpc" and method == "getHostHints":
+            return [0, HOST_HINTS]
+        if obj == "session" and method == "access":
+            return [0, {"access": True}]
+        return [3]
+
+    # -- rpcd's uci object (one session) -------------------------------------------------
+
+    def document(self, config: str) -> Document:
+        doc = self.backend.read(config)
+        doc.apply(self.staged.get(config, []))
+        return doc
+
+    def uci_get(self, args: dict[str, Any]) -> dict[str, Any]:
+        config = args["config"]
+        if not (self.config / config).exists():
+            raise KeyError(config)
+        values: dict[str, Any] = {}
+        for index, sec in enumerate(self.document(config).sections()):
+            name = sec.name or f"cfg{index:02x}{zlib.crc32(sec.type.encode()) & 0xFFFF:04x}"
+            values[name] = {
+                ".anonymous": sec.name is None,
+                ".type": sec.type,
+                ".name": name,
+                ".index": index,
+                **sec.options,
+            }
+        return {"values": values}
+
+    def stage(self, config: str, changes: list[Change]) -> None:
+        self.staged.setdefault(config, []).extend(changes)
+
+    def uci_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = args.get("name") or f"cfg{len(self.staged.get(args['config'], [])):06x}"
+        changes: list[Change] = [SetSection(name, args["type"])]
+        changes += self._values(name, args.get("values") or {})
+        self.stage(args["config"], changes)
+        return {"section": name}
+
+    def uci_set(self, args: dict[str, Any]) -> None:
+        self.stage(args["config"], self._values(args["section"], args.get("values") or {}))
+
+    def uci_delete(self, args: dict[str, Any]) -> None:
+        section = args["section"]
+        options = args.get("options") or ([args["option"]] if args.get("option") else None)
+        if options:
+            self.stage(args["config"], [DeleteOption(section, o) for o in options])
+        else:
+            self.stage(args["config"], [DeleteSection(section)])
+
+    @staticmethod
+    def _values(section: str, values: dict[str, Any]) -> list[Change]:
+        out: list[Change] = []
+        for option, value in values.items():
+            if isinstance(value, list):
+                out.append(SetList(section, option, [str(v) for v in value]))
+            else:
+                out.append(SetOption(section, option, str(value)))
+        return out
+
+    def uci_changes(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "changes": {
+                config: [[type(c).__name__, *[str(v) for v in vars_of(c)]] for c in changes]
+                for config, changes in self.staged.items()
+                if changes
+            }
+        }
+
+    def uci_apply(self, args: dict[str, Any]) -> None:
+        """Commit every staged config; the dualnat config's reload trigger runs apply."""
+        staged, self.staged = self.staged, {}
+        for config, changes in staged.items():
+            self.backend.commit(config, changes)
+        if "dualnat" in staged:
+            self.reload_dualnat()
+
+    def uci_confirm(self, args: dict[str, Any]) -> None:
+        return None
+
+    def uci_revert(self, args: dict[str, Any]) -> None:
+        self.staged.pop(args["config"], None)
+
+    def reload_dualnat(self) -> None:
+        """What /etc/init.d/dualnat reload does: `dualnat apply` (here over ubus)."""
+        self.calls.append(
+            {"object": "procd", "method": "reload", "args": {"config": "dualnat"}, "status": 0}
+        )
+        fake_ubus.call("dualnat", "apply", {"dry_run": False, "ubus_rpc_session": "procd"})
+
+
+def vars_of(change: Change) -> list[Any]:
+    return [getattr(change, f) for f in change.__slots__]  # type: ignore[attr-defined]
+
+
+def page(view: str, lang: str) -> str:
+    menu = json.loads(MENU.read_text())
+    tabs = []
+    for path, entry in sorted(menu.items(), key=lambda kv: kv[1].get("order", 0)):
+        action = entry.get("action", {})
+        if action.get("type") != "view":
+            continue
+        active = ' class="active"' if action["path"] == view else ""
+        tabs.append(f'<a href="/cgi-bin/luci/{path}?lang={lang}"{active}>{entry["title"]}</a>')
+    po = PO_DIR / LANG_DIRS.get(lang.lower(), "") / "dualnat.po"
+    catalog = read_po(po) if lang != "en" and po.exists() else {}
+    env = {
+        "lang": lang,
+        "sessionid": SESSION,
+        "translations": catalog,
+        "pollscale": float(request.args.get("pollscale", "1")),
+    }
+    html_lang = {"zh": "zh-cn"}.get(lang, lang)
+    return f"""<!DOCTYPE html>
+<html lang="{html_lang}">
+<head><meta charset="utf-8"><title>{view} - LuCI</title>
+<link rel="stylesheet" href="/luci-static/harness/cbi.css"></head>
+<body>
+<header><span class="brand">OpenWrt</span><nav>{"".join(tabs)}</nav>
+<span id="dualnat-changes-indicator"></span></header>
+<div id="maincontent"><div id="view"></div></div>
+<script>window.L_ENV = {json.dumps(env, ensure_ascii=False)};</script>
+<script src="/luci-static/harness/luci.js"></script>
+<script>L.boot({json.dumps(view)});</script>
+</body></html>
+"""
+
+
+def build_app(router: Router) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # replies keep their order
+
+    @app.get("/")
+    def index() -> Response:
+        return redirect("/cgi-bin/luci/admin/network/dualnat/overview")  # type: ignore[return-value]
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status=204)
+
+    @app.get("/cgi-bin/luci/admin/network/dualnat/<name>")
+    def view(name: str) -> str:
+        menu = json.loads(MENU.read_text())
+        entry = menu.get(f"admin/network/dualnat/{name}")
+        if entry is None or entry["action"].get("type") != "view":
+            abort(404)
+        return page(entry["action"]["path"], request.args.get("lang", "en"))
+
+    @app.get("/luci-static/harness/<path:name>")
+    def harness(name: str) -> Response:
+        path = (HARNESS / name).resolve()
+        if not path.is_file() or HARNESS not in path.parents:
+            abort(404)
+        return send_file(path, max_age=0)
+
+    @app.get("/luci-static/resources/<path:name>")
+    def resource(name: str) -> Response:
+        path = (RESOURCES / name).resolve()
+        if not path.is_file() or RESOURCES not in path.parents:
+            abort(404)
+        return send_file(path, max_age=0)
+
+    @app.post("/ubus")
+    def ubus() -> Response:
+        msg = request.get_json(force=True)
+        sid, obj, method, args = msg["params"]
+        with router.lock:
+            result = router.call(sid, obj, method, args or {})
+        return jsonify({"jsonrpc": "2.0", "id": msg.get("id"), "result": result})
+
+    @app.post("/_test/conntrack")
+    def conntrack() -> Response:
+        router.set_conntrack(request.get_data(as_text=True))
+        return jsonify({"ok": True})
+
+    @app.get("/_test/calls")
+    def calls() -> Response:
+        return jsonify(router.calls)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--workdir", type=Path, help="default: a new temporary folder")
+    args = parser.parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dualnat-ui-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    router = Router(workdir)
+    server = make_server("127.0.0.1", args.port, build_app(router), threaded=True)
+    print(f"READY http://127.0.0.1:{server.server_port} {workdir}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
