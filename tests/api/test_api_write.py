@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import snapshot
 from flask.testing import FlaskClient
 
@@ -188,3 +189,49 @@ def test_writing_a_config_that_does_not_exist_yet(client: FlaskClient, confdir: 
     assert r.status_code == 201
     doc = dualnat(confdir)
     assert [(s.type, s.name) for s in doc.sections()] == [("dualnat", "main"), ("forward", "cam")]
+
+
+def test_a_check_answers_like_the_write_and_writes_nothing(
+    client: FlaskClient, confdir: Path
+) -> None:
+    before = snapshot(confdir)
+    r = client.post(f"{API}/forwards?check=1", json=NEW)
+    assert r.status_code == 200 and "Location" not in r.headers
+    assert r.get_json()["name"] == "cam" and r.get_json()["internal_port"] == "8554"
+    put = {"external_port": "2223", "internal_ip": "192.168.1.71"}
+    r = client.put(f"{API}/forwards/office_ssh?check=1", json=put)
+    assert r.status_code == 200 and r.get_json()["allow_source"] == []  # as PUT would store it
+    assert client.put(f"{API}/forwards/cam?check=1", json=NEW).status_code == 200  # not 201
+    r = client.put(f"{API}/config?check=1", json={"main_router_vendor": "linksys"})
+    assert r.status_code == 200 and r.get_json()["main_router_vendor"] == "linksys"
+    assert r.get_json()["public_address"] is None  # absent: back to the default
+    assert snapshot(confdir) == before
+    assert client.put(f"{API}/config", json={"main_router_vendor": "linksys"}).get_json() == (
+        r.get_json()
+    )
+
+
+def test_a_check_refuses_what_the_write_refuses(client: FlaskClient, confdir: Path) -> None:
+    before = snapshot(confdir)
+    clash = {"external_port": 80, "internal_ip": "192.168.1.9"}
+    for check in ("?check=1", ""):
+        r = client.put(f"{API}/forwards/nas_web{check}", json=clash)
+        assert r.status_code == 422
+        assert set(r.get_json()["errors"]) == {"forwards.web.external_port"}
+        r = client.post(f"{API}/forwards{check}", json={**NEW, "name": "web"})
+        assert r.status_code == 422 and "name" in r.get_json()["errors"]
+        r = client.put(f"{API}/config{check}", json={"main_router_ip": "10.0.0.1"})
+        assert r.status_code == 422 and "main_router_ip" in r.get_json()["errors"]
+        r = client.put(f"{API}/config{check}", data="{", content_type="application/json")
+        assert r.status_code == 400
+    assert snapshot(confdir) == before
+
+
+@pytest.mark.parametrize("query", ["check=yes", "check=true", "check=1&check=1", "dry_run=1"])
+def test_only_check_1_or_0_is_understood(client: FlaskClient, confdir: Path, query: str) -> None:
+    before = snapshot(confdir)
+    r = client.put(f"{API}/config?{query}", json={"main_router_vendor": "linksys"})
+    assert r.status_code == 422 and set(r.get_json()["errors"]) <= {"check", "dry_run"}
+    assert snapshot(confdir) == before
+    assert client.put(f"{API}/config?check=0", json={}).status_code == 200
+    assert snapshot(confdir) != before  # check=0 is an ordinary write

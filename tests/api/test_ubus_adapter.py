@@ -24,6 +24,11 @@ ARGS: dict[str, dict[str, Any]] = {
         "id": "cam",
         "forward": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
     },
+    "check_config": {"config": {"main_router_vendor": "xiaomi", "public_address": "198.51.100.7"}},
+    "check_forward": {
+        "id": "cam",
+        "forward": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
+    },
     "delete_forward": {"id": "web"},
     "instructions": {"vendor": "", "lang": "", "format": ""},
     "apply": {"dry_run": True},
@@ -47,7 +52,7 @@ def call(ubus: Any, method: str, args: dict[str, Any]) -> dict[str, Any]:
 def test_every_method_is_registered_with_the_session_argument(ubus: Any) -> None:
     methods = ubus.objects()["dualnat"]
     assert sorted(methods) == sorted(m.name for m in METHODS)
-    assert len(methods) == 12
+    assert len(methods) == 14
     for name, signature in methods.items():
         assert signature[SESSION] == ubus.BLOBMSG_TYPE_STRING, name
         assert set(signature) == {SESSION, *ARGS.get(name, {})}
@@ -55,6 +60,11 @@ def test_every_method_is_registered_with_the_session_argument(ubus: Any) -> None
         SESSION: ubus.BLOBMSG_TYPE_STRING,
         "id": ubus.BLOBMSG_TYPE_STRING,
         "forward": ubus.BLOBMSG_TYPE_TABLE,
+    }
+    assert methods["check_forward"] == methods["set_forward"]
+    assert methods["check_config"] == {
+        SESSION: ubus.BLOBMSG_TYPE_STRING,
+        "config": ubus.BLOBMSG_TYPE_TABLE,
     }
     assert methods["apply"]["dry_run"] == ubus.BLOBMSG_TYPE_BOOL
 
@@ -99,6 +109,8 @@ def test_an_undeclared_argument_is_invalid(ubus: Any, method: str) -> None:
         ("set_forward", {"id": 7, "forward": {}}),
         ("set_forward", {"id": "cam", "forward": []}),  # ARRAY, not TABLE
         ("set_config", {"config": None}),  # UNSPEC
+        ("check_forward", {"id": "cam", "forward": "x"}),
+        ("check_config", {"config": []}),
         ("instructions", {"vendor": None, "lang": "", "format": ""}),
     ],
 )
@@ -116,6 +128,25 @@ def test_writes_reach_the_config_file(ubus: Any, confdir: Path) -> None:
     assert reply["main_router_vendor"] == "xiaomi"
     forwards = call(ubus, "list_forwards", dict(SID))["forwards"]
     assert [f["name"] for f in forwards] == ["nas_web", "game", "web", "office_ssh"]
+
+
+def test_checks_answer_like_the_writes_and_write_nothing(ubus: Any, confdir: Path) -> None:
+    before = snapshot(confdir)
+    reply = call(ubus, "check_forward", {**SID, **ARGS["check_forward"]})
+    assert reply["name"] == "cam" and reply["internal_port"] == "8554" and "status" not in reply
+    reply = call(ubus, "check_config", {**SID, **ARGS["check_config"]})
+    assert reply["main_router_vendor"] == "xiaomi" and "status" not in reply
+    clash = {"external_port": "8443", "internal_ip": "192.168.1.80"}  # nas_web has tcp/8443
+    reply = call(ubus, "check_forward", {**SID, "id": "cam", "forward": clash})
+    assert reply["status"] == 422 and list(reply["errors"]) == ["external_port"]
+    reply = call(ubus, "check_config", {**SID, "config": {"main_router_ip": "10.0.0.1"}})
+    assert reply["status"] == 422 and list(reply["errors"]) == ["main_router_ip"]
+    reply = call(ubus, "check_forward", {**SID, "id": "Cam", "forward": clash})
+    assert reply["status"] == 400 and "errors" in reply
+    assert snapshot(confdir) == before
+    args = {**SID, "id": "cam", "forward": clash}
+    assert call(ubus, "set_forward", args) == call(ubus, "check_forward", args)
+    assert snapshot(confdir) == before
 
 
 def test_an_invalid_forward_is_an_error_reply_and_changes_nothing(ubus: Any, confdir: Path) -> None:

@@ -24,7 +24,17 @@ import i18n_scan  # noqa: E402
 PACKAGE = ROOT / "luci-app-dualnat"
 RESOURCES = PACKAGE / "htdocs" / "luci-static" / "resources"
 SHARE = PACKAGE / "root" / "usr" / "share"
-READ = ["status", "get_config", "list_forwards", "plan", "main_router", "instructions", "doctor"]
+READ = [
+    "status",
+    "get_config",
+    "list_forwards",
+    "plan",
+    "main_router",
+    "instructions",
+    "doctor",
+    "check_config",
+    "check_forward",
+]
 WRITE = ["set_config", "set_forward", "delete_forward", "apply", "revert"]
 VIEWS = ["overview", "forwards", "mainrouter", "settings"]
 PLACEHOLDER = re.compile(r"%(?:-?\d*)(?:\.\d+)?[sdhqfx]")

@@ -107,7 +107,8 @@ def test_a_bad_port_is_marked_on_the_field_and_nothing_is_saved(
     assert page.locator('tr[data-sid="cam"]').count() == 0
     assert (server.config / "dualnat").read_bytes() == before
     assert staged(server) == {}
-    assert not [c for c in server.calls() if c["method"] in ("set_forward", "add", "set")]
+    methods = ("check_forward", "set_forward", "add", "set")  # the browser refused it first
+    assert not [c for c in server.calls() if c["method"] in methods]
 
 
 def test_backend_errors_appear_on_their_fields_and_nothing_is_saved(
@@ -138,8 +139,8 @@ def test_backend_errors_appear_on_their_fields_and_nothing_is_saved(
         page.locator('#modal_overlay [data-name="external_port"] .dualnat-field-error').count() == 0
     )
 
-    # the backend checked (set_forward answered with errors) and nothing was written or staged
-    checks = [c for c in server.calls() if c["method"] == "set_forward"]
+    # the backend checked (check_forward answered with errors) and nothing was written or staged
+    checks = [c for c in server.calls() if c["method"] == "check_forward"]
     assert [c["args"]["id"] for c in checks] == ["cam", "cam"]
     assert checks[0]["args"]["forward"] == {
         "enabled": True,
@@ -154,11 +155,23 @@ def test_backend_errors_appear_on_their_fields_and_nothing_is_saved(
     }
     assert (server.config / "dualnat").read_bytes() == before
     assert staged(server) == {}
+    assert not writes(server)
+
+
+def writes(server: DevServer) -> list[dict[str, Any]]:
+    """The calls of the backend's writing methods (the pages only check)."""
+    return [
+        c
+        for c in server.calls()
+        if c["object"] == "dualnat"
+        and c["method"] in ("set_forward", "set_config", "delete_forward")
+    ]
 
 
 def test_a_checked_forward_is_staged_and_save_and_apply_loads_it(
     page: Any, server: DevServer
 ) -> None:
+    before = (server.config / "dualnat").read_bytes()
     open_view(page, server, "forwards")
     add_forward(page, "cam")
     widget(page, "cam", "external_port").fill("8554")
@@ -167,8 +180,11 @@ def test_a_checked_forward_is_staged_and_save_and_apply_loads_it(
     page.wait_for_selector('tr[data-sid="cam"]')
     assert page.locator("body.modal-overlay-active").count() == 0
     assert cell(page, "cam", "internal_ip") == "192.168.1.80:8554"
-    # staged only: the check put the config back, the change waits for Save & Apply
-    assert "cam" not in sections(server.config / "dualnat")
+    # staged only: the check wrote nothing (byte for byte), the change waits for Save & Apply
+    [check] = [c for c in server.calls() if c["method"] == "check_forward"]
+    assert check["args"]["id"] == "cam" and check["status"] == 0
+    assert (server.config / "dualnat").read_bytes() == before
+    assert not writes(server)
     assert "dualnat" in staged(server)
     page.wait_for_function("document.getElementById('dualnat-changes-indicator').dataset.count > 0")
 
@@ -324,7 +340,16 @@ def test_settings_are_checked_by_the_backend_before_they_are_staged(
     assert staged(server) == {}
     page.screenshot(path=str(shots / "settings.png"), full_page=True)
 
+    # a valid value: checked (nothing written, byte for byte), then staged by Save
     page.fill('[id="widget.cbid.dualnat.main.public_address"]', "auto")
+    page.click(".cbi-page-actions .cbi-button-save")
+    page.wait_for_function("document.getElementById('dualnat-changes-indicator').dataset.count > 0")
+    checks = [c for c in server.calls() if c["method"] == "check_config"]
+    assert len(checks) == 2 and checks[-1]["args"]["config"]["public_address"] == "auto"
+    assert (server.config / "dualnat").read_bytes() == before
+    assert not writes(server)
+    assert staged(server)["dualnat"]
+
     page.click(".cbi-page-actions .cbi-button-apply")
     page.wait_for_selector("#applyreboot-status")
     page.wait_for_function(
@@ -367,5 +392,7 @@ def test_enabling_a_forward_in_the_grid_is_checked_by_the_backend(
     notice.wait_for()
     assert 'Forward "dup" cannot be enabled' in notice.inner_text()
     assert "overlaps forward 'nas_web'" in notice.inner_text()
+    assert [c["args"]["id"] for c in server.calls() if c["method"] == "check_forward"] == ["dup"]
     assert staged(server) == {}
     assert (server.config / "dualnat").read_bytes() == before
+    assert not writes(server)

@@ -9,6 +9,9 @@ from flask import request
 from marshmallow import Schema, ValidationError
 
 from .errors import BAD_REQUEST, UNPROCESSABLE, ApiError, flatten
+from .schemas import WriteQuerySchema
+
+WRITE_QUERY = WriteQuerySchema()
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -65,3 +68,8 @@ def query(schema: Schema) -> dict[str, Any]:
             raise ApiError(UNPROCESSABLE, {key[:40]: ["given more than once"]})
         data[key] = values[0]
     return load(schema, data)
+
+
+def check_only() -> bool:
+    """True for ``?check=1``: the write is validated as a whole, and nothing is written."""
+    return query(WRITE_QUERY)["check"] == "1"

@@ -90,6 +90,12 @@ class DeletedSchema(Schema):
     deleted = fields.String()
 
 
+class WriteQuerySchema(Strict):
+    """The query string of the writes: ``?check=1`` validates as a write would, writes nothing."""
+
+    check = Choice(("0", "1"), load_default="0")
+
+
 class ApplyRequestSchema(Strict):
     dry_run = StrictBool(load_default=False)
 

@@ -3,7 +3,8 @@
 Every write builds its UCI changes, applies them to a copy of the current document, and
 plans that would-be configuration with the core (every forward, overlaps included).
 Only when nothing is wrong are the changes committed, under a lock so that two writers
-cannot each validate against a config the other is about to change.
+cannot each validate against a config the other is about to change. A check (``?check=1``)
+runs the same path and stops before the commit.
 """
 
 from __future__ import annotations
@@ -160,23 +161,38 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
+def _checked(
+    service: Service,
+    build: Callable[[Document], list[Change]],
+    subject: tuple[str, str] | None,
+) -> tuple[Document, list[Change]]:
+    """The would-be document and its changes; ApiError (422) when the core finds problems."""
+    doc = service.document()
+    changes = build(doc)
+    after = doc.copy()
+    after.apply(changes)
+    problems = problems_of(service, after)
+    if problems:
+        raise ApiError(UNPROCESSABLE, problem_errors(problems, subject))
+    return after, changes
+
+
 def write(
     service: Service,
     build: Callable[[Document], list[Change]],
     subject: tuple[str, str] | None,
+    *,
+    check: bool = False,
 ) -> Document:
     """Build changes from the current document, check the result, commit it.
 
     Problems become a 422 whose keys are relative to `subject` ((kind, section) that the
-    request is about). Returns the document as committed.
+    request is about). Returns the document as committed. With `check` the same checks
+    run but nothing is committed (nor locked): the document as it would be.
     """
+    if check:
+        return _checked(service, build, subject)[0]
     with _locked(service.state_dir / "config.lock"):
-        doc = service.document()
-        changes = build(doc)
-        after = doc.copy()
-        after.apply(changes)
-        problems = problems_of(service, after)
-        if problems:
-            raise ApiError(UNPROCESSABLE, problem_errors(problems, subject))
+        after, changes = _checked(service, build, subject)
         service.backend.commit(CONFIG_NAME, changes)
         return after

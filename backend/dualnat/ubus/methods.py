@@ -19,7 +19,8 @@ class Method:
     """One ubus method: its arguments (name, blobmsg type) and its HTTP request.
 
     `body` names the argument whose table is the JSON body, or is ``"*"`` for a body
-    made of all the arguments; with `query` the arguments go to the query string.
+    made of all the arguments; with `query` the arguments go to the query string. A
+    `check` method is its write with ``?check=1``: validated the same way, nothing written.
     """
 
     name: str
@@ -28,6 +29,7 @@ class Method:
     args: tuple[tuple[str, str], ...] = ()
     body: str | None = None
     query: bool = False
+    check: bool = False
 
     def signature(self) -> dict[str, str]:
         """Argument → blobmsg type name (``STRING``, ``TABLE``, ``BOOL``, ...)."""
@@ -41,6 +43,8 @@ class Method:
         req: dict[str, Any] = {"method": self.verb, "path": path}
         if self.query:
             req["query_string"] = own
+        elif self.check:
+            req["query_string"] = {"check": "1"}
         if self.body == "*":
             req["json"] = own
         elif self.body is not None:
@@ -52,6 +56,7 @@ METHODS: tuple[Method, ...] = (
     Method("status", "GET", "/status"),
     Method("get_config", "GET", "/config"),
     Method("set_config", "PUT", "/config", (("config", "TABLE"),), body="config"),
+    Method("check_config", "PUT", "/config", (("config", "TABLE"),), body="config", check=True),
     Method("list_forwards", "GET", "/forwards"),
     Method(
         "set_forward",
@@ -59,6 +64,14 @@ METHODS: tuple[Method, ...] = (
         "/forwards/{id}",
         (("id", "STRING"), ("forward", "TABLE")),
         body="forward",
+    ),
+    Method(
+        "check_forward",
+        "PUT",
+        "/forwards/{id}",
+        (("id", "STRING"), ("forward", "TABLE")),
+        body="forward",
+        check=True,
     ),
     Method("delete_forward", "DELETE", "/forwards/{id}", (("id", "STRING"),)),
     Method("plan", "GET", "/plan"),

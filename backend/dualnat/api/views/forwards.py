@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, url_for
 from ...config import load_config
 from ...model import NAME_RE, Forward
 from ...uci import Document
-from ..body import json_body
+from ..body import check_only, json_body
 from ..errors import BAD_REQUEST, NOT_FOUND, UNPROCESSABLE, ApiError
 from ..schemas import (
     NAME_ERROR,
@@ -50,13 +50,18 @@ def list_forwards() -> dict[str, Any]:
 
 
 @bp.post("/forwards")
-def create_forward() -> tuple[Response, int]:
+def create_forward() -> Any:
+    """Create a forward (``?check=1``: only validate; 200 with the forward as it would be)."""
+    check = check_only()
     values = json_body(NEW_SCHEMA)
     name = values["name"]
     after = write(
-        service(), lambda doc: forward_changes(doc, name, values, True), ("forward", name)
+        service(),
+        lambda doc: forward_changes(doc, name, values, True),
+        ("forward", name),
+        check=check,
     )
-    return _created(after, name)
+    return SCHEMA.dump(_stored(after, name)) if check else _created(after, name)
 
 
 @bp.get("/forwards/<forward_id>")
@@ -70,8 +75,10 @@ def get_forward(forward_id: str) -> dict[str, Any]:
 
 @bp.put("/forwards/<forward_id>")
 def put_forward(forward_id: str) -> Any:
-    """Replace forward `id` (absent fields go back to their defaults), or create it."""
+    """Replace forward `id` (absent fields go back to their defaults), or create it
+    (``?check=1``: only validate; 200 with the forward as it would be)."""
     name = _checked_id(forward_id)
+    check = check_only()
     values = json_body(SCHEMA)
     if values.get("name", name) != name:
         raise ApiError(UNPROCESSABLE, {"name": [f"must be '{name}' (renaming is not supported)"]})
@@ -83,8 +90,8 @@ def put_forward(forward_id: str) -> Any:
         created = section is None
         return forward_changes(doc, name, values, created)
 
-    after = write(service(), build, ("forward", name))
-    return _created(after, name) if created else SCHEMA.dump(_stored(after, name))
+    after = write(service(), build, ("forward", name), check=check)
+    return _created(after, name) if created and not check else SCHEMA.dump(_stored(after, name))
 
 
 @bp.delete("/forwards/<forward_id>")

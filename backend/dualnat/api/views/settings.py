@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 
 from ...config import load_config
-from ..body import json_body
+from ..body import check_only, json_body
 from ..schemas import SettingsSchema
 from ..service import service
 from ..store import settings_changes, write
@@ -24,7 +24,11 @@ def get_config() -> dict[str, Any]:
 
 @bp.put("/config")
 def put_config() -> dict[str, Any]:
-    """Replace the settings: absent fields go back to their defaults."""
+    """Replace the settings: absent fields go back to their defaults (``?check=1``: only
+    validate, write nothing)."""
+    check = check_only()
     values = json_body(SCHEMA)
-    after = write(service(), lambda doc: settings_changes(doc, values), ("settings", "main"))
+    after = write(
+        service(), lambda doc: settings_changes(doc, values), ("settings", "main"), check=check
+    )
     return SCHEMA.dump(load_config(after).settings)

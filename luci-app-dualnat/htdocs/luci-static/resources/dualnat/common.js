@@ -27,8 +27,10 @@ function declare(method, params) {
 var callStatus = declare('status'),
     callGetConfig = declare('get_config'),
     callSetConfig = declare('set_config', [ 'config' ]),
+    callCheckConfig = declare('check_config', [ 'config' ]),
     callListForwards = declare('list_forwards'),
     callSetForward = declare('set_forward', [ 'id', 'forward' ]),
+    callCheckForward = declare('check_forward', [ 'id', 'forward' ]),
     callDeleteForward = declare('delete_forward', [ 'id' ]),
     callPlan = declare('plan'),
     callMainRouter = declare('main_router'),
@@ -85,18 +87,6 @@ function toApi(values, fields) {
 			out[name] = L.toArray(v).filter(function(item) { return item !== ''; });
 		else
 			out[name] = String(v);
-	});
-
-	return out;
-}
-
-/* What the API gave back for one forward, as a body for set_forward. */
-function fromApiForward(fwd) {
-	var out = {};
-
-	FORWARD_FIELDS.forEach(function(name) {
-		if (fwd[name] != null)
-			out[name] = fwd[name];
 	});
 
 	return out;
@@ -223,8 +213,10 @@ return baseclass.extend({
 	callStatus: callStatus,
 	callGetConfig: callGetConfig,
 	callSetConfig: callSetConfig,
+	callCheckConfig: callCheckConfig,
 	callListForwards: callListForwards,
 	callSetForward: callSetForward,
+	callCheckForward: callCheckForward,
 	callDeleteForward: callDeleteForward,
 	callPlan: callPlan,
 	callMainRouter: callMainRouter,
@@ -254,67 +246,6 @@ return baseclass.extend({
 
 	settingsToApi: function(values) {
 		return toApi(values, SETTINGS_FIELDS);
-	},
-
-	/*
-	 * Let the backend check a forward against the whole configuration (every
-	 * other forward, the router's own ports, the LAN) before LuCI stages it.
-	 *
-	 * The backend has no check-only call: set_forward checks and, when nothing
-	 * is wrong, writes /etc/config/dualnat. The previous version is therefore
-	 * put back at once, so the change itself still reaches the router through
-	 * LuCI's staged changes and Save & Apply, with rollback. Resolves to the
-	 * set_forward reply; `errors` in it means nothing was written.
-	 */
-	checkForward: function(id, forward) {
-		return callListForwards().then(function(list) {
-			if (list.errors)
-				return list;
-
-			var before = (list.forwards || []).filter(function(f) { return f.name == id; })[0];
-
-			return callSetForward(id, forward).then(function(reply) {
-				if (reply.errors)
-					return reply;
-
-				var undo = before ? callSetForward(id, fromApiForward(before)) : callDeleteForward(id);
-
-				return undo.then(function(res) {
-					if (res && res.errors)
-						throw new Error(_('The previous version of forward "%s" could not be restored: %s')
-							.format(id, flattenErrors(res.errors).join('; ')));
-
-					return reply;
-				});
-			});
-		});
-	},
-
-	/* The same for the settings (config dualnat 'main'), with set_config. */
-	checkSettings: function(settings) {
-		return callGetConfig().then(function(before) {
-			if (before.errors)
-				return before;
-
-			return callSetConfig(settings).then(function(reply) {
-				if (reply.errors)
-					return reply;
-
-				var restore = {};
-
-				for (var k in before)
-					if (before[k] != null)
-						restore[k] = before[k];
-
-				return callSetConfig(restore).then(function(res) {
-					if (res && res.errors)
-						throw new Error(_('The previous settings could not be restored: %s')
-							.format(flattenErrors(res.errors).join('; ')));
-
-					return reply;
-				});
-			});
-		});
 	},
 
 	/* Copy `text`; resolves to true when it reached the clipboard. */

@@ -65,7 +65,7 @@ var ForwardSection = form.GridSection.extend({
 
 		var forward = dn.forwardToApi(sectionValues(modalSection, section_id));
 
-		return dn.checkForward(section_id, forward).then(function(reply) {
+		return dn.callCheckForward(section_id, forward).then(function(reply) {
 			if (reply.errors) {
 				var rest = fieldErrors.show(modalMap, section_id, reply.errors);
 
@@ -107,7 +107,7 @@ return view.extend({
 
 			var forward = dn.forwardToApi(sectionValues(section, section_id));
 
-			checks.push(dn.checkForward(section_id, forward).then(function(reply) {
+			checks.push(dn.callCheckForward(section_id, forward).then(function(reply) {
 				if (reply.errors)
 					throw new Error(_('Forward "%s" cannot be enabled: %s')
 						.format(section_id, dn.flattenErrors(reply.errors).join('; ')));

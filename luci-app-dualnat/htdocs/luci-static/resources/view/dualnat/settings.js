@@ -44,7 +44,7 @@ return view.extend({
 				values[opt.option] = opt.formvalue(section_id);
 		});
 
-		return dn.checkSettings(dn.settingsToApi(values)).then(L.bind(function(reply) {
+		return dn.callCheckConfig(dn.settingsToApi(values)).then(L.bind(function(reply) {
 			if (reply.errors) {
 				var rest = fieldErrors.show(map, section_id, reply.errors);
 
