@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .config import CONFIG_NAME, parse_config
@@ -68,11 +68,23 @@ def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[P
     return Inputs(config, net, services), problems
 
 
-def make_plan(backend: UciBackend, live: bool = False, resolve: Resolver = resolve_ipv4) -> Plan:
-    """Load the inputs from `backend` and plan; ConfigInvalid lists every problem at once."""
+def make_plan(
+    backend: UciBackend,
+    live: bool = False,
+    resolve: Resolver = resolve_ipv4,
+    vendor: str | None = None,
+) -> Plan:
+    """Load the inputs from `backend` and plan; ConfigInvalid lists every problem at once.
+
+    `vendor` plans for another main-router vendor than the configured one (the range split
+    and the DHCP advice depend on it).
+    """
     inputs, problems = load_inputs(backend, live)
+    config = inputs.config
+    if vendor and vendor != config.settings.main_router_vendor:
+        config = replace(config, settings=replace(config.settings, main_router_vendor=vendor))
     try:
-        plan = build_plan(inputs.config, inputs.network, inputs.services, resolve)
+        plan = build_plan(config, inputs.network, inputs.services, resolve)
     except ConfigInvalid as exc:
         problems = [*problems, *exc.problems]
     if problems:

@@ -190,7 +190,7 @@ def _quote(value: str) -> str:
 
 def render(plan: Plan) -> str:
     """The sections as UCI text, ready to append to /etc/config/firewall."""
-    lines = [f"# {line}" for line in (HEADER,)]
+    lines = [f"# {HEADER}"]
     for sec in firewall_sections(plan):
         lines.append("")
         lines.append(f"config {sec.type} {_quote(sec.name)}")
