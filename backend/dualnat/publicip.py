@@ -1,7 +1,9 @@
 """The main router's public IPv4 for ``public_address 'auto'``.
 
 Two independent HTTP services are asked in turn (short timeouts); an answer counts only
-when it is a public IPv4 address. The last address found is kept in memory and in a small
+when it is a public IPv4 address. They are asked over HTTPS when Python has its ssl
+module (python3-openssl on OpenWrt, an optional package) and over plain HTTP otherwise,
+as OpenWrt's own DDNS scripts do. The last address found is kept in memory and in a small
 state file that the daemon and the command line share, so a plan never waits for the
 network when an address is known.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from importlib.util import find_spec
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from .model import NOT_PUBLIC
 from .planner import Resolver, resolve_ipv4
 from .uci import UciBackend, atomic_write
 
-SERVICES = ("https://api.ipify.org", "https://ipv4.icanhazip.com")
+SERVICES = ("api.ipify.org", "ipv4.icanhazip.com")  # both answer over HTTP and HTTPS
 TIMEOUT = (3.05, 3.0)  # seconds: connect, read
 MAX_ANSWER = 64  # bytes: an address and perhaps a newline
 STATE_FILE = "public_ip"
@@ -47,6 +50,17 @@ def parse_answer(body: bytes) -> IPv4Address:
     return addr
 
 
+def has_tls() -> bool:
+    """True when Python can speak HTTPS (its ``_ssl`` module is installed)."""
+    return find_spec("_ssl") is not None
+
+
+def service_urls(hosts: Sequence[str] = SERVICES, tls: bool | None = None) -> tuple[str, ...]:
+    """The URLs to ask: HTTPS when `tls` (default: whether Python has ssl), else HTTP."""
+    scheme = "https" if (has_tls() if tls is None else tls) else "http"
+    return tuple(f"{scheme}://{host}" for host in hosts)
+
+
 def _ask(session: Any, url: str, timeout: tuple[float, float]) -> IPv4Address:
     headers = {"Accept": "text/plain", "User-Agent": f"dualnat/{__version__}"}
     with session.get(
@@ -63,17 +77,18 @@ def _ask(session: Any, url: str, timeout: tuple[float, float]) -> IPv4Address:
 
 
 def discover(
-    services: Sequence[str] = SERVICES,
+    services: Sequence[str] | None = None,
     timeout: tuple[float, float] = TIMEOUT,
     session: Any = None,
 ) -> IPv4Address:
-    """The first valid answer of `services`, asked in order; DiscoveryError if none gives one."""
-    import requests  # only needed here: keeps the daemon small when 'auto' is not used
+    """The first valid answer of `services` (default: `service_urls()`), asked in order;
+    DiscoveryError if none gives one."""
+    import requests  # only needed here; the daemon even runs this in a child process
 
     errors: list[str] = []
     http = session or requests.Session()
     try:
-        for url in services:
+        for url in service_urls() if services is None else services:
             try:
                 return _ask(http, url, timeout)
             except (requests.RequestException, ValueError) as exc:
@@ -96,6 +111,7 @@ class PublicAddress:
         state_file: Path | None = None,
         discover: Discover = discover,
         clock: Callable[[], float] = time.time,
+        background: bool = False,
     ) -> None:
         self.state_file = state_file
         self._discover = discover
@@ -104,6 +120,10 @@ class PublicAddress:
         self.found_at: float | None = None  # when `address` was last confirmed
         self.tried_at: float | None = None  # when discovery last ran
         self.error: str | None = None
+        # In the daemon a refresher looks up in the background: `current()` never waits
+        # for the network there, it only sets `requested` to have a lookup started now.
+        self.background = background
+        self.requested = False
 
     def load(self) -> None:
         """Take the address from the state file when it holds a valid one."""
@@ -145,14 +165,18 @@ class PublicAddress:
 
     def current(self, max_age: float = MAX_AGE) -> IPv4Address | None:
         """The known address; discovered first when none is known or it is older than
-        `max_age` (a failed attempt is not repeated for RETRY_AFTER seconds)."""
+        `max_age` (a failed attempt is not repeated for RETRY_AFTER seconds). With
+        `background`, a lookup is requested instead and the known address returned."""
         if self.address is None:
             self.load()
         now = self._clock()
         fresh = self.found_at is not None and now - self.found_at < max_age
         waiting = self.tried_at is not None and now - self.tried_at < RETRY_AFTER
         if not (self.address is not None and fresh) and not waiting:
-            self.refresh()
+            if self.background:
+                self.requested = True
+            else:
+                self.refresh()
         return self.address
 
     def resolve(self, name: str) -> IPv4Address | None:

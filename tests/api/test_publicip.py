@@ -15,9 +15,15 @@ from conftest import FIXTURES
 from dualnat import publicip
 from dualnat.api import create_app
 from dualnat.config import parse_public_address
-from dualnat.publicip import SERVICES, DiscoveryError, PublicAddress, discover, parse_answer
+from dualnat.publicip import (
+    DiscoveryError,
+    PublicAddress,
+    discover,
+    parse_answer,
+    service_urls,
+)
 
-FIRST, SECOND = SERVICES
+FIRST, SECOND = service_urls(tls=True)
 ADDR = IPv4Address("198.51.100.23")
 
 
@@ -27,6 +33,12 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def with_tls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python here has ssl; tests that need it gone say so."""
+    monkeypatch.setattr(publicip, "has_tls", lambda: True)
 
 
 def answer(url: str, body: str | Exception, status: int = 200) -> None:
@@ -66,6 +78,27 @@ def test_success_asks_only_the_first_service() -> None:
     assert discover() == ADDR
     assert [c.request.url.rstrip("/") for c in responses.calls] == [FIRST]
     assert responses.calls[0].request.headers["User-Agent"].startswith("dualnat/")
+
+
+@responses.activate
+def test_without_python_ssl_the_services_are_asked_over_http(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenWrt without python3-openssl: requests cannot do HTTPS at all (ImportError)."""
+    monkeypatch.setattr(publicip, "has_tls", lambda: False)
+    answer("http://api.ipify.org", "198.51.100.23")
+    assert discover() == ADDR
+    assert [c.request.url.rstrip("/") for c in responses.calls] == ["http://api.ipify.org"]
+
+
+def test_service_urls_follow_whether_python_has_ssl(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert service_urls(tls=True) == ("https://api.ipify.org", "https://ipv4.icanhazip.com")
+    assert service_urls(tls=False) == ("http://api.ipify.org", "http://ipv4.icanhazip.com")
+    monkeypatch.undo()  # the real check: this Python has _ssl
+    assert publicip.has_tls() is True
+    monkeypatch.setattr(publicip, "find_spec", lambda name: None)
+    assert publicip.has_tls() is False
+    assert service_urls()[0] == "http://api.ipify.org"
 
 
 @responses.activate

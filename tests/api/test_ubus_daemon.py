@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -19,7 +20,8 @@ from conftest import FIXTURES
 
 from dualnat.api import create_app
 from dualnat.publicip import DiscoveryError, PublicAddress
-from dualnat.ubus.daemon import Refresher, auto_wanted, reapply
+from dualnat.ubus.daemon import Refresher, auto_wanted, decode, encode, reapply
+from dualnat.ubus.forked import ForkedCall, ThreadCall
 
 HERE = Path(__file__).resolve().parent
 BACKEND = HERE.parent.parent / "backend"
@@ -135,8 +137,13 @@ class Answers:
 def settle(refresher: Refresher) -> None:
     """One tick that starts a lookup, its end, and the tick that collects it."""
     refresher.tick()
-    if refresher._worker is not None:
-        refresher._worker.join(5)
+    job = refresher.job
+    if isinstance(job, ThreadCall):
+        job.join(5)
+    elif job is not None:
+        deadline = time.monotonic() + 10
+        while job.result() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
     refresher.tick()
 
 
@@ -145,7 +152,9 @@ def test_the_refresher_calls_back_only_when_the_address_changes() -> None:
     answers = Answers("198.51.100.1", "198.51.100.1", DiscoveryError("down"), "198.51.100.2")
     public = PublicAddress(None, discover=answers)
     changes: list[IPv4Address | None] = []
-    refresher = Refresher(public, lambda: True, lambda: changes.append(public.address), 300, clock)
+    refresher = Refresher(
+        public, lambda: True, lambda: changes.append(public.address), 300, clock, ThreadCall
+    )
     settle(refresher)
     assert changes == [IPv4Address("198.51.100.1")]  # the first address is a change
     settle(refresher)
@@ -162,7 +171,9 @@ def test_the_refresher_calls_back_only_when_the_address_changes() -> None:
 
 def test_the_refresher_does_nothing_unless_auto_is_configured() -> None:
     answers = Answers("198.51.100.1")
-    refresher = Refresher(PublicAddress(None, discover=answers), lambda: False, lambda: None, 0)
+    refresher = Refresher(
+        PublicAddress(None, discover=answers), lambda: False, lambda: None, 0, spawn=ThreadCall
+    )
     settle(refresher)
     assert answers.calls == 0
 
@@ -185,7 +196,7 @@ def test_a_new_address_is_applied_to_the_firewall(tmp_path: Path) -> None:
         apply()
         applied.set()
 
-    refresher = Refresher(public, auto_wanted(app), on_change, 300, clock)
+    refresher = Refresher(public, auto_wanted(app), on_change, 300, clock, ThreadCall)
     firewall = confdir / "firewall"
     settle(refresher)
     assert applied.is_set() and "198.51.100.1" in firewall.read_text()
@@ -212,3 +223,102 @@ def test_the_config_is_read_once_per_interval_when_auto_is_off() -> None:
     clock.now += 300
     refresher.tick()
     assert len(reads) == 2
+
+
+def test_the_daemon_looks_the_address_up_in_a_child_process() -> None:
+    """The default job is a forked child: the lookup (and what it imports) runs there, the
+    daemon only records the address it hands back."""
+    answers = Answers("198.51.100.4")
+    public = PublicAddress(None, discover=answers)
+    changes: list[IPv4Address | None] = []
+    refresher = Refresher(public, lambda: True, lambda: changes.append(public.address), 300)
+    settle(refresher)
+    assert changes == [IPv4Address("198.51.100.4")]
+    assert answers.calls == 0  # counted in the child, not here
+    assert refresher.job is None
+
+
+def test_a_lookup_that_hangs_is_stopped_at_the_deadline() -> None:
+    """A DNS lookup is not covered by HTTP timeouts: the child is killed, the daemon goes on
+    and asks again at the next interval."""
+    clock = Clock()
+
+    def hang() -> IPv4Address:
+        time.sleep(60)
+        raise AssertionError("not reached")
+
+    public = PublicAddress(None, discover=hang)
+    refresher = Refresher(public, lambda: True, lambda: None, 300, clock, ForkedCall, 60)
+    refresher.tick()
+    job = refresher.job
+    assert isinstance(job, ForkedCall)
+    clock.now += 59
+    refresher.tick()
+    assert refresher.job is job and job.result() is None  # still running, not yet due
+    clock.now += 1
+    refresher.tick()
+    assert refresher.job is None
+    assert public.address is None and "too long" in (public.error or "")
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left behind
+        os.waitpid(job.pid, os.WNOHANG)
+
+
+def test_stopping_the_refresher_kills_a_running_lookup() -> None:
+    public = PublicAddress(None, discover=lambda: time.sleep(60) or IPv4Address("1.1.1.1"))
+    refresher = Refresher(public, lambda: True, lambda: None, 300)
+    refresher.tick()
+    job = refresher.job
+    assert isinstance(job, ForkedCall)
+    refresher.stop()
+    assert refresher.job is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(job.pid, os.WNOHANG)
+
+
+@pytest.mark.parametrize(
+    "result",
+    [IPv4Address("198.51.100.9"), DiscoveryError("https://a: timed out; https://b: 503")],
+)
+def test_a_result_survives_the_trip_from_the_child(result: object) -> None:
+    back = decode(encode(result))  # type: ignore[arg-type]
+    assert type(back) is type(result) and str(back) == str(result)
+
+
+def test_an_unexpected_text_from_the_child_is_a_discovery_error() -> None:
+    back = decode("Traceback (most recent call last): ...")
+    assert isinstance(back, DiscoveryError) and "unexpected answer" in str(back)
+
+
+def test_in_the_daemon_an_api_call_never_waits_for_the_network(tmp_path: Path) -> None:
+    """With `background`, an API call that needs 'auto' gets the known address (none yet)
+    and only requests a lookup; the refresher starts it at its next tick, before the
+    interval is over, and the re-apply brings the address in."""
+    import shutil
+
+    confdir = tmp_path / "config"
+    shutil.copytree(FIXTURES / "router", confdir)
+    text = (confdir / "dualnat").read_text().replace("'198.51.100.7'", "'auto'")
+    (confdir / "dualnat").write_text(text)
+    clock = Clock()
+    answers = Answers(DiscoveryError("offline"), "198.51.100.3")
+    public = PublicAddress(None, discover=answers, clock=clock, background=True)
+    app = create_app(confdir, public=public)
+    client = app.test_client()
+    refresher = Refresher(public, auto_wanted(app), reapply(client), 300, clock, ThreadCall)
+    settle(refresher)  # the lookup at start fails
+    assert answers.calls == 1 and public.address is None
+    clock.now += 61  # past RETRY_AFTER, long before the next interval
+    plan = client.get("/api/v1/plan").get_json()
+    assert answers.calls == 1  # the call did not look up itself
+    assert public.requested and "198.51.100.3" not in str(plan)
+    settle(refresher)
+    assert answers.calls == 2 and public.address == IPv4Address("198.51.100.3")
+    assert not public.requested
+    assert "198.51.100.3" in (confdir / "firewall").read_text()
+    assert "198.51.100.3" in str(client.get("/api/v1/plan").get_json())
+
+
+def test_a_background_address_is_only_requested_not_looked_up() -> None:
+    answers = Answers("198.51.100.1")
+    public = PublicAddress(None, discover=answers, background=True)
+    assert public.current() is None and public.requested and answers.calls == 0

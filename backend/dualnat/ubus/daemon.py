@@ -1,22 +1,23 @@
 """`dualnat ubus`: connect to ubusd, register the object ``dualnat`` and loop.
 
-Everything runs in the main thread (the bindings hold process-global state and are not
-thread-safe), except the HTTP lookups of public_address ``auto``, which run in a worker
-thread that only returns an address; the main thread records it and re-applies the
-rules when the address changed. A malformed config only makes calls answer with errors;
-the loop keeps running. SIGTERM or SIGINT stop it cleanly within one loop period.
+Everything runs in the one thread (the bindings hold process-global state and are not
+thread-safe). The HTTP lookups of public_address ``auto`` run in a forked child that
+only returns an address (so the daemon never loads the HTTP client, see `forked`); the
+loop collects it, records it and re-applies the rules when the address changed. A
+malformed config only makes calls answer with errors; the loop keeps running. SIGTERM
+or SIGINT stop it cleanly within one loop period.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import threading
 import time
 from collections.abc import Callable
 from ipaddress import IPv4Address
 from pathlib import Path
 from types import FrameType, ModuleType
+from typing import Protocol
 
 from flask import Flask
 from werkzeug.test import Client
@@ -27,18 +28,44 @@ from ..config import PUBLIC_ADDRESS_AUTO, parse_config
 from ..publicip import DiscoveryError, PublicAddress
 from ..uci import UciError
 from .adapter import OBJECT, dispatch, load_binding, register
+from .forked import FAILED, ForkedCall
 from .methods import METHODS
 
 LOOP_MS = 500
 REFRESH_EVERY = 300.0  # seconds between two lookups of public_address 'auto'
+LOOKUP_DEADLINE = 60.0  # seconds a lookup may take before its process is stopped
 APPLY = next(m for m in METHODS if m.name == "apply")
 
 log = logging.getLogger("dualnat.ubus")
 
 
+class Job(Protocol):
+    """A call running elsewhere (`forked.ForkedCall`, or `forked.ThreadCall` in tests)."""
+
+    def result(self) -> str | None: ...
+
+    def kill(self) -> str: ...
+
+
+def encode(result: IPv4Address | DiscoveryError) -> str:
+    """A lookup's result as the text a job hands back."""
+    return f"{FAILED}{result}" if isinstance(result, DiscoveryError) else str(result)
+
+
+def decode(text: str) -> IPv4Address | DiscoveryError:
+    """The lookup result in a job's text; anything but an address is a DiscoveryError."""
+    if text.startswith(FAILED):
+        return DiscoveryError(text.removeprefix(FAILED))
+    try:
+        return IPv4Address(text)
+    except ValueError:
+        return DiscoveryError(f"unexpected answer from the lookup process: {text[:80]!r}")
+
+
 class Refresher:
     """Looks the public address up every `interval` seconds while `wanted()` says so, and
-    calls `on_change()` when a lookup found a new address."""
+    calls `on_change()` when a lookup found a new address. Each lookup is a job made by
+    `spawn` (a forked child by default), stopped after `deadline` seconds."""
 
     def __init__(
         self,
@@ -47,39 +74,59 @@ class Refresher:
         on_change: Callable[[], None],
         interval: float = REFRESH_EVERY,
         clock: Callable[[], float] = time.monotonic,
+        spawn: Callable[[Callable[[], str]], Job] = ForkedCall,
+        deadline: float = LOOKUP_DEADLINE,
     ) -> None:
         self.public = public
         self.wanted = wanted
         self.on_change = on_change
         self.interval = interval
         self.clock = clock
+        self.spawn = spawn
+        self.deadline = deadline
         self._due = clock()
-        self._worker: threading.Thread | None = None
-        self._result: IPv4Address | DiscoveryError | None = None
+        self.job: Job | None = None
+        self._started = 0.0
 
-    def _lookup(self) -> None:
-        self._result = self.public.lookup()
+    def _lookup(self) -> str:
+        return encode(self.public.lookup())
+
+    def _collect(self) -> str | None:
+        assert self.job is not None
+        text = self.job.result()
+        if text is None and self.clock() - self._started >= self.deadline:
+            text = self.job.kill()
+        return text
 
     def tick(self) -> None:
-        """Collect a finished lookup, then start the next one if it is due."""
-        if self._worker is not None:
-            if self._worker.is_alive():
+        """Collect a finished lookup, then start the next one if it is due or an API call
+        needed the address (`public.requested`)."""
+        if self.job is not None:
+            text = self._collect()
+            if text is None:
                 return
-            self._worker = None
-            result, self._result = self._result, None
-            if result is not None:
-                if isinstance(result, DiscoveryError):
-                    log.warning("public address: %s", result)
-                if self.public.record(result):
-                    log.info("public address is now %s", self.public.address)
-                    self.on_change()
+            self.job = None
+            self.public.requested = False  # this lookup answers what was asked meanwhile
+            result = decode(text)
+            if isinstance(result, DiscoveryError):
+                log.warning("public address: %s", result)
+            if self.public.record(result):
+                log.info("public address is now %s", self.public.address)
+                self.on_change()
         now = self.clock()
-        if now < self._due:
+        if now < self._due and not self.public.requested:
             return
+        self.public.requested = False
         self._due = now + self.interval  # the config is read at most once per interval too
         if self.wanted():
-            self._worker = threading.Thread(target=self._lookup, name="publicip", daemon=True)
-            self._worker.start()
+            self._started = now
+            self.job = self.spawn(self._lookup)
+
+    def stop(self) -> None:
+        """Stop a lookup that is still running (the daemon is about to exit)."""
+        if self.job is not None:
+            self.job.kill()
+            self.job = None
 
 
 def auto_wanted(app: Flask) -> Callable[[], bool]:
@@ -134,6 +181,8 @@ class Daemon:
                 if self.refresher is not None:
                     self.refresher.tick()
         finally:
+            if self.refresher is not None:
+                self.refresher.stop()
             self.binding.disconnect()
 
 
@@ -155,6 +204,7 @@ def main(config_dir: Path, socket_path: str | None, refresh_every: float = REFRE
         return 1
     app = create_app(config_dir)
     svc = app.extensions[EXTENSION]
+    svc.public.background = True  # API calls never wait for the network: the refresher asks
     svc.public.load()
     client = Client(app, use_cookies=False)
     refresher = Refresher(svc.public, auto_wanted(app), reapply(client), refresh_every)
