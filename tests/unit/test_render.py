@@ -9,12 +9,22 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from plan_helpers import fwd, plan
 
 from dualnat.model import MasqueradeMode, TargetGateway
 from dualnat.render import iptables, nft, render
 from dualnat.render.common import dnat_segments
-from dualnat.render.uci import FW4_OPTIONS, PREFIX, check_fw4_types, firewall_sections
+from dualnat.render.uci import (
+    FW4_OPTIONS,
+    KINDS,
+    PREFIX,
+    check_fw4_types,
+    firewall_sections,
+    name_clashes,
+    section_name,
+)
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 UPDATE = os.environ.get("DUALNAT_UPDATE_GOLDEN") == "1"
@@ -204,3 +214,48 @@ def test_nft_render_of_a_thousand_forwards_passes_nft_check() -> None:
     ]
     result = _nft_check(render(plan(*forwards, public_address="198.51.100.7"), "nft"))
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("names", "clashes"),
+    [
+        (["x", "y"], {}),
+        (["x", "x_hairpin"], {"x_hairpin": ("x", "dualnat_x_hairpin_snat")}),
+        (["x_hairpin", "x"], {"x_hairpin": ("x", "dualnat_x_hairpin_snat")}),
+        (["x", "x_dnat", "x_snat", "x_hairpin_2", "hairpin"], {}),
+        (["x", "x", "y"], {}),  # the same name twice is another check's business
+    ],
+)
+def test_name_clashes(names: list[str], clashes: dict) -> None:
+    assert name_clashes(names) == clashes
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["a", "x", "hairpin", "snat", "dnat", "2"]), min_size=1, max_size=4
+        ).map("_".join),
+        unique=True,
+        max_size=6,
+    )
+)
+def test_forwards_without_clashes_never_share_a_section_name(names: list[str]) -> None:
+    """Every kind and up to three pieces of each forward that name_clashes lets through."""
+    kept = [n for n in names if n not in name_clashes(names)]
+    sections = [
+        f"{section_name(n, kind)}{suffix}"
+        for n in kept
+        for kind in KINDS
+        for suffix in ("", "_0", "_1", "_2")
+    ]
+    assert len(sections) == len(set(sections))
+
+
+def test_two_sections_of_one_name_are_refused() -> None:
+    config = plan(
+        fwd("x", hairpin=True, target_gateway=TargetGateway.BYPASS),
+        fwd("x_hairpin", external_port="9000", target_gateway=TargetGateway.MAIN),
+        public_address="198.51.100.9",
+    )
+    with pytest.raises(ValueError, match="two firewall sections would be named"):
+        firewall_sections(config)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..plan import Dnat, Masquerade, Plan, Snat
 from .common import HEADER, dnat_segments, source_choices, text
 
 PREFIX = "dualnat_"
+# A forward's sections are named PREFIX + forward + "_" + kind (+ "_<n>" for pieces).
+KINDS = ("dnat", "hairpin", "snat", "hairpin_snat")
 
 # The options firewall4 knows for the section types we write, and whether each takes a
 # list. fw4 skips a whole section when one option has the wrong type (e.g. a list src_ip
@@ -93,6 +95,28 @@ def _protos(protos: tuple[str, ...]) -> str:
     return " ".join(protos)
 
 
+def section_name(forward: str, kind: str) -> str:
+    """The name of a forward's firewall section of `kind` (before any piece number)."""
+    return f"{PREFIX}{forward}_{kind}"
+
+
+def name_clashes(forwards: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Forward → (other forward, section name) when one of its section names is another
+    forward's too: names may contain "_", so 'x_hairpin' + 'snat' is 'x' + 'hairpin_snat'.
+    The shorter name keeps its sections. (Kinds end in a letter: piece numbers cannot
+    clash.)"""
+    taken: dict[str, str] = {}  # section name → forward
+    clashes: dict[str, tuple[str, str]] = {}
+    for fwd in sorted(dict.fromkeys(forwards), key=len):
+        mine = [section_name(fwd, kind) for kind in KINDS]
+        hit = next((name for name in mine if name in taken), None)
+        if hit is not None:
+            clashes[fwd] = (taken[hit], hit)
+            continue
+        taken.update(dict.fromkeys(mine, fwd))
+    return clashes
+
+
 def _suffix(base: str, index: int, count: int) -> str:
     return base if count == 1 else f"{base}_{index}"
 
@@ -119,7 +143,7 @@ def _dnat_sections(plan: Plan, item: Dnat) -> list[UciSection]:
             ("proto", _protos(item.protos)),
             ("reflection", "0"),
         ]
-        name = _suffix(f"{PREFIX}{item.forward}_{kind}", index, len(pieces))
+        name = _suffix(section_name(item.forward, kind), index, len(pieces))
         out.append(UciSection(name, "redirect", tuple(opts)))
     return out
 
@@ -141,7 +165,7 @@ def _snat_section(plan: Plan, item: Snat) -> UciSection:
         ("proto", _protos(item.protos)),
         ("snat_ip", text(item.snat_to)),
     ]
-    return UciSection(f"{PREFIX}{item.forward}_{kind}", "nat", tuple(opts))
+    return UciSection(section_name(item.forward, kind), "nat", tuple(opts))
 
 
 def _masq_section(plan: Plan, item: Masquerade) -> UciSection:
@@ -170,7 +194,18 @@ def firewall_sections(plan: Plan) -> list[UciSection]:
         elif isinstance(item, Masquerade):
             out.append(_masq_section(plan, item))
     check_fw4_types(out)
+    check_unique_names(out)
     return out
+
+
+def check_unique_names(sections: list[UciSection]) -> None:
+    """Refuse two sections of one name: UCI would merge them and lose a rule. (Config
+    validation rejects forward names that would do this; this is the safety net.)"""
+    seen: set[str] = set()
+    for sec in sections:
+        if sec.name in seen:
+            raise ValueError(f"two firewall sections would be named {sec.name}")
+        seen.add(sec.name)
 
 
 def check_fw4_types(sections: list[UciSection]) -> None:
