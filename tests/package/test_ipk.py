@@ -149,6 +149,12 @@ def test_the_control_fields(app: Ipk) -> None:
         "python3-werkzeug",
         "python3-ubus",
         "python3-requests",
+        "python3-codecs",
+        "python3-decimal",
+        "python3-email",
+        "python3-logging",
+        "python3-urllib",
+        "python3-uuid",
     ]
     sizes = sum(len(d) for _, d in app.data.values() if d is not None)
     assert int(f["Installed-Size"]) == sizes

@@ -117,6 +117,12 @@ def test_the_package_makefile() -> None:
         "+python3-werkzeug",
         "+python3-ubus",
         "+python3-requests",
+        "+python3-codecs",
+        "+python3-decimal",
+        "+python3-email",
+        "+python3-logging",
+        "+python3-urllib",
+        "+python3-uuid",
     ]
     assert mk["MARSHMALLOW_VERSION"] == build_ipk.MARSHMALLOW
     text = (PACKAGE / "Makefile").read_text()
