@@ -21,7 +21,6 @@ from .model import (
     Settings,
     TargetGateway,
 )
-from .render.uci import name_clashes
 from .uci import Document, Section
 from .vendors import vendor_ids
 
@@ -236,18 +235,6 @@ def parse_config(doc: Document) -> tuple[Config, list[Problem]]:
         fwd = _forward(section, index, problems)
         if fwd is not None:
             forwards.append(fwd)
-    clashes = name_clashes(f.name for f in forwards)
-    for name, (other, section) in clashes.items():
-        problems.append(
-            Problem(
-                name,
-                "id",
-                f"the name '{name}' would give a firewall section the name of one of forward "
-                f"'{other}' ({section}); choose another name",
-                "forward",
-            )
-        )
-    forwards = [f for f in forwards if f.name not in clashes]
     return Config(settings=settings, forwards=tuple(forwards)), problems
 
 

@@ -235,19 +235,3 @@ def test_only_check_1_or_0_is_understood(client: FlaskClient, confdir: Path, que
     assert snapshot(confdir) == before
     assert client.put(f"{API}/config?check=0", json={}).status_code == 200
     assert snapshot(confdir) != before  # check=0 is an ordinary write
-
-
-def test_a_name_whose_rules_would_take_another_forwards_section_names_is_refused(
-    client: FlaskClient, confdir: Path
-) -> None:
-    """nas_web has a hairpin SNAT section dualnat_nas_web_hairpin_snat; a forward named
-    nas_web_hairpin would get the same name for its SNAT, and UCI would merge the two."""
-    before = snapshot(confdir)
-    r = client.put(
-        f"{API}/forwards/nas_web_hairpin",
-        json={"external_port": 9443, "internal_ip": "192.168.1.9", "target_gateway": "main"},
-    )
-    assert r.status_code == 422
-    [message] = r.get_json()["errors"]["id"]
-    assert "nas_web" in message and "dualnat_nas_web_hairpin_snat" in message
-    assert snapshot(confdir) == before

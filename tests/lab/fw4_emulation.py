@@ -293,9 +293,26 @@ class _Translator:
         return Fw4Nat(self.chains)
 
 
+def merged(sections: Iterable[SectionLike]) -> list[Section]:
+    """The sections as libuci loads them: a second section of a name already seen adds
+    its options to the first (later values win), so one of the two rules is lost; a
+    different type for the same name is an error."""
+    out: dict[str, Section] = {}
+    for sec in sections:
+        first = out.get(sec.name)
+        if first is None:
+            out[sec.name] = Section(sec.type, sec.name, tuple(sec.options))
+            continue
+        if first.type != sec.type:
+            raise Unsupported(f"{sec.name}: a {sec.type} named like a {first.type}")
+        opts = {**dict(first.options), **dict(sec.options)}
+        out[sec.name] = Section(first.type, sec.name, tuple(opts.items()))
+    return list(out.values())
+
+
 def translate(sections: Iterable[SectionLike], zones: Sequence[Zone]) -> Fw4Nat:
     """Translate redirect and nat sections; fw4 handles all redirects before all nats."""
-    secs = list(sections)
+    secs = merged(sections)
     tr = _Translator(zones)
     for kind in ("redirect", "nat"):
         for sec in (s for s in secs if s.type == kind):

@@ -102,3 +102,16 @@ def test_unknown_options_are_refused() -> None:
     sec = Section("redirect", "r", (("src", "lan"), ("dest_ip", "192.168.1.5"), ("extra", "--foo")))
     with pytest.raises(Unsupported, match="extra"):
         translate([sec], [zone])
+
+
+def test_sections_of_one_name_merge_as_in_libuci() -> None:
+    """Two redirects named alike are one section for fw4: only the later rule's values
+    remain (the reason dualnat numbers the sections that share a name)."""
+    zone = Zone("lan", ("lan0",), ())
+    opts = (("src", "lan"), ("dest", "lan"), ("target", "DNAT"), ("proto", "tcp"))
+    first = Section("redirect", "r", (*opts, ("src_dport", "8000"), ("dest_ip", "192.168.1.5")))
+    second = Section("redirect", "r", (*opts, ("src_dport", "8001"), ("dest_ip", "192.168.1.6")))
+    rules = translate([first, second], [zone]).chains["dstnat_lan"]
+    assert len(rules) == 1 and "dport 8001" in rules[0] and "192.168.1.6" in rules[0]
+    with pytest.raises(Unsupported, match="named like"):
+        translate([first, Section("nat", "r", (("src", "lan"),))], [zone])

@@ -161,3 +161,18 @@ def test_the_scan_finds_the_strings_of_every_file() -> None:
     assert "root/usr/share/luci/menu.d/luci-app-dualnat.json" in refs
     with pytest.raises(i18n_scan.ScanError):
         i18n_scan.js_string("'unterminated", 0)
+
+
+def test_the_overview_has_a_translatable_title_for_every_finding_code() -> None:
+    """The overview shows the doctor's titles through _() by code; they must be the
+    backend's titles word for word (or the translation would not match)."""
+    from dualnat.doctor.findings import CODES
+
+    js = (RESOURCES / "view" / "dualnat" / "overview.js").read_text()
+    block = js[js.index("var FINDING_TITLES = {") :]
+    block = block[: block.index("};")]
+    titles = {
+        m.group(1): i18n_scan.js_string(block, m.end() - 1)[0]
+        for m in re.finditer(r"'([a-z_.]+)': _\('", block)
+    }
+    assert titles == {code: title for code, (_, title) in CODES.items()}

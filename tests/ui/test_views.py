@@ -396,3 +396,10 @@ def test_enabling_a_forward_in_the_grid_is_checked_by_the_backend(
     assert staged(server) == {}
     assert (server.config / "dualnat").read_bytes() == before
     assert not writes(server)
+
+
+def test_finding_titles_are_translated(page: Any, server: DevServer) -> None:
+    open_view(page, server, "overview", lang="zh_Hans")
+    nas_web = page.locator('#dualnat-doctor tr[data-forward="nas_web"]')
+    finding = nas_web.locator('.dualnat-finding[data-code="forward.rules_missing"]')
+    assert "dualnat 的规则未加载" in finding.inner_text()

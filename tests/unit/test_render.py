@@ -18,12 +18,10 @@ from dualnat.render import iptables, nft, render
 from dualnat.render.common import dnat_segments
 from dualnat.render.uci import (
     FW4_OPTIONS,
-    KINDS,
     PREFIX,
     check_fw4_types,
+    check_unique_names,
     firewall_sections,
-    name_clashes,
-    section_name,
 )
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
@@ -216,18 +214,21 @@ def test_nft_render_of_a_thousand_forwards_passes_nft_check() -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(
-    ("names", "clashes"),
-    [
-        (["x", "y"], {}),
-        (["x", "x_hairpin"], {"x_hairpin": ("x", "dualnat_x_hairpin_snat")}),
-        (["x_hairpin", "x"], {"x_hairpin": ("x", "dualnat_x_hairpin_snat")}),
-        (["x", "x_dnat", "x_snat", "x_hairpin_2", "hairpin"], {}),
-        (["x", "x", "y"], {}),  # the same name twice is another check's business
-    ],
-)
-def test_name_clashes(names: list[str], clashes: dict) -> None:
-    assert name_clashes(names) == clashes
+def test_sections_of_one_base_name_are_numbered() -> None:
+    """'x' + 'hairpin_snat' and 'x_hairpin' + 'snat' are the same name: both rules stay,
+    numbered, instead of UCI merging them into one."""
+    sections = firewall_sections(
+        plan(
+            fwd("x", hairpin=True, target_gateway=TargetGateway.BYPASS),
+            fwd("x_hairpin", external_port="9000", target_gateway=TargetGateway.MAIN),
+            public_address="198.51.100.9",
+        )
+    )
+    names = {sec.as_dict()["name"]: sec.name for sec in sections if sec.type == "nat"}
+    assert names["dualnat x hairpin snat"] == "dualnat_x_hairpin_snat_0"
+    assert names["dualnat x_hairpin snat"] == "dualnat_x_hairpin_snat_1"
+    alone = {sec.name for sec in sections if sec.as_dict()["name"] == "dualnat x dnat"}
+    assert alone == {"dualnat_x_dnat"}  # a section alone keeps its name
 
 
 @given(
@@ -236,26 +237,27 @@ def test_name_clashes(names: list[str], clashes: dict) -> None:
             st.sampled_from(["a", "x", "hairpin", "snat", "dnat", "2"]), min_size=1, max_size=4
         ).map("_".join),
         unique=True,
-        max_size=6,
-    )
+        max_size=5,
+    ),
+    st.lists(st.booleans(), min_size=5, max_size=5),
 )
-def test_forwards_without_clashes_never_share_a_section_name(names: list[str]) -> None:
-    """Every kind and up to three pieces of each forward that name_clashes lets through."""
-    kept = [n for n in names if n not in name_clashes(names)]
-    sections = [
-        f"{section_name(n, kind)}{suffix}"
-        for n in kept
-        for kind in KINDS
-        for suffix in ("", "_0", "_1", "_2")
+def test_section_names_are_unique_whatever_the_forward_names(
+    names: list[str], hairpins: list[bool]
+) -> None:
+    forwards = [
+        fwd(
+            name,
+            external_port=str(9000 + 10 * i),
+            hairpin=hairpins[i],
+            target_gateway=TargetGateway.MAIN if i % 2 else TargetGateway.BYPASS,
+        )
+        for i, name in enumerate(names)
     ]
-    assert len(sections) == len(set(sections))
+    sections = firewall_sections(plan(*forwards, public_address="198.51.100.9"))
+    assert len({s.name for s in sections}) == len(sections)
 
 
 def test_two_sections_of_one_name_are_refused() -> None:
-    config = plan(
-        fwd("x", hairpin=True, target_gateway=TargetGateway.BYPASS),
-        fwd("x_hairpin", external_port="9000", target_gateway=TargetGateway.MAIN),
-        public_address="198.51.100.9",
-    )
+    section = firewall_sections(plan(fwd("x")))[0]
     with pytest.raises(ValueError, match="two firewall sections would be named"):
-        firewall_sections(config)
+        check_unique_names([section, section])

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..plan import Dnat, Masquerade, Plan, Snat
 from .common import HEADER, dnat_segments, source_choices, text
 
 PREFIX = "dualnat_"
-# A forward's sections are named PREFIX + forward + "_" + kind (+ "_<n>" for pieces).
-KINDS = ("dnat", "hairpin", "snat", "hairpin_snat")
+# A forward's sections are named PREFIX + forward + "_" + kind, numbered "_0", "_1", ...
+# when several share that name (see _numbered). Kinds end in a letter, so a numbered
+# name is never another section's base name, even when forward names contain "_".
 
 # The options firewall4 knows for the section types we write, and whether each takes a
 # list. fw4 skips a whole section when one option has the wrong type (e.g. a list src_ip
@@ -100,33 +102,12 @@ def section_name(forward: str, kind: str) -> str:
     return f"{PREFIX}{forward}_{kind}"
 
 
-def name_clashes(forwards: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """Forward → (other forward, section name) when one of its section names is another
-    forward's too: names may contain "_", so 'x_hairpin' + 'snat' is 'x' + 'hairpin_snat'.
-    The shorter name keeps its sections. (Kinds end in a letter: piece numbers cannot
-    clash.)"""
-    taken: dict[str, str] = {}  # section name → forward
-    clashes: dict[str, tuple[str, str]] = {}
-    for fwd in sorted(dict.fromkeys(forwards), key=len):
-        mine = [section_name(fwd, kind) for kind in KINDS]
-        hit = next((name for name in mine if name in taken), None)
-        if hit is not None:
-            clashes[fwd] = (taken[hit], hit)
-            continue
-        taken.update(dict.fromkeys(mine, fwd))
-    return clashes
-
-
-def _suffix(base: str, index: int, count: int) -> str:
-    return base if count == 1 else f"{base}_{index}"
-
-
 def _dnat_sections(plan: Plan, item: Dnat) -> list[UciSection]:
     zone = plan.network.lan_zone
     kind = "hairpin" if item.hairpin else "dnat"
     pieces = [(seg, src) for seg in dnat_segments(item) for src in source_choices(item.sources)]
     out = []
-    for index, (seg, src) in enumerate(pieces):
+    for seg, src in pieces:
         opts: list[tuple[str, str]] = [
             ("name", f"dualnat {item.forward} {kind}"),
             ("target", "DNAT"),
@@ -143,8 +124,7 @@ def _dnat_sections(plan: Plan, item: Dnat) -> list[UciSection]:
             ("proto", _protos(item.protos)),
             ("reflection", "0"),
         ]
-        name = _suffix(section_name(item.forward, kind), index, len(pieces))
-        out.append(UciSection(name, "redirect", tuple(opts)))
+        out.append(UciSection(section_name(item.forward, kind), "redirect", tuple(opts)))
     return out
 
 
@@ -193,14 +173,30 @@ def firewall_sections(plan: Plan) -> list[UciSection]:
             out.append(_snat_section(plan, item))
         elif isinstance(item, Masquerade):
             out.append(_masq_section(plan, item))
+    out = _numbered(out)
     check_fw4_types(out)
     check_unique_names(out)
     return out
 
 
+def _numbered(sections: list[UciSection]) -> list[UciSection]:
+    """Sections that share a base name (pieces of one rule: segments of a translated
+    range, one per allowed source; or several items of one forward) become base_0,
+    base_1, ...; a section alone keeps its base name."""
+    count = Counter(sec.name for sec in sections)
+    seen: Counter[str] = Counter()
+    out = []
+    for sec in sections:
+        if count[sec.name] > 1:
+            index = seen[sec.name]
+            seen[sec.name] += 1
+            sec = UciSection(f"{sec.name}_{index}", sec.type, sec.options)
+        out.append(sec)
+    return out
+
+
 def check_unique_names(sections: list[UciSection]) -> None:
-    """Refuse two sections of one name: UCI would merge them and lose a rule. (Config
-    validation rejects forward names that would do this; this is the safety net.)"""
+    """Refuse two sections of one name: UCI would merge them and lose a rule."""
     seen: set[str] = set()
     for sec in sections:
         if sec.name in seen:

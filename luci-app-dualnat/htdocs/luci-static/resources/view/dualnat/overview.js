@@ -14,6 +14,32 @@
 
 var POLL_SECONDS = 10;
 
+/* The doctor's finding titles by code (backend/dualnat/doctor/findings.py CODES), so that
+ * they appear translated; the message and the fix under them come from the backend. */
+var FINDING_TITLES = {
+	'forward.ok': _('the forward works'),
+	'forward.rules_missing': _('dualnat\'s rules are not loaded'),
+	'forward.no_traffic': _('no connection reaches the bypass router'),
+	'forward.direct_to_device': _('the main router forwards straight to the device'),
+	'forward.unreplied': _('the device\'s replies do not come back'),
+	'forward.target_silent': _('the device does not answer'),
+	'forward.partly_unreplied': _('some connections got no reply'),
+	'forward.not_translated': _('connections arrive but are not forwarded'),
+	'forward.stale_connections': _('old connections bypass the rules'),
+	'forward.source_not_allowed': _('connections from sources not allowed'),
+	'forward.unchecked': _('traffic could not be checked'),
+	'system.ip_forward_off': _('IPv4 forwarding is off'),
+	'system.redirects_on': _('ICMP redirects are on'),
+	'system.rp_filter_strict': _('strict reverse-path filter'),
+	'system.bridge_netfilter': _('bridged traffic passes through netfilter'),
+	'system.masquerade_missing': _('the masquerade rule is not loaded'),
+	'system.several_rulesets': _('dualnat rules are loaded more than once'),
+	'system.ruleset_unreadable': _('the firewall rules could not be read'),
+	'system.conntrack_unavailable': _('the connection table could not be read'),
+	'system.disabled': _('dualnat is disabled'),
+	'system.masquerade_off': _('masquerade is off for a risky main router')
+};
+
 var KINDS = {
 	dnat: _('Port forward (DNAT)'),
 	snat: _('Source rewrite (SNAT)'),
@@ -159,7 +185,7 @@ return view.extend({
 
 	renderFinding: function(f) {
 		return E('div', { 'class': 'dualnat-finding dualnat-finding-%s'.format(f.severity), 'data-code': f.code }, [
-			dn.severity(f.severity), ' ', E('strong', {}, [ f.title ]),
+			dn.severity(f.severity), ' ', E('strong', {}, [ FINDING_TITLES[f.code] || f.title ]),
 			E('p', {}, [ f.message ]),
 			f.fix ? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('What to do:') ]), ' ', f.fix ]) : '',
 			(f.evidence && f.evidence.length)
