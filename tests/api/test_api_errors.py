@@ -19,6 +19,7 @@ ENDPOINTS = [
     ("PUT", "/config", {"main_router_vendor": "ikuai"}),
     ("GET", "/forwards", None),
     ("POST", "/forwards", {"name": "cam", "external_port": 8554, "internal_ip": "192.168.1.80"}),
+    ("PUT", "/forwards", {"cam": {"external_port": 8554, "internal_ip": "192.168.1.80"}}),
     ("GET", "/forwards/nas_web", None),
     ("PUT", "/forwards/nas_web", {"external_port": 8443, "internal_ip": "192.168.1.50"}),
     ("DELETE", "/forwards/nas_web", None),

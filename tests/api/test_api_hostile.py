@@ -23,6 +23,11 @@ def put_config(**values: Any) -> dict[str, Any]:
     return {"method": "PUT", "path": "/config", "json": values}
 
 
+def put_set(forwards: Any) -> dict[str, Any]:
+    """PUT /forwards: the whole set, {"<id>": forward, ...}."""
+    return {"method": "PUT", "path": "/forwards", "json": forwards}
+
+
 def raw(data: bytes | str, content_type: str = "application/json") -> dict[str, Any]:
     return {"method": "POST", "path": "/forwards", "data": data, "content_type": content_type}
 
@@ -163,6 +168,40 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         404,
         "id",
     ),
+    # the whole set of forwards (PUT /forwards)
+    ("set-list", put_set([FWD]), 422, "_schema"),
+    ("set-string", put_set("cam"), 422, "_schema"),
+    ("set-id-quote-newline", put_set({"cam'\nconfig rule 'x": FWD}), 422, "forwards"),
+    ("set-id-nul", put_set({"cam\x00": FWD}), 422, "forwards"),
+    ("set-id-path", put_set({"../firewall": FWD}), 422, "forwards"),
+    (
+        "set-1001",
+        put_set(
+            {f"f{i}": {**FWD, "name": f"f{i}", "external_port": 10000 + i} for i in range(1001)}
+        ),
+        422,
+        "forwards",
+    ),
+    ("set-name-mismatch", put_set({"cam2": FWD}), 422, "forwards.cam2.name"),
+    (
+        "set-unknown-field",
+        put_set({"cam": {**FWD, "target": "ACCEPT"}}),
+        422,
+        "forwards.cam.target",
+    ),
+    (
+        "set-value-injection",
+        put_set({"cam": {**FWD, "internal_ip": "192.168.1.80'\n\toption target 'ACCEPT"}}),
+        422,
+        "forwards.cam.internal_ip",
+    ),
+    (
+        "set-overlap",
+        put_set({"cam": FWD, "cam2": {**FWD, "name": "cam2", "internal_ip": "192.168.1.81"}}),
+        422,
+        "forwards.cam2.external_port",
+    ),
+    ("set-settings-name", put_set({"main": {**FWD, "name": "main"}}), 422, "forwards.main.name"),
     # apply and revert
     (
         "apply-dry-run-string",

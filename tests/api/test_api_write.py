@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,261 @@ def test_only_check_1_or_0_is_understood(client: FlaskClient, confdir: Path, que
     assert snapshot(confdir) == before
     assert client.put(f"{API}/config?check=0", json={}).status_code == 200
     assert snapshot(confdir) != before  # check=0 is an ordinary write
+
+
+# PUT /forwards: the whole set of forwards, {"<id>": forward, ...}
+
+
+def stored_set(client: FlaskClient) -> dict[str, dict]:
+    """GET /forwards as the body of PUT /forwards."""
+    return {f.pop("name"): f for f in client.get(f"{API}/forwards").get_json()["forwards"]}
+
+
+UNRELATED = "\n# not a forward: stays as it is\nconfig note 'keep'\n\toption text 'x y'  # mine\n"
+
+
+def test_put_forwards_replaces_the_set_and_keeps_everything_else(
+    client: FlaskClient, confdir: Path
+) -> None:
+    with (confdir / "dualnat").open("a") as f:
+        f.write(UNRELATED)
+    before = (confdir / "dualnat").read_text()
+    forwards = stored_set(client)
+    del forwards["game"]  # removed from the set: deleted
+    forwards["cam"] = {"external_port": 8554, "internal_ip": "192.168.1.80"}  # new
+    forwards["web"]["description"] = "web server"  # changed
+    r = client.put(f"{API}/forwards", json=forwards)
+    assert r.status_code == 200, r.get_json()
+    names = ["nas_web", "web", "office_ssh", "cam"]
+    assert [f["name"] for f in r.get_json()["forwards"]] == names
+    assert r.get_json() == client.get(f"{API}/forwards").get_json()
+    text = (confdir / "dualnat").read_text()
+    doc = dualnat(confdir)
+    assert [(s.type, s.name) for s in doc.sections()] == [
+        ("dualnat", "main"),
+        ("forward", "nas_web"),
+        ("forward", "web"),
+        ("forward", "office_ssh"),
+        ("note", "keep"),
+        ("forward", "cam"),
+    ]
+    # the settings, nas_web (already as given), comments and the other section: byte for byte
+    head = before[: before.index("# A game server")]
+    assert text.startswith(head)
+    assert UNRELATED in text
+    for comment in [line for line in before.splitlines() if line.startswith("#")]:
+        assert comment in text
+    assert "config forward 'game'" not in text
+    assert doc.section("web").options["description"] == "web server"
+    assert doc.section("cam").options == {"external_port": "8554", "internal_ip": "192.168.1.80"}
+
+
+def test_put_forwards_keeps_the_order_of_the_forwards_already_there(
+    client: FlaskClient, confdir: Path
+) -> None:
+    forwards = stored_set(client)
+    body = {"zz": {"external_port": 9001, "internal_ip": "192.168.1.80"}}
+    body |= {name: forwards[name] for name in reversed(forwards)}
+    body["aa"] = {"external_port": 9002, "internal_ip": "192.168.1.81"}
+    r = client.put(f"{API}/forwards", json=body)
+    assert r.status_code == 200, r.get_json()
+    expected = ["nas_web", "game", "web", "office_ssh", "zz", "aa"]
+    assert [f["name"] for f in r.get_json()["forwards"]] == expected
+    assert [s.name for s in dualnat(confdir).sections_of_type("forward")] == expected
+
+
+def test_put_forwards_with_the_stored_options_changes_no_byte(
+    client: FlaskClient, confdir: Path
+) -> None:
+    before = snapshot(confdir)
+    body = {}
+    for section in dualnat(confdir).sections_of_type("forward"):
+        values: dict = dict(section.options)
+        for flag in ("enabled", "hairpin"):
+            if flag in values:
+                values[flag] = values[flag] == "1"
+        body[section.name] = values
+    r = client.put(f"{API}/forwards", json=body)
+    assert r.status_code == 200, r.get_json()
+    assert snapshot(confdir) == before
+
+
+def test_an_empty_set_deletes_every_forward_and_nothing_else(
+    client: FlaskClient, confdir: Path
+) -> None:
+    r = client.put(f"{API}/forwards", json={})
+    assert r.status_code == 200 and r.get_json() == {"forwards": []}
+    doc = dualnat(confdir)
+    assert [s.name for s in doc.sections()] == ["main"]
+    assert "# SSH to a workstation" in (confdir / "dualnat").read_text()  # comments stay
+
+
+def test_an_overlap_inside_the_set_is_keyed_to_the_later_forward(
+    client: FlaskClient, confdir: Path
+) -> None:
+    before = snapshot(confdir)
+    forwards = stored_set(client)
+    forwards["cam_a"] = {"external_port": 8080, "internal_ip": "192.168.1.80"}
+    forwards["cam_b"] = {"external_port": "8000-8090", "internal_ip": "192.168.1.81"}
+    for check in ("?check=1", ""):
+        r = client.put(f"{API}/forwards{check}", json=forwards)
+        assert r.status_code == 422
+        assert r.get_json() == {
+            "errors": {
+                "forwards.cam_b.external_port": [
+                    "8000-8090 overlaps forward 'cam_a' on tcp; two forwards cannot share a port"
+                ]
+            }
+        }
+    assert snapshot(confdir) == before
+
+
+def test_a_removed_forward_frees_its_port_for_the_set(client: FlaskClient, confdir: Path) -> None:
+    forwards = stored_set(client)
+    clash = {"external_port": 8443, "internal_ip": "192.168.1.80"}  # nas_web's port
+    assert client.put(f"{API}/forwards?check=1", json={**forwards, "cam": clash}).status_code == 422
+    del forwards["nas_web"]
+    r = client.put(f"{API}/forwards?check=1", json={**forwards, "cam": clash})
+    assert r.status_code == 200, r.get_json()
+
+
+def test_a_check_of_the_set_answers_like_the_write_and_writes_nothing(
+    client: FlaskClient, confdir: Path
+) -> None:
+    before = snapshot(confdir)
+    forwards = stored_set(client)
+    del forwards["web"]
+    forwards["cam"] = {"external_port": 8554, "internal_ip": "192.168.1.80"}
+    r = client.put(f"{API}/forwards?check=1", json=forwards)
+    assert r.status_code == 200
+    assert [f["name"] for f in r.get_json()["forwards"]] == ["nas_web", "game", "office_ssh", "cam"]
+    assert snapshot(confdir) == before
+    assert client.put(f"{API}/forwards", json=forwards).get_json() == r.get_json()
+    assert snapshot(confdir) != before
+
+
+def test_errors_in_the_set_name_the_forward_and_its_field(
+    client: FlaskClient, confdir: Path
+) -> None:
+    before = snapshot(confdir)
+    forwards = stored_set(client)
+    forwards["web"]["external_port"] = "80; reboot"
+    forwards["game"]["target"] = "ACCEPT"
+    forwards["cam"] = {"name": "other", "external_port": 8554, "internal_ip": "192.168.1.80"}
+    forwards["cam2"] = {"external_port": 8555}
+    forwards["cam3"] = ["not", "an", "object"]
+    forwards["main"] = {"external_port": 8556, "internal_ip": "192.168.1.80"}
+    for check in ("?check=1", ""):
+        r = client.put(f"{API}/forwards{check}", json=forwards)
+        assert r.status_code == 422
+        errors = r.get_json()["errors"]
+        assert set(errors) == {
+            "forwards.web.external_port",
+            "forwards.game.target",
+            "forwards.cam.name",
+            "forwards.cam2.internal_ip",
+            "forwards.cam3._schema",
+        }
+        assert errors["forwards.game.target"] == ["Unknown field."]
+        assert errors["forwards.cam.name"] == ["must be 'cam' (the id it is given under)"]
+        assert errors["forwards.cam2.internal_ip"] == ["Missing data for required field."]
+    del forwards["web"], forwards["game"], forwards["cam"], forwards["cam2"], forwards["cam3"]
+    r = client.put(f"{API}/forwards", json=forwards)  # then the settings' section name
+    assert r.status_code == 422
+    assert r.get_json() == {
+        "errors": {"forwards.main.name": ["a 'dualnat' section named 'main' already exists"]}
+    }
+    assert snapshot(confdir) == before
+
+
+def test_a_problem_of_the_settings_is_keyed_by_its_place(
+    client: FlaskClient, confdir: Path
+) -> None:
+    text = (confdir / "dualnat").read_text()
+    (confdir / "dualnat").write_text(text.replace("'ikuai'", "'cisco'"))
+    before = snapshot(confdir)
+    r = client.put(f"{API}/forwards?check=1", json=stored_set_of(confdir))
+    assert r.status_code == 422
+    assert list(r.get_json()["errors"]) == ["config.main_router_vendor"]
+    assert snapshot(confdir) == before
+
+
+def stored_set_of(confdir: Path) -> dict[str, dict]:
+    return {
+        s.name: {
+            "external_port": s.options["external_port"],
+            "internal_ip": s.options["internal_ip"],
+        }
+        for s in dualnat(confdir).sections_of_type("forward")
+        if s.name is not None
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ([{"name": "cam", "external_port": 1, "internal_ip": "192.168.1.80"}], "_schema"),
+        ("cam", "_schema"),
+        (None, "_schema"),
+        ({"cam'\nconfig rule 'x": NEW}, "forwards"),
+        ({"cam\x00": NEW}, "forwards"),
+        ({"Cam": NEW}, "forwards"),
+        ({"": NEW}, "forwards"),
+        ({"a" * 33: NEW}, "forwards"),
+        (
+            {
+                f"f{i}": {"external_port": 10000 + i, "internal_ip": "192.168.1.80"}
+                for i in range(1001)
+            },
+            "forwards",
+        ),
+        (
+            {
+                "cam": {
+                    "external_port": 8554,
+                    "internal_ip": "192.168.1.80",
+                    "description": "a\x00b",
+                }
+            },
+            "forwards.cam.description",
+        ),
+    ],
+    ids=[
+        "list",
+        "string",
+        "null",
+        "id-quote-newline",
+        "id-nul",
+        "id-uppercase",
+        "id-empty",
+        "id-33",
+        "1001",
+        "nul-value",
+    ],
+)
+def test_a_hostile_set_is_refused_and_changes_nothing(
+    client: FlaskClient, confdir: Path, body: object, key: str
+) -> None:
+    before = snapshot(confdir)
+    for check in ("?check=1", ""):
+        data = json.dumps(body)
+        r = client.put(f"{API}/forwards{check}", data=data, content_type="application/json")
+        assert r.status_code == 422, r.get_json()
+        errors = r.get_json()["errors"]
+        assert list(errors) == [key]
+        assert all(isinstance(m, str) and m for m in errors[key])
+    assert snapshot(confdir) == before
+    if key == "forwards" and isinstance(body, dict) and len(body) == 1:
+        [message] = errors["forwards"]
+        assert "\n" not in message and "\x00" not in message  # the id is shown escaped
+        assert message.endswith("must be 1-32 characters a-z, 0-9 or _")
+
+
+def test_a_thousand_forwards_are_accepted(client: FlaskClient, confdir: Path) -> None:
+    body = {
+        f"f{i}": {"external_port": 10000 + i, "internal_ip": "192.168.1.80"} for i in range(1000)
+    }
+    r = client.put(f"{API}/forwards", json=body)
+    assert r.status_code == 200, r.get_json()
+    assert len(r.get_json()["forwards"]) == 1000
+    assert len(dualnat(confdir).sections_of_type("forward")) == 1000

@@ -29,6 +29,19 @@ ARGS: dict[str, dict[str, Any]] = {
         "id": "cam",
         "forward": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
     },
+    # the whole set as the Forwards page sends it (uci sections, staged changes merged)
+    "set_forwards": {
+        "forwards": {
+            "nas_web": {"external_port": "8443", "internal_ip": "192.168.1.50", "enabled": True},
+            "cam": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
+        }
+    },
+    "check_forwards": {
+        "forwards": {
+            "nas_web": {"external_port": "8443", "internal_ip": "192.168.1.50", "enabled": True},
+            "cam": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
+        }
+    },
     "delete_forward": {"id": "web"},
     "instructions": {"vendor": "", "lang": "", "format": ""},
     "apply": {"dry_run": True},
@@ -52,7 +65,7 @@ def call(ubus: Any, method: str, args: dict[str, Any]) -> dict[str, Any]:
 def test_every_method_is_registered_with_the_session_argument(ubus: Any) -> None:
     methods = ubus.objects()["dualnat"]
     assert sorted(methods) == sorted(m.name for m in METHODS)
-    assert len(methods) == 14
+    assert len(methods) == 16
     for name, signature in methods.items():
         assert signature[SESSION] == ubus.BLOBMSG_TYPE_STRING, name
         assert set(signature) == {SESSION, *ARGS.get(name, {})}
@@ -66,6 +79,11 @@ def test_every_method_is_registered_with_the_session_argument(ubus: Any) -> None
         SESSION: ubus.BLOBMSG_TYPE_STRING,
         "config": ubus.BLOBMSG_TYPE_TABLE,
     }
+    assert methods["set_forwards"] == {
+        SESSION: ubus.BLOBMSG_TYPE_STRING,
+        "forwards": ubus.BLOBMSG_TYPE_TABLE,
+    }
+    assert methods["check_forwards"] == methods["set_forwards"]
     assert methods["apply"]["dry_run"] == ubus.BLOBMSG_TYPE_BOOL
 
 
@@ -111,6 +129,9 @@ def test_an_undeclared_argument_is_invalid(ubus: Any, method: str) -> None:
         ("set_config", {"config": None}),  # UNSPEC
         ("check_forward", {"id": "cam", "forward": "x"}),
         ("check_config", {"config": []}),
+        ("set_forwards", {"forwards": []}),  # ARRAY: a list of forwards is not the set
+        ("check_forwards", {"forwards": "cam"}),
+        ("check_forwards", {"forwards": None}),
         ("instructions", {"vendor": None, "lang": "", "format": ""}),
     ],
 )
@@ -149,6 +170,33 @@ def test_checks_answer_like_the_writes_and_write_nothing(ubus: Any, confdir: Pat
     assert snapshot(confdir) == before
 
 
+def test_the_whole_set_is_checked_and_written_as_luci_sends_it(ubus: Any, confdir: Path) -> None:
+    before = snapshot(confdir)
+    forwards = call(ubus, "list_forwards", dict(SID))["forwards"]
+    staged = {f.pop("name"): f for f in forwards}  # the saved forwards ...
+    del staged["game"]  # ... with a staged deletion
+    staged["cam"] = {"external_port": "8554", "internal_ip": "192.168.1.80"}  # and two adds
+    staged["cam2"] = {"external_port": "8554", "internal_ip": "192.168.1.81"}
+    reply = call(ubus, "check_forwards", {**SID, "forwards": staged})
+    assert reply["status"] == 422
+    assert reply["errors"] == {
+        "forwards.cam2.external_port": [
+            "8554 overlaps forward 'cam' on tcp; two forwards cannot share a port"
+        ]
+    }
+    assert call(ubus, "set_forwards", {**SID, "forwards": staged}) == reply
+    assert snapshot(confdir) == before
+    staged["cam2"]["external_port"] = "27018"  # game's udp range, free once game is gone
+    staged["cam2"]["proto"] = "udp"
+    reply = call(ubus, "check_forwards", {**SID, "forwards": staged})
+    assert "status" not in reply
+    names = ["nas_web", "web", "office_ssh", "cam", "cam2"]
+    assert [f["name"] for f in reply["forwards"]] == names
+    assert snapshot(confdir) == before
+    assert call(ubus, "set_forwards", {**SID, "forwards": staged}) == reply
+    assert [f["name"] for f in call(ubus, "list_forwards", dict(SID))["forwards"]] == names
+
+
 def test_an_invalid_forward_is_an_error_reply_and_changes_nothing(ubus: Any, confdir: Path) -> None:
     before = snapshot(confdir)
     reply = call(
@@ -170,6 +218,18 @@ def test_a_hostile_id_is_an_error_reply(ubus: Any, confdir: Path, bad_id: str) -
         ubus, "set_forward", {**SID, "id": bad_id, "forward": ARGS["set_forward"]["forward"]}
     )
     assert reply["status"] in (400, 404, 405) and "errors" in reply
+    assert snapshot(confdir) == before
+
+
+@pytest.mark.parametrize("method", ["set_forwards", "check_forwards"])
+@pytest.mark.parametrize("bad_id", ["../firewall", "Cam", "x\ny", "a'b", "nul\x00", "a" * 40])
+def test_a_hostile_id_in_the_set_is_an_error_reply(
+    ubus: Any, confdir: Path, method: str, bad_id: str
+) -> None:
+    before = snapshot(confdir)
+    forward = {"external_port": "8554", "internal_ip": "192.168.1.80"}
+    reply = call(ubus, method, {**SID, "forwards": {bad_id: forward}})
+    assert reply["status"] == 422 and list(reply["errors"]) == ["forwards"]
     assert snapshot(confdir) == before
 
 

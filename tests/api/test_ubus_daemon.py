@@ -68,8 +68,8 @@ def test_the_daemon_answers_calls_and_stops_cleanly(daemon: tuple) -> None:
     broker, proc = daemon
     assert sorted(broker.objects["dualnat"]) == sorted(
         ["status", "get_config", "set_config", "check_config", "list_forwards", "set_forward",
-         "check_forward", "delete_forward", "plan", "main_router", "instructions", "apply",
-         "revert", "doctor"]
+         "check_forward", "set_forwards", "check_forwards", "delete_forward", "plan",
+         "main_router", "instructions", "apply", "revert", "doctor"]
     )  # fmt: skip
     [status] = broker.call("dualnat", "status", SID)
     assert status["valid"] is True and status["forwards"]["total"] == 4

@@ -34,8 +34,9 @@ READ = [
     "doctor",
     "check_config",
     "check_forward",
+    "check_forwards",
 ]
-WRITE = ["set_config", "set_forward", "delete_forward", "apply", "revert"]
+WRITE = ["set_config", "set_forward", "set_forwards", "delete_forward", "apply", "revert"]
 VIEWS = ["overview", "forwards", "mainrouter", "settings"]
 PLACEHOLDER = re.compile(r"%(?:-?\d*)(?:\.\d+)?[sdhqfx]")
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from dualnat.uci import (
+    AddListItem,
+    DeleteListItem,
     DeleteOption,
     DeleteSection,
     Document,
@@ -14,6 +16,7 @@ from dualnat.uci import (
     SetOption,
     SetSection,
 )
+from dualnat.uci import document as document_module
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -31,6 +34,10 @@ def one_by_one(doc: Document, changes: list) -> None:
                 doc.delete_option(section, option)
             case DeleteSection(name):
                 doc.delete_section(name)
+            case AddListItem(section, option, value):
+                doc.add_list_item(section, option, value)
+            case DeleteListItem(section, option, value):
+                doc.delete_list_item(section, option, value)
 
 
 CHANGES = [
@@ -133,3 +140,90 @@ def test_list_items_are_added_and_removed_without_touching_other_lines() -> None
     assert doc.section("lan").options["new_list"] == ["a", "b"]
     doc.apply([DeleteListItem("lan", "new_list", "a"), DeleteListItem("lan", "new_list", "b")])
     assert doc.serialize() == text
+
+
+# Option edits on many existing sections: sections with lines of their own are edited
+# each on its own lines; shared lines, merged sections and missing ones take the general
+# path. Either way the result is the one-by-one result.
+LAYOUTS = {
+    "plain": (
+        "# head\nconfig t 'a'\n\toption x '1'\n\tlist l 'p'\n\n# about b\n"
+        "config t 'b'\n\toption x '2' # keep\n\toption y 'old'\n\n"
+        "config t 'c'\n\n\toption x '3'\n"
+    ),
+    "unterminated": "config t 'a'\n\toption x 1\nconfig t 'b'\nconfig t 'c'\n\toption x 3 # c",
+    "shared-line": "config t 'a'; option x 1; config t 'b'\n\toption x 2\nconfig t 'c'\n",
+    "merged": "config t 'a'\n\toption x 1\nconfig t 'b'\nconfig t 'a'\n\tlist l p\nconfig t 'c'\n",
+    "multi-line": (
+        "config t 'a'\n\toption x 'one\ntwo'\nconfig t 'b'\n\toption y x\\\ny\nconfig t 'c'\n"
+    ),
+    "crlf": "config t 'a'\r\n\toption x '1'\r\nconfig t 'b'\r\nconfig t 'c'\r\n",
+    "anonymous-between": "config t 'a'\nconfig t\n\toption x 9\nconfig t 'b'\nconfig t 'c'\n",
+}
+OPTION_RUN = [
+    SetOption("c", "x", "30"),
+    SetOption("a", "new", "n"),
+    DeleteOption("b", "y"),
+    SetList("a", "l", ["p", "q"]),
+    SetOption("b", "x", "20"),
+    AddListItem("c", "l", "r"),
+    SetOption("a", "x", "10"),
+    DeleteOption("a", "x"),
+    DeleteListItem("a", "l", "p"),
+    SetOption("b", "z", "it's"),
+    DeleteOption("c", "missing"),
+]
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("cut", [0, 1, 5, len(OPTION_RUN)])
+def test_an_option_run_over_many_sections_equals_one_by_one(layout: str, cut: int) -> None:
+    text = LAYOUTS[layout]
+    changes = [
+        SetSection("d", "t"),
+        SetOption("d", "x", "4"),
+        *OPTION_RUN[:cut],
+        DeleteSection("d"),
+        *OPTION_RUN[cut:],
+    ]
+    batched, single = Document.parse(text), Document.parse(text)
+    batched.apply(changes)
+    one_by_one(single, changes)
+    assert batched.serialize() == single.serialize()
+    assert batched.sections() == single.sections()
+    assert Document.parse(batched.serialize()).sections() == batched.sections()
+
+
+def test_an_option_run_on_a_missing_section_fails_and_changes_nothing() -> None:
+    text = LAYOUTS["plain"]
+    doc = Document.parse(text)
+    with pytest.raises(KeyError):
+        doc.apply([SetOption("a", "x", "5"), SetOption("b", "x", "6"), SetOption("zz", "x", "7")])
+    assert doc.serialize() == text
+
+
+def test_option_edits_on_a_thousand_sections_rebuild_the_view_rarely(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "".join(
+        f"# forward {i}\nconfig forward 'f{i}'\n\toption port '{i + 1}'\n\toption old ''\n\n"
+        for i in range(1000)
+    )
+    changes = []
+    for i in range(1000):  # an insert and a delete in every section
+        changes += [SetOption(f"f{i}", "enabled", "1"), DeleteOption(f"f{i}", "old")]
+    builds: list[int] = []  # sizes of the documents whose read view was built
+    build = document_module._build
+
+    def counted(chunks: list, path: str) -> object:
+        builds.append(len(chunks))
+        return build(chunks, path)
+
+    monkeypatch.setattr(document_module, "_build", counted)
+    doc = Document.parse(text)
+    doc.apply(changes)
+    assert len([n for n in builds if n > 100]) <= 2  # the whole file: not once per edit
+    assert doc.section("f999").options == {"port": "1000", "enabled": "1"}
+    assert "# forward 500\nconfig forward 'f500'\n\toption port '501'\n\toption enabled '1'\n" in (
+        doc.serialize()
+    )

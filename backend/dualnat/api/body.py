@@ -48,16 +48,25 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
         raise ApiError(UNPROCESSABLE, flatten(exc.messages)) from None
 
 
+def _document(raw: bytes) -> Any:
+    if request.mimetype != "application/json":
+        raise ApiError(
+            BAD_REQUEST, {"_body": ["send a JSON object with Content-Type: application/json"]}
+        )
+    return parse_json(raw)
+
+
+def json_document() -> Any:
+    """The request's JSON document, any JSON value (the caller validates it)."""
+    return _document(request.get_data(cache=False))
+
+
 def json_body(schema: Schema, *, optional: bool = False) -> dict[str, Any]:
     """The request's JSON object validated by `schema` (an empty body is {} if `optional`)."""
     raw = request.get_data(cache=False)
     if not raw and optional:
         return load(schema, {})
-    if request.mimetype != "application/json":
-        raise ApiError(
-            BAD_REQUEST, {"_body": ["send a JSON object with Content-Type: application/json"]}
-        )
-    return load(schema, parse_json(raw))
+    return load(schema, _document(raw))
 
 
 def query(schema: Schema) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from ..vendors import vendor_ids
 from .fields import BoundedList, Choice, Parsed, Port, StrictBool, Text
 
 NAME_ERROR = "must be 1-32 characters a-z, 0-9 or _"
+MAX_FORWARDS = 1000  # in one PUT /forwards; the planner is measured at this size
 PORT_CHARS = len("65535-65535")
 IPV4_CHARS = len("255.255.255.255")
 

@@ -138,6 +138,38 @@ def forward_changes(
     return head + option_changes(name, values, FORWARD_OPTIONS, existing)
 
 
+def forward_set_changes(doc: Document, forwards: Mapping[str, Mapping[str, Any]]) -> list[Change]:
+    """Make the named ``config forward`` sections exactly `forwards` (name → values).
+
+    Forwards that stay keep their place in the file and every line that does not change;
+    the others are deleted, the new ones appended in the order given. A name taken by a
+    section of another type is an error keyed ``forwards.<name>.name``. Anonymous forward
+    sections cannot be named in `forwards`: they stay (and the check reports them).
+    """
+    taken: dict[str, list[str]] = {}
+    for name in forwards:
+        existing = doc.section(name)
+        if existing is not None and existing.type != FORWARD_TYPE:
+            message = f"a '{existing.type}' section named '{name}' already exists"
+            taken[f"forwards.{name}.name"] = [message]
+    if taken:
+        raise ApiError(UNPROCESSABLE, taken)
+    changes: list[Change] = [
+        DeleteSection(section.name)
+        for section in doc.sections_of_type(FORWARD_TYPE)
+        if section.name is not None and section.name not in forwards
+    ]
+    created: list[Change] = []
+    for name, values in forwards.items():
+        current = forward_section(doc, name)
+        if current is None:
+            created.append(SetSection(name, FORWARD_TYPE))
+            created += option_changes(name, values, FORWARD_OPTIONS, None)
+        else:
+            changes += option_changes(name, values, FORWARD_OPTIONS, current)
+    return changes + created
+
+
 def delete_changes(doc: Document, name: str) -> list[Change]:
     if forward_section(doc, name) is None:
         raise ApiError(NOT_FOUND, {"id": [f"no forward named '{name}'"]})

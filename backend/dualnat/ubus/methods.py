@@ -73,6 +73,10 @@ METHODS: tuple[Method, ...] = (
         body="forward",
         check=True,
     ),
+    Method("set_forwards", "PUT", "/forwards", (("forwards", "TABLE"),), body="forwards"),
+    Method(
+        "check_forwards", "PUT", "/forwards", (("forwards", "TABLE"),), body="forwards", check=True
+    ),
     Method("delete_forward", "DELETE", "/forwards/{id}", (("id", "STRING"),)),
     Method("plan", "GET", "/plan"),
     Method("main_router", "GET", "/main-router"),

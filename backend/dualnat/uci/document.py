@@ -57,6 +57,7 @@ class Section:
 
 
 Ref = tuple[int, int]  # (chunk index, statement index)
+_OPTION_CHANGES = (SetOption, SetList, DeleteOption, AddListItem, DeleteListItem)
 
 
 @dataclass
@@ -221,8 +222,9 @@ class Document:
     def apply(self, changes: Iterable[Change]) -> None:
         """Apply changes in order; on error the document is left unchanged.
 
-        Runs of section deletions, and a new section followed by its options, are done in
-        one step each, so that applying thousands of changes stays linear.
+        Runs of section deletions, a new section followed by its options, and runs of
+        option edits on existing sections are done in one step each, so that applying
+        thousands of changes stays linear.
         """
         saved = list(self._chunks)
         try:
@@ -258,6 +260,14 @@ class Document:
                 j += 1
             self.add_section(change.name, change.type, options)
             return j
+        if isinstance(change, _OPTION_CHANGES):
+            j = self._apply_option_run(changes, i)
+            if j > i:
+                return j
+        self._apply_one(change)
+        return i + 1
+
+    def _apply_one(self, change: Change) -> None:
         match change:
             case SetSection(name, type_):
                 self.set_section(name, type_)
@@ -273,7 +283,60 @@ class Document:
                 self.delete_list_item(section, option, value)
             case _:
                 raise TypeError(f"not a UCI change: {change!r}")
-        return i + 1
+
+    def _section_span(self, name: str) -> tuple[int, int] | None:
+        """The chunks (first, last) that hold section *name* and nothing of another
+        section: one config statement and its members; None for any other layout."""
+        owned = self._state().owned.get(name)
+        if owned is None or len(owned.configs) != 1:
+            return None
+        first, last = owned.configs[0][0], owned.last()[0]
+        chunks = self._chunks
+        count = sum(len(chunks[ci].statements) for ci in range(first, last + 1))
+        return (first, last) if count == 1 + len(owned.members) else None
+
+    def _apply_option_run(self, changes: list[Change], i: int) -> int:
+        """Apply the run of option edits from changes[i] whose sections each have lines
+        of their own (see _section_span); return the index after the run (i: none done).
+
+        Each section's edits run in order on a document of just its lines, which is what
+        they do in the whole document: an option edit only touches its section's
+        statements and inserts right after its last one. The sections' lines do not
+        overlap, so the edits of different sections commute, and the read view is
+        rebuilt once instead of after every insert or delete.
+        """
+        spans: dict[str, tuple[int, int]] = {}
+        edits: dict[str, list[Change]] = {}
+        j = i
+        while j < len(changes):
+            change = changes[j]
+            if not isinstance(change, _OPTION_CHANGES):
+                break
+            name = change.section
+            if name not in spans:
+                span = self._section_span(name)
+                if span is None:
+                    break
+                spans[name] = span
+            edits.setdefault(name, []).append(change)
+            j += 1
+        if j - i < 2:
+            return i
+        chunks = self._chunks
+        out: list[Chunk] = []
+        done = 0
+        for name, (first, last) in sorted(spans.items(), key=lambda item: item[1]):
+            part = Document(chunks[first : last + 1], self.path)
+            part._nl = self._nl
+            for change in edits[name]:
+                part._apply_one(change)
+            out += chunks[done:first]
+            out += part._chunks
+            done = last + 1
+        out += chunks[done:]
+        self._chunks = out
+        self._model = None
+        return j
 
     def add_section(
         self, name: str, type: str, options: Iterable[tuple[str, OptionValue]] = ()

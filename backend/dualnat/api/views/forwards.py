@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, url_for
+from marshmallow import ValidationError
 
 from ...config import load_config
 from ...model import NAME_RE, Forward
 from ...uci import Document
-from ..body import check_only, json_body
-from ..errors import BAD_REQUEST, NOT_FOUND, UNPROCESSABLE, ApiError
+from ..body import check_only, json_body, json_document
+from ..errors import BAD_REQUEST, NOT_FOUND, UNPROCESSABLE, ApiError, Errors, flatten
 from ..schemas import (
+    MAX_FORWARDS,
     NAME_ERROR,
     DeletedSchema,
     ForwardListSchema,
@@ -19,7 +22,7 @@ from ..schemas import (
     NewForwardSchema,
 )
 from ..service import service
-from ..store import delete_changes, forward_changes, write
+from ..store import delete_changes, forward_changes, forward_set_changes, write
 
 bp = Blueprint("forwards", __name__)
 SCHEMA = ForwardSchema()
@@ -44,9 +47,54 @@ def _created(doc: Document, name: str) -> tuple[Response, int]:
     return response, 201
 
 
+def _shown_id(key: str) -> str:
+    """A refused id for a message: quoted, control characters escaped, shortened."""
+    return json.dumps(key[:40]) + ("..." if len(key) > 40 else "")
+
+
+def _forward_set(data: Any) -> dict[str, dict[str, Any]]:
+    """The body of ``PUT /forwards``, ``{"<id>": forward, ...}``, each forward loaded by
+    SCHEMA; every error keyed ``forwards.<id>.<field>`` (a bad id under ``forwards``)."""
+    if not isinstance(data, dict):
+        raise ApiError(UNPROCESSABLE, {"_schema": ['must be an object {"<id>": forward, ...}']})
+    if len(data) > MAX_FORWARDS:
+        raise ApiError(
+            UNPROCESSABLE, {"forwards": [f"at most {MAX_FORWARDS} forwards ({len(data)} given)"]}
+        )
+    errors: Errors = {}
+    forwards: dict[str, dict[str, Any]] = {}
+    for name, value in data.items():
+        if not NAME_RE.fullmatch(name):
+            errors.setdefault("forwards", []).append(f"id {_shown_id(name)}: {NAME_ERROR}")
+            continue
+        try:
+            values = SCHEMA.load(value)
+        except ValidationError as exc:
+            for field, messages in flatten(exc.messages).items():
+                errors[f"forwards.{name}.{field}"] = messages
+            continue
+        if values.get("name", name) != name:
+            errors[f"forwards.{name}.name"] = [f"must be '{name}' (the id it is given under)"]
+            continue
+        forwards[name] = values
+    if errors:
+        raise ApiError(UNPROCESSABLE, errors)
+    return forwards
+
+
 @bp.get("/forwards")
 def list_forwards() -> dict[str, Any]:
     return LIST_SCHEMA.dump({"forwards": load_config(service().document()).forwards})
+
+
+@bp.put("/forwards")
+def put_forwards() -> dict[str, Any]:
+    """Replace every forward with the set in the body, ``{"<id>": forward, ...}``
+    (``?check=1``: only validate). 200 with the forwards as stored (as GET answers)."""
+    check = check_only()
+    forwards = _forward_set(json_document())
+    after = write(service(), lambda doc: forward_set_changes(doc, forwards), None, check=check)
+    return LIST_SCHEMA.dump({"forwards": load_config(after).forwards})
 
 
 @bp.post("/forwards")

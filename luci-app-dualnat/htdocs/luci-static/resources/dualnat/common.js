@@ -31,6 +31,8 @@ var callStatus = declare('status'),
     callListForwards = declare('list_forwards'),
     callSetForward = declare('set_forward', [ 'id', 'forward' ]),
     callCheckForward = declare('check_forward', [ 'id', 'forward' ]),
+    callSetForwards = declare('set_forwards', [ 'forwards' ]),
+    callCheckForwards = declare('check_forwards', [ 'forwards' ]),
     callDeleteForward = declare('delete_forward', [ 'id' ]),
     callPlan = declare('plan'),
     callMainRouter = declare('main_router'),
@@ -92,16 +94,48 @@ function toApi(values, fields) {
 	return out;
 }
 
+/* An error key as the user reads it: "forwards.<id>.<field>" names the forward. */
+function errorLabel(key) {
+	var m = /^forwards\.([a-z0-9_]+)\.(.+)$/.exec(key);
+
+	if (!m)
+		return key;
+
+	var forward = _('Forward "%s"').format(m[1]);
+
+	return m[2].charAt(0) == '_' ? forward : '%s: %s'.format(forward, m[2]);
+}
+
 function flattenErrors(errors) {
 	var lines = [];
 
 	Object.keys(errors || {}).forEach(function(field) {
 		L.toArray(errors[field]).forEach(function(msg) {
-			lines.push(field.charAt(0) == '_' ? msg : '%s: %s'.format(field, msg));
+			lines.push(field.charAt(0) == '_' ? msg : '%s: %s'.format(errorLabel(field), msg));
 		});
 	});
 
 	return lines;
+}
+
+/*
+ * The errors of a check of every forward (check_forwards), split for the forward
+ * `section_id`: `own` has its errors under their field names (as check_forward
+ * keys them), `rest` every other error under its key ("forwards.<id>.<field>",
+ * "config.<field>", "_...").
+ */
+function splitForwardErrors(errors, section_id) {
+	var prefix = 'forwards.%s.'.format(section_id),
+	    split = { own: {}, rest: {} };
+
+	Object.keys(errors || {}).forEach(function(key) {
+		if (key.indexOf(prefix) == 0 && key.length > prefix.length)
+			split.own[key.substring(prefix.length)] = errors[key];
+		else
+			split.rest[key] = errors[key];
+	});
+
+	return split;
 }
 
 function fallbackCopy(text) {
@@ -217,6 +251,8 @@ return baseclass.extend({
 	callListForwards: callListForwards,
 	callSetForward: callSetForward,
 	callCheckForward: callCheckForward,
+	callSetForwards: callSetForwards,
+	callCheckForwards: callCheckForwards,
 	callDeleteForward: callDeleteForward,
 	callPlan: callPlan,
 	callMainRouter: callMainRouter,
@@ -231,6 +267,7 @@ return baseclass.extend({
 	settingsFields: SETTINGS_FIELDS,
 	FieldErrors: FieldErrors,
 	flattenErrors: flattenErrors,
+	splitForwardErrors: splitForwardErrors,
 
 	vendorName: function(id) {
 		for (var i = 0; i < VENDORS.length; i++)

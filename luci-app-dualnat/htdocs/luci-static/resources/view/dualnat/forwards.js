@@ -7,30 +7,81 @@
 
 /*
  * Port forwards: the `config forward` sections of /etc/config/dualnat as a
- * grid. Every add and edit is checked by the backend (the whole would-be
- * configuration) before LuCI stages it; its field errors appear on the
- * fields. Save & Apply goes through LuCI's apply with rollback, and the
- * service re-applies the firewall when the config changes.
+ * grid. Every add and edit is checked by the backend before LuCI stages it:
+ * the page sends every forward as Save & Apply would commit it (the saved
+ * config with the session's staged changes, as uci.sections() gives them, and
+ * the edited forward as the dialog holds it), and the backend checks that
+ * whole would-be configuration (check_forwards). Errors of the edited forward
+ * appear on its fields, the others in a notice naming their forward. Save &
+ * Apply goes through LuCI's apply with rollback, and the service re-applies
+ * the firewall when the config changes.
  */
 
 var fieldErrors = new dn.FieldErrors();
 
-/* The forward as the modal (or the row) holds it, for the backend. */
-function sectionValues(section, section_id) {
+/*
+ * The forward as LuCI would stage it, for the backend: with `fromForm`, the
+ * value of each option shown on the page (the dialog's fields, the grid's
+ * enable boxes); otherwise, and for options not on the page, the value in
+ * uci (the saved config merged with the staged changes).
+ */
+function sectionValues(section, section_id, fromForm) {
 	var values = {};
 
 	section.children.forEach(function(opt) {
 		if (dn.forwardFields.indexOf(opt.option) < 0)
 			return;
 
-		values[opt.option] = (section.map.root && opt.isActive(section_id))
-			? opt.formvalue(section_id) : opt.cfgvalue(section_id);
+		values[opt.option] = (fromForm && section.map.root && opt.isActive(section_id))
+			? opt.formvalue(section_id) : uci.get('dualnat', section_id, opt.option);
 
 		if (values[opt.option] == null && opt.default != null)
 			values[opt.option] = opt.default;
 	});
 
 	return values;
+}
+
+/*
+ * Every forward, {id: forward}, as Save & Apply would commit it: the forward
+ * sections of uci (staged additions and deletions included, in their order),
+ * read through the options of `section` (see sectionValues).
+ */
+function stagedForwards(section, fromForm) {
+	var forwards = {};
+
+	uci.sections('dualnat', 'forward', function(s, section_id) {
+		forwards[section_id] = dn.forwardToApi(sectionValues(section, section_id, fromForm));
+	});
+
+	return forwards;
+}
+
+/* The errors of a grid save as one line per forward (enabled now: "cannot be enabled"). */
+function saveErrorText(errors, enabling) {
+	var byForward = {}, other = {}, lines = [];
+
+	Object.keys(errors).forEach(function(key) {
+		var m = /^forwards\.([a-z0-9_]+)\.(.+)$/.exec(key);
+
+		if (!m) {
+			other[key] = errors[key];
+			return;
+		}
+
+		byForward[m[1]] = byForward[m[1]] || {};
+		byForward[m[1]][m[2]] = errors[key];
+	});
+
+	Object.keys(byForward).forEach(function(id) {
+		var text = (enabling[id] ? _('Forward "%s" cannot be enabled: %s') : _('Forward "%s" cannot be saved: %s'));
+		lines.push(text.format(id, dn.flattenErrors(byForward[id]).join('; ')));
+	});
+
+	if (Object.keys(other).length)
+		lines.push(dn.flattenErrors(other).join('; '));
+
+	return lines.join(' ');
 }
 
 function modalNotice(modalMap, node) {
@@ -63,11 +114,15 @@ var ForwardSection = form.GridSection.extend({
 		if (invalid)
 			return this.super('handleModalSave', [ modalMap, ev ]);
 
-		var forward = dn.forwardToApi(sectionValues(modalSection, section_id));
+		/* The other forwards as staged (LuCI's modal save stages only the dialog). */
+		var forwards = stagedForwards(this, false);
 
-		return dn.callCheckForward(section_id, forward).then(function(reply) {
+		forwards[section_id] = dn.forwardToApi(sectionValues(modalSection, section_id, true));
+
+		return dn.callCheckForwards(forwards).then(function(reply) {
 			if (reply.errors) {
-				var rest = fieldErrors.show(modalMap, section_id, reply.errors);
+				var split = dn.splitForwardErrors(reply.errors, section_id),
+				    rest = Object.assign(fieldErrors.show(modalMap, section_id, split.own), split.rest);
 
 				if (Object.keys(rest).length)
 					modalNotice(modalMap, dn.errorBox(_('The forward cannot be saved:'), rest));
@@ -91,30 +146,27 @@ return view.extend({
 		]);
 	},
 
-	/* An enable box ticked in the grid is checked like a modal save; rejects when not saved. */
+	/*
+	 * Save checks every forward as the grid would stage it (the enable boxes as
+	 * ticked) with the backend first; rejects, with a notice, when not saved.
+	 */
 	save: function(ev) {
-		var map = this.map,
-		    section = this.section,
-		    checks = [];
+		var section = this.section,
+		    enabling = {};
 
 		section.cfgsections().forEach(function(section_id) {
 			var opt = section.getOption('enabled'),
 			    now = opt.formvalue(section_id),
 			    before = opt.cfgvalue(section_id) || opt.default;
 
-			if (now == before || now != '1')
-				return;
-
-			var forward = dn.forwardToApi(sectionValues(section, section_id));
-
-			checks.push(dn.callCheckForward(section_id, forward).then(function(reply) {
-				if (reply.errors)
-					throw new Error(_('Forward "%s" cannot be enabled: %s')
-						.format(section_id, dn.flattenErrors(reply.errors).join('; ')));
-			}));
+			if (now != before && now == '1')
+				enabling[section_id] = true;
 		});
 
-		return Promise.all(checks).then(L.bind(function() {
+		return dn.callCheckForwards(stagedForwards(section, true)).then(function(reply) {
+			if (reply.errors)
+				throw new Error(saveErrorText(reply.errors, enabling));
+		}).then(L.bind(function() {
 			return this.super('handleSave', [ ev ]);
 		}, this)).catch(function(err) {
 			ui.addNotification(null, E('p', {}, [ err.message ]), 'danger');
