@@ -40,12 +40,15 @@ lab: venv
 	$(BIN)/python scripts/lab.py
 
 ## bench: speed and memory figures against their goals; the daemon's memory is measured with
-## a CPython built like OpenWrt's (scripts/openwrt_python.sh, built once into .cache/), and
-## with this machine's Python for comparison
+## CPythons built like OpenWrt's (scripts/openwrt_python.sh, built once into .cache/: 3.11 as
+## in 23.05/24.10, 3.13 as in 25.12), and with this machine's Python for comparison
 bench: venv
 	$(BIN)/python scripts/bench.py; rc=$$?; \
-	py=$$(scripts/openwrt_python.sh) && $(BIN)/python scripts/bench_daemon.py --python "$$py" || rc=1; \
-	$(BIN)/python scripts/bench_daemon.py --no-goals; exit $$rc
+	for v in 3.11:23.05/24.10 3.13:25.12; do \
+		py=$$(scripts/openwrt_python.sh $${v%%:*}) && \
+		$(BIN)/python scripts/bench_daemon.py --python "$$py" --label "OpenWrt $${v#*:}" || rc=1; \
+	done; \
+	$(BIN)/python scripts/bench_daemon.py --no-goals --label "this machine"; exit $$rc
 
 ## ipk: the OpenWrt packages (luci-app-dualnat and its translations) in dist/, without the SDK
 ipk: venv

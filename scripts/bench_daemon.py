@@ -5,11 +5,12 @@ connected to a stand-in ubusd, sends it LuCI-shaped calls, and reads its residen
 from /proc/<pid>/status. Goals: at most 30 MB after start and after 1,000 calls, no growth
 over the next 1,000 calls.
 
-`--python` runs the daemon with another interpreter: `make bench` passes one built like
-OpenWrt's python3 (scripts/openwrt_python.sh: musl, -Os, no pymalloc, no ssl module),
-because that is where the daemon runs and where the goals apply; Debian's glibc Python
-needs about 5 MB more for the same daemon (shown with `--no-goals` for comparison). Pure
-Python packages (Flask, marshmallow, ...) come from this venv in both cases.
+`--python` runs the daemon with another interpreter: `make bench` passes the ones built
+like OpenWrt's python3 (scripts/openwrt_python.sh: musl, -Os, no pymalloc, no ssl
+module; 3.11 for OpenWrt 23.05/24.10, 3.13 for 25.12), because that is where the daemon
+runs and where the goals apply; Debian's glibc Python needs about 5 MB more for the same
+daemon (shown with `--no-goals` for comparison). Pure Python packages (Flask,
+marshmallow, ...) come from this venv in every case, byte-compiled first.
 """
 
 from __future__ import annotations
@@ -105,6 +106,25 @@ def daemon_path(python: str) -> str:
     return os.pathsep.join(paths)
 
 
+# What the daemon imports from this venv (pure Python), compiled before measuring.
+PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker")
+PACKAGES += ("marshmallow",)
+
+
+def precompile(python: str) -> None:
+    """Byte-compile what the daemon imports for `python`, as an installed router has it:
+    OpenWrt's packages ship .pyc files, and without them each start would compile (and
+    the figures would include that). Writes only into __pycache__ folders."""
+    import flask
+
+    site = Path(flask.__file__).parent.parent
+    targets = [ROOT / "backend" / "dualnat", ROOT / "tests" / "api" / "fake_ubus.py"]
+    targets += [site / name for name in PACKAGES]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cmd = [python, "-m", "compileall", "-q", *map(str, targets)]
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 def measure(python: str = sys.executable) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="dnb") as tmp:
         confdir = Path(tmp) / "config"
@@ -163,8 +183,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=sys.executable, help="interpreter for the daemon")
     parser.add_argument("--no-goals", action="store_true", help="figures only, no verdict")
+    parser.add_argument("--label", default="", help="what the interpreter stands for")
     args = parser.parse_args()
-    print(f"daemon interpreter: {args.python} (Python {describe(args.python).strip()})")
+    label = f", {args.label}" if args.label else ""
+    print(f"daemon interpreter: {args.python} (Python {describe(args.python).strip()}{label})")
+    precompile(args.python)
     if args.no_goals:
         print("for comparison only: the goals apply to the router's interpreter")
     figures = measure(args.python)
