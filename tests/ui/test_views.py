@@ -64,6 +64,14 @@ def add_forward(page: Any, name: str) -> None:
     page.wait_for_selector("body.modal-overlay-active #modal_overlay .modal.cbi-modal .cbi-map")
 
 
+def fill_forward(page: Any, name: str, port: str, address: str) -> None:
+    """Add forward `name` with an external port and an internal address, press Save."""
+    add_forward(page, name)
+    widget(page, name, "external_port").fill(port)
+    widget(page, name, "internal_ip").fill(address)
+    modal_save(page)
+
+
 def modal_save(page: Any) -> None:
     page.click("#modal_overlay .cbi-button-positive")
 
@@ -95,10 +103,7 @@ def test_a_bad_port_is_marked_on_the_field_and_nothing_is_saved(
 ) -> None:
     before = (server.config / "dualnat").read_bytes()
     open_view(page, server, "forwards")
-    add_forward(page, "cam")
-    widget(page, "cam", "external_port").fill("70000")
-    widget(page, "cam", "internal_ip").fill("192.168.1.80")
-    modal_save(page)
+    fill_forward(page, "cam", "70000", "192.168.1.80")
     field = widget(page, "cam", "external_port")
     assert "cbi-input-invalid" in (field.get_attribute("class") or "")
     assert "port" in (field.get_attribute("data-tooltip") or "")
@@ -185,10 +190,7 @@ def test_a_checked_forward_is_staged_and_save_and_apply_loads_it(
 ) -> None:
     before = (server.config / "dualnat").read_bytes()
     open_view(page, server, "forwards")
-    add_forward(page, "cam")
-    widget(page, "cam", "external_port").fill("8554")
-    widget(page, "cam", "internal_ip").fill("192.168.1.80")
-    modal_save(page)
+    fill_forward(page, "cam", "8554", "192.168.1.80")
     page.wait_for_selector('tr[data-sid="cam"]')
     assert page.locator("body.modal-overlay-active").count() == 0
     assert cell(page, "cam", "internal_ip") == "192.168.1.80:8554"
@@ -241,17 +243,11 @@ def test_a_port_staged_for_another_forward_is_refused(page: Any, server: DevServ
     """The check sees the forwards staged in this session, not only the saved ones."""
     before = (server.config / "dualnat").read_bytes()
     open_view(page, server, "forwards")
-    add_forward(page, "cam_a")
-    widget(page, "cam_a", "external_port").fill("8554")
-    widget(page, "cam_a", "internal_ip").fill("192.168.1.80")
-    modal_save(page)
+    fill_forward(page, "cam_a", "8554", "192.168.1.80")
     page.wait_for_selector('tr[data-sid="cam_a"]')
     assert staged_sections(server) == {"cam_a"}
 
-    add_forward(page, "cam_b")
-    widget(page, "cam_b", "external_port").fill("8554")  # cam_a's port, staged only
-    widget(page, "cam_b", "internal_ip").fill("192.168.1.81")
-    modal_save(page)
+    fill_forward(page, "cam_b", "8554", "192.168.1.81")  # cam_a's port, staged only
     error = field_error(page, "external_port")
     error.wait_for()
     assert "overlaps forward 'cam_a'" in error.inner_text()
@@ -288,10 +284,7 @@ def test_a_staged_deletion_frees_its_port(page: Any, server: DevServer) -> None:
     page.wait_for_function("!document.querySelector('tr[data-sid=\"nas_web\"]')")
     assert staged_sections(server) == {"nas_web"}
 
-    add_forward(page, "cam")
-    widget(page, "cam", "external_port").fill("8443")  # nas_web's port, saved but deleted
-    widget(page, "cam", "internal_ip").fill("192.168.1.80")
-    modal_save(page)
+    fill_forward(page, "cam", "8443", "192.168.1.80")  # nas_web's port, saved but deleted
     page.wait_for_selector('tr[data-sid="cam"]')
     assert page.locator("body.modal-overlay-active").count() == 0
     [check] = [c for c in server.calls() if c["method"] == "check_forwards"]

@@ -40,6 +40,17 @@ def one_by_one(doc: Document, changes: list) -> None:
                 doc.delete_list_item(section, option, value)
 
 
+def assert_batched_is_one_by_one(text: str, changes: list) -> None:
+    """`Document.apply` of `changes` gives the bytes and sections of applying them one by
+    one, and its output parses back to the same sections."""
+    batched, single = Document.parse(text), Document.parse(text)
+    batched.apply(changes)
+    one_by_one(single, changes)
+    assert batched.serialize() == single.serialize()
+    assert batched.sections() == single.sections()
+    assert Document.parse(batched.serialize()).sections() == batched.sections()
+
+
 CHANGES = [
     SetSection("dualnat_a", "redirect"),
     SetOption("dualnat_a", "name", "it's a"),
@@ -72,12 +83,7 @@ def test_batched_apply_equals_one_by_one(fixture: str, cut: int) -> None:
             and "printer" not in text
         )
     ]
-    batched, single = Document.parse(text), Document.parse(text)
-    batched.apply(changes)
-    one_by_one(single, changes)
-    assert batched.serialize() == single.serialize()
-    assert batched.sections() == single.sections()
-    assert Document.parse(batched.serialize()).sections() == batched.sections()
+    assert_batched_is_one_by_one(text, changes)
 
 
 def test_add_then_delete_many_sections_restores_the_bytes() -> None:
@@ -186,12 +192,7 @@ def test_an_option_run_over_many_sections_equals_one_by_one(layout: str, cut: in
         DeleteSection("d"),
         *OPTION_RUN[cut:],
     ]
-    batched, single = Document.parse(text), Document.parse(text)
-    batched.apply(changes)
-    one_by_one(single, changes)
-    assert batched.serialize() == single.serialize()
-    assert batched.sections() == single.sections()
-    assert Document.parse(batched.serialize()).sections() == batched.sections()
+    assert_batched_is_one_by_one(text, changes)
 
 
 def test_an_option_run_on_a_missing_section_fails_and_changes_nothing() -> None:
