@@ -190,7 +190,7 @@ def test_a_new_address_is_applied_to_the_firewall(tmp_path: Path) -> None:
     public = PublicAddress(None, discover=answers)
     app = create_app(confdir, public=public)
     applied = threading.Event()
-    apply = reapply(app.test_client())
+    apply = reapply(app)
 
     def on_change() -> None:
         apply()
@@ -304,7 +304,7 @@ def test_in_the_daemon_an_api_call_never_waits_for_the_network(tmp_path: Path) -
     public = PublicAddress(None, discover=answers, clock=clock, background=True)
     app = create_app(confdir, public=public)
     client = app.test_client()
-    refresher = Refresher(public, auto_wanted(app), reapply(client), 300, clock, ThreadCall)
+    refresher = Refresher(public, auto_wanted(app), reapply(app), 300, clock, ThreadCall)
     settle(refresher)  # the lookup at start fails
     assert answers.calls == 1 and public.address is None
     clock.now += 61  # past RETRY_AFTER, long before the next interval
@@ -322,3 +322,44 @@ def test_a_background_address_is_only_requested_not_looked_up() -> None:
     answers = Answers("198.51.100.1")
     public = PublicAddress(None, discover=answers, background=True)
     assert public.current() is None and public.requested and answers.calls == 0
+
+
+def test_the_loop_collects_the_cycles_calls_leave(confdir: Path) -> None:
+    """Start-up objects are frozen and every loop period ends with a collection, so a
+    reference cycle made during a call is gone by the next period."""
+    import gc
+    import weakref
+
+    from dualnat.ubus.daemon import Daemon
+
+    class Node:
+        pass
+
+    seen: list[weakref.ref] = []
+
+    class Binding:
+        BLOBMSG_TYPE_STRING = BLOBMSG_TYPE_TABLE = BLOBMSG_TYPE_BOOL = 0
+
+        def connect(self, *args: object) -> None: ...
+
+        def disconnect(self) -> None: ...
+
+        def add(self, name: str, methods: dict) -> None: ...
+
+        def loop(self, timeout: int) -> None:
+            if seen:  # the second period: the first one's cycle must be gone
+                daemon.stop()
+                return
+            node = Node()
+            node.me = node  # a cycle, as werkzeug's router leaves one per call
+            seen.append(weakref.ref(node))
+
+    daemon = Daemon(Binding(), create_app(confdir), None)  # type: ignore[arg-type]
+    gc.disable()  # only the daemon's own collection may free it
+    try:
+        daemon.run()
+        assert seen[0]() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()

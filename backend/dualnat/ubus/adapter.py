@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from flask import Flask
-from werkzeug.test import Client
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from ..api import API_PREFIX
 from .methods import METHODS, Method
@@ -52,18 +52,35 @@ def _error(status: int, key: str, message: str) -> dict[str, Any]:
     return {"errors": {key: [message]}, "status": status}
 
 
-def dispatch(client: Client, method: Method, data: dict[str, Any]) -> dict[str, Any]:
+def _call(app: Flask, path: str, **request: Any) -> tuple[int, bytes]:
+    """Status code and body of one request through the app's WSGI interface (not
+    werkzeug's test Client, whose responses keep each request and its environ in a
+    reference cycle for the garbage collector)."""
+    builder = EnvironBuilder(path=path, **request)
+    try:
+        environ = builder.get_environ()
+    finally:
+        builder.close()
+    app_iter, status, _ = run_wsgi_app(app, environ, buffered=True)
+    try:
+        body = b"".join(app_iter)
+    finally:
+        getattr(app_iter, "close", lambda: None)()
+    return int(status.split(None, 1)[0]), body
+
+
+def dispatch(app: Flask, method: Method, data: dict[str, Any]) -> dict[str, Any]:
     """Run the API request for one call; the reply object."""
     req = method.request(data)
-    response = client.open(API_PREFIX + req.pop("path"), **req)
+    status, raw = _call(app, API_PREFIX + req.pop("path"), **req)
     try:
-        body = response.get_json(force=True, silent=True)
-    finally:
-        response.close()
+        body = json.loads(raw)
+    except ValueError:
+        body = None
     if not isinstance(body, dict):
         body = _error(500, "_server", "the API gave no JSON object")
-    if response.status_code >= 400:
-        body["status"] = response.status_code
+    if status >= 400:
+        body["status"] = status
     return body
 
 
@@ -74,12 +91,12 @@ def _bounded(reply: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-def callback(client: Client, method: Method) -> Callback:
+def callback(app: Flask, method: Method) -> Callback:
     """The python-ubus callback of `method`: never raises, always replies one object."""
 
     def handle(handler: Any, data: dict[str, Any]) -> None:
         try:
-            reply = _bounded(dispatch(client, method, data))
+            reply = _bounded(dispatch(app, method, data))
         except Exception:  # a reply is always better than ubus's "Unknown error"
             log.exception("ubus %s.%s failed", OBJECT, method.name)
             reply = _error(500, "_server", "internal error; see the system log")
@@ -90,9 +107,8 @@ def callback(client: Client, method: Method) -> Callback:
 
 def methods_table(binding: ModuleType, app: Flask) -> dict[str, dict[str, Any]]:
     """What ``ubus.add`` takes: name → {"method": callback, "signature": {arg: type}}."""
-    client = Client(app, use_cookies=False)
     return {
-        m.name: {"method": callback(client, m), "signature": signature(binding, m)} for m in METHODS
+        m.name: {"method": callback(app, m), "signature": signature(binding, m)} for m in METHODS
     }
 
 

@@ -10,6 +10,7 @@ or SIGINT stop it cleanly within one loop period.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import time
@@ -20,7 +21,6 @@ from types import FrameType, ModuleType
 from typing import Protocol
 
 from flask import Flask
-from werkzeug.test import Client
 
 from ..api import create_app
 from ..api.service import EXTENSION
@@ -143,11 +143,11 @@ def auto_wanted(app: Flask) -> Callable[[], bool]:
     return wanted
 
 
-def reapply(client: Client) -> Callable[[], None]:
+def reapply(app: Flask) -> Callable[[], None]:
     """Apply through the API, as `ubus call dualnat apply` would, and log the outcome."""
 
     def run() -> None:
-        reply = dispatch(client, APPLY, {"dry_run": False})
+        reply = dispatch(app, APPLY, {"dry_run": False})
         if "errors" in reply:
             log.error("re-apply after the address change failed: %s", reply["errors"])
         for message in reply.get("messages", []):
@@ -176,10 +176,17 @@ class Daemon:
         try:
             register(self.binding, self.app)
             log.info("ubus object '%s' registered", OBJECT)
+            # What start-up built lives as long as the daemon: frozen, the collector skips
+            # it, and a full pass after each loop period only scans what calls made since
+            # (about 0.01 ms). Calls leave small reference cycles (werkzeug's router); left
+            # to the collector's own schedule, whose full passes are rare, they kept Python
+            # 3.13's heap about 1 MB larger (make bench).
+            gc.freeze()
             while not self.stopped:
                 self.binding.loop(loop_ms)
                 if self.refresher is not None:
                     self.refresher.tick()
+                gc.collect()
         finally:
             if self.refresher is not None:
                 self.refresher.stop()
@@ -206,8 +213,7 @@ def main(config_dir: Path, socket_path: str | None, refresh_every: float = REFRE
     svc = app.extensions[EXTENSION]
     svc.public.background = True  # API calls never wait for the network: the refresher asks
     svc.public.load()
-    client = Client(app, use_cookies=False)
-    refresher = Refresher(svc.public, auto_wanted(app), reapply(client), refresh_every)
+    refresher = Refresher(svc.public, auto_wanted(app), reapply(app), refresh_every)
     daemon = Daemon(binding, app, refresher)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _on_signal(daemon))
