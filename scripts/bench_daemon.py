@@ -49,6 +49,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("delete_forward", {"id": "bench"}),
     ("apply", {"dry_run": True}),
+    ("doctor", {}),  # LuCI's overview asks for it every 10 s
 ]
 
 
