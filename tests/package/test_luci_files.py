@@ -177,3 +177,34 @@ def test_the_overview_has_a_translatable_title_for_every_finding_code() -> None:
         for m in re.finditer(r"'([a-z_.]+)': _\('", block)
     }
     assert titles == {code: title for code, (_, title) in CODES.items()}
+
+
+def test_the_overview_has_every_message_template_word_for_word() -> None:
+    """The overview renders the doctor's messages and fixes from templates through _() by
+    id; they must be the backend's templates word for word (messages.TEMPLATES)."""
+    from dualnat.doctor.messages import TEMPLATES
+
+    js = (RESOURCES / "view" / "dualnat" / "overview.js").read_text()
+    block = js[js.index("var MESSAGE_TEMPLATES = {") :]
+    block = block[: block.index("};")]
+    ids = re.findall(r"^\t'([a-z_.0-9]+)': _\('", block, re.MULTILINE)
+    templates = {
+        m.group(1): i18n_scan.js_string(block, m.end() - 1)[0]
+        for m in re.finditer(r"'([a-z_.0-9]+)': _\('", block)
+    }
+    assert len(ids) == len(templates)  # no id twice
+    assert templates == TEMPLATES
+
+
+NAMED = re.compile(r"\{\w+\}")
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans", "ja"])
+def test_translations_keep_the_named_placeholders(lang: str) -> None:
+    """{name} in a msgid (the doctor's message templates) is a parameter: the translation
+    has each one exactly as often, in any order, and no other."""
+    _, entries = i18n_scan.read_po(PACKAGE / "po" / lang / "dualnat.po")
+    named = [e for e in entries if NAMED.search(e.msgid)]
+    assert len(named) >= 40
+    for e in named:
+        assert sorted(NAMED.findall(e.msgstr)) == sorted(NAMED.findall(e.msgid)), e.msgid

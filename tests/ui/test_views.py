@@ -505,3 +505,54 @@ def test_finding_titles_are_translated(page: Any, server: DevServer) -> None:
     nas_web = page.locator('#dualnat-doctor tr[data-forward="nas_web"]')
     finding = nas_web.locator('.dualnat-finding[data-code="forward.rules_missing"]')
     assert "dualnat 的规则未加载" in finding.inner_text()
+
+
+def test_finding_messages_are_translated(page: Any, server: DevServer) -> None:
+    """The message and the fix are rendered from their parts with the translated templates
+    (po/zh_Hans), the parameters put in; the English text does not show."""
+    from devserver import read_po
+
+    from dualnat.doctor.messages import TEMPLATES
+
+    doctor = ubus(server, "dualnat", "doctor", {})[1]
+    [data] = [
+        f
+        for f in doctor["findings"]
+        if f["forward"] == "nas_web" and f["code"] == "forward.rules_missing"
+    ]
+    zh = read_po(Path(__file__).resolve().parents[2] / "luci-app-dualnat/po/zh_Hans/dualnat.po")
+
+    def chinese(parts: list[dict[str, Any]]) -> str:
+        return "".join(
+            re.sub(r"\{(\w+)\}", lambda m, p=p: p["params"][m.group(1)], zh[TEMPLATES[p["id"]]])
+            for p in parts
+        )
+
+    message, fix = chinese(data["message_parts"]), chinese(data["fix_parts"])
+    assert "旁路由上此转发所需的" in message and "{" not in message + fix
+
+    open_view(page, server, "overview", lang="zh_Hans")
+    nas_web = page.locator('#dualnat-doctor tr[data-forward="nas_web"]')
+    finding = nas_web.locator('.dualnat-finding[data-code="forward.rules_missing"]')
+    paragraphs = finding.locator("p").all_inner_texts()
+    assert paragraphs[0] == message
+    assert paragraphs[1] == f"处理方法： {fix}"
+    assert data["message"] not in finding.inner_text()
+
+
+def test_finding_messages_rendered_in_english_are_the_backends(
+    page: Any, server: DevServer
+) -> None:
+    """Without a translation the templates give back, word for word, the backend's text."""
+    doctor = ubus(server, "dualnat", "doctor", {})[1]
+    open_view(page, server, "overview")
+    for data in doctor["findings"]:
+        forward = data["forward"]
+        where = f'tr[data-forward="{forward}"]' if forward else ""
+        finding = page.locator(
+            f'#dualnat-doctor {where} .dualnat-finding[data-code="{data["code"]}"]'
+        )
+        paragraphs = finding.first.locator("p").all_inner_texts()
+        assert paragraphs[0] == data["message"]
+        if data["fix"]:
+            assert paragraphs[1] == f"What to do: {data['fix']}"

@@ -108,7 +108,17 @@ def test_json_structure() -> None:
     }
     assert data["ruleset"] == "nft" and data["conntrack"]["entries"] == len(HEALTHY) + 2
     finding = data["findings"][0]
-    assert set(finding) == {"code", "severity", "forward", "title", "message", "fix", "evidence"}
+    assert set(finding) == {
+        "code",
+        "severity",
+        "forward",
+        "title",
+        "message",
+        "fix",
+        "message_parts",
+        "fix_parts",
+        "evidence",
+    }
     assert set(data["forwards"]["web"]) == {
         "status",
         "severity",

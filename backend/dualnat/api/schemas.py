@@ -133,12 +133,31 @@ class PlanSchema(Schema):
     warnings = fields.List(fields.String())
 
 
+class MessagePartSchema(Schema):
+    """One template of a finding's message or fix (dualnat.doctor.messages.TEMPLATES)."""
+
+    id = fields.String()
+    params = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class FindingSchema(Schema):
+    code = fields.String()
+    severity = fields.String()
+    forward = fields.String(allow_none=True)
+    title = fields.String()
+    message = fields.String()
+    fix = fields.String()
+    message_parts = fields.List(fields.Nested(MessagePartSchema))
+    fix_parts = fields.List(fields.Nested(MessagePartSchema))
+    evidence = fields.List(fields.String())
+
+
 class DoctorSchema(Schema):
     """`dualnat doctor --json` (see dualnat.doctor)."""
 
     version = fields.Integer()
     severity = fields.String()
-    findings = fields.List(fields.Dict(keys=fields.String()))
+    findings = fields.List(fields.Nested(FindingSchema))
     forwards = fields.Dict(keys=fields.String())
     sysctls = fields.Dict(keys=fields.String())
     ruleset = fields.String()

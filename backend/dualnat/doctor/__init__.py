@@ -15,11 +15,14 @@ is missing or targets the device), forward.rules_missing (apply not run / firewa
 reloaded), forward.unreplied (DNAT seen, no reply: the device answers through the main
 router, SNAT needed), system.ip_forward_off, system.redirects_on, system.rp_filter_strict.
 
-JSON (``report.to_dict()``, `dualnat doctor --json`), version 1::
+The message and the fix are English; their parts name templates of messages.TEMPLATES
+with their parameters, so that LuCI shows them translated. JSON (``report.to_dict()``,
+`dualnat doctor --json`), version 1::
 
     {"version": 1,
      "severity": "ok|info|warning|error",          # the worst finding
      "findings": [{"code", "severity", "forward", "title", "message", "fix",
+                   "message_parts": [{"id", "params": {name: str}}, ...], "fix_parts": [...],
                    "evidence": [str, ...]}, ...],
      "forwards": {name: {"status": code, "severity", "rules": {"expected", "present",
                   "missing": [...]} | null, "arrivals": [...], "main_router": [...],

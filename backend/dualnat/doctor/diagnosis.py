@@ -10,6 +10,7 @@ from ..plan import Plan
 from ..vendors import load_vendor
 from .conntrack import Entry, Table
 from .findings import Finding, Severity
+from .messages import Part, part, plural
 from .ruleset import RuleCheck, Ruleset
 from .sysctls import IP_FORWARD, conf_key
 from .traffic import ForwardTraffic, Lan
@@ -17,16 +18,17 @@ from .traffic import ForwardTraffic, Lan
 MAX_EVIDENCE_LINES = 5
 MAX_ADDRESSES = 20
 
+# ruleset kind → the template of the fix that loads the rules again
 RELOAD_FIX = {
-    "fw4": "Run dualnat apply (it writes the dualnat_* sections into /etc/config/firewall and "
-    "reloads firewall4); if it ran already, reload the firewall: /etc/init.d/firewall reload.",
-    "nft": "Load the rules again: dualnat render --format nft | nft -f - (and make sure this "
-    "runs at boot).",
-    "iptables": "Load the rules again: dualnat render --format iptables | sh (and make sure "
-    "this runs at boot).",
-    "none": "On OpenWrt run dualnat apply; on a plain Linux bypass router load "
-    "dualnat render --format nft | nft -f - (or --format iptables | sh).",
+    "fw4": "reload.fw4",
+    "nft": "reload.nft",
+    "iptables": "reload.iptables",
+    "none": "reload.none",
 }
+
+
+def _reload_fix(kind: str) -> tuple[Part, ...]:
+    return (part(RELOAD_FIX.get(kind, RELOAD_FIX["none"])),)
 
 
 def _lines(entries: Iterable[Entry], limit: int = MAX_EVIDENCE_LINES) -> list[str]:
@@ -38,12 +40,13 @@ def _addresses(values: Iterable[str]) -> list[str]:
     return unique[:MAX_ADDRESSES]
 
 
-def _count(n: int, what: str, verb: str = "") -> str:
-    """'1 connection was' / '2 connections were' (verb: 'was' or '')."""
-    text = f"{n} {what}" + ("" if n == 1 else "s")
-    if verb:
-        text += " " + (verb if n == 1 else "were")
-    return text
+def _count(n: int, what: str) -> str:
+    """'1 connection' / '2 connections' (evidence lines, which stay English)."""
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _list(values: Iterable[str]) -> str:
+    return ", ".join(values)
 
 
 class ForwardDiagnosis:
@@ -81,8 +84,16 @@ class ForwardDiagnosis:
     def _allowed(self, e: Entry) -> bool:
         return self.t.arrival_of[id(e)].allows(self.lan.address(e.orig_src))
 
-    def _add(self, code: str, message: str, fix: str, evidence: Sequence[str] = ()) -> None:
-        self.findings.append(Finding(code, self.t.name, message, fix, tuple(evidence)))
+    def _add(
+        self,
+        code: str,
+        message: Sequence[Part],
+        fix: Sequence[Part],
+        evidence: Sequence[str] = (),
+    ) -> None:
+        self.findings.append(
+            Finding(code, self.t.name, tuple(message), tuple(fix), tuple(evidence))
+        )
 
     @property
     def tcp(self) -> bool:
@@ -104,18 +115,18 @@ class ForwardDiagnosis:
     def device_port(self) -> str:
         return ", ".join(sorted({f"{a.to_addr}:{a.to_ports}" for a in self.t.arrivals}, key=len))
 
-    def _sysctl_hints(self) -> list[str]:
-        hints = []
-        if self.sysctls.get(IP_FORWARD) == "0":
-            hints.append(
-                f"{IP_FORWARD} is 0 here, and the kernel drops forwarded connections before "
-                "they are tracked"
-            )
+    def _sysctl_hint(self) -> list[Part]:
+        """'Also, ...': the kernel settings that drop connections before they are tracked."""
+        forward_off = self.sysctls.get(IP_FORWARD) == "0"
         dev = self.plan.network.lan_device
-        rp = [self.sysctls.get(conf_key(d, "rp_filter")) for d in ("all", dev)]
-        if "1" in rp:
-            hints.append("strict rp_filter is on, and it drops packets before they are tracked")
-        return hints
+        rp_strict = "1" in [self.sysctls.get(conf_key(d, "rp_filter")) for d in ("all", dev)]
+        if forward_off and rp_strict:
+            return [part("forward.no_traffic.also_both", key=IP_FORWARD)]
+        if forward_off:
+            return [part("forward.no_traffic.also_ip_forward", key=IP_FORWARD)]
+        if rp_strict:
+            return [part("forward.no_traffic.also_rp_filter")]
+        return []
 
     # -- the rules ------------------------------------------------------------------------
 
@@ -128,27 +139,30 @@ class ForwardDiagnosis:
         evidence += [f"missing: {m}" for m in rules.missing[:MAX_EVIDENCE_LINES]]
         if len(rules.missing) > MAX_EVIDENCE_LINES:
             evidence.append(f"... and {len(rules.missing) - MAX_EVIDENCE_LINES} more")
-        loaded = "none" if not rules.present else f"only {rules.present}"
-        message = (
-            f"The bypass router has {loaded} of dualnat's {len(rules.expected)} rules for this "
-            f"forward loaded (firewall: {kind}): dualnat apply was not run, or the firewall "
-            "was not reloaded since, or something removed them."
-        )
+        expected = len(rules.expected)
+        if not rules.present:
+            message = [part("forward.rules_missing.none", expected=expected, kind=kind)]
+        else:
+            message = [
+                part(
+                    "forward.rules_missing.some",
+                    present=rules.present,
+                    expected=expected,
+                    kind=kind,
+                )
+            ]
         if self.untranslated:
-            message += (
-                f" {_count(len(self.untranslated), 'connection')} arrived at "
-                f"{', '.join(self.relays)} and went nowhere."
+            message.append(
+                plural(
+                    "forward.rules_missing.arrived",
+                    len(self.untranslated),
+                    relays=_list(self.relays),
+                )
             )
             evidence += _lines(self.untranslated)
         elif not self.t.entries and self.table.source is not None and self.tcp:
-            message += (
-                " No connection to the forward is tracked either, but without the rules a TCP "
-                "connection to a port nothing listens on leaves no trace: whether the main "
-                "router forwards the port shows once the rules are loaded."
-            )
-        self._add(
-            "forward.rules_missing", message, RELOAD_FIX.get(kind, RELOAD_FIX["none"]), evidence
-        )
+            message.append(part("forward.rules_missing.no_trace"))
+        self._add("forward.rules_missing", message, _reload_fix(kind), evidence)
 
     # -- the connections ------------------------------------------------------------------
 
@@ -157,9 +171,8 @@ class ForwardDiagnosis:
         if self.table.source is None:
             self._add(
                 "forward.unchecked",
-                "The connection table could not be read, so whether connections arrive and "
-                "get replies is unknown.",
-                "Run dualnat doctor as root (see the system finding about the table).",
+                [part("forward.unchecked")],
+                [part("forward.unchecked.fix")],
             )
             return
         if not t.entries:
@@ -171,31 +184,35 @@ class ForwardDiagnosis:
             sources = _addresses(e.orig_src for e in self.not_allowed)
             self._add(
                 "forward.source_not_allowed",
-                f"{_count(len(self.not_allowed), 'connection')} from {', '.join(sources)} "
-                f"{'was' if len(self.not_allowed) == 1 else 'were'} not forwarded: the forward "
-                "only accepts sources in allow_source.",
-                f"If they should get through, add their network to list allow_source of "
-                f"forward '{t.name}' and run dualnat apply.",
+                [
+                    plural(
+                        "forward.source_not_allowed", len(self.not_allowed), sources=_list(sources)
+                    )
+                ],
+                [part("forward.source_not_allowed.fix", forward=t.name)],
                 _lines(self.not_allowed),
             )
 
     def _no_traffic(self) -> None:
         t = self.t
-        public = self.plan.settings.public_address or "the public address"
-        hints = self._sysctl_hints()
-        message = (
-            f"No connection to {', '.join(self.relays)} is in the bypass router's connection "
-            "table: nobody connected from outside recently, or the main router does not "
-            f"forward the port to the bypass router {self.bypass}."
-        )
-        if hints:
-            message += " Also, " + "; ".join(hints) + "."
-        fix = (
-            f"On the main router ({self.plan.main_router.vendor}), forward "
-            + "; ".join(self.main_router)
-            + f". Then connect from outside (a phone on mobile data) to {public} and run "
-            "dualnat doctor again."
-        )
+        public = self.plan.settings.public_address
+        message = [
+            part("forward.no_traffic", relays=_list(self.relays), bypass=self.bypass),
+            *self._sysctl_hint(),
+        ]
+        vendor = self.plan.main_router.vendor
+        port_forwards = "; ".join(self.main_router)
+        if public:
+            fix = part(
+                "forward.no_traffic.fix",
+                vendor=vendor,
+                port_forwards=port_forwards,
+                public=public,
+            )
+        else:
+            fix = part(
+                "forward.no_traffic.fix_no_public", vendor=vendor, port_forwards=port_forwards
+            )
         evidence = [
             f"0 of {len(self.table.entries)} tracked connections go to "
             + ", ".join(str(a) for a in t.arrivals)
@@ -205,20 +222,20 @@ class ForwardDiagnosis:
             # (nothing listens, the kernel resets it and forgets it), so an empty table says
             # nothing about the main router; forward.rules_missing covers that case. A UDP
             # datagram stays in the table (unanswered) for half a minute, rules or not.
-            self._add("forward.no_traffic", message, fix, evidence)
+            self._add("forward.no_traffic", message, [fix], evidence)
         if t.direct:
             ports = ", ".join(sorted({f"{e.proto}/{e.orig_sport}" for e in t.direct}))
             self._add(
                 "forward.direct_to_device",
-                f"The device {t.device} sends from its forwarded port ({ports}) to Internet "
-                f"addresses through the bypass router, but no connection arrives at "
-                f"{self.bypass}: the main router forwards the port straight to the device, and "
-                "the device answers through its gateway, the bypass router, which never saw "
-                "the connection (TCP replies are dropped there; UDP may get through until a "
-                "proxy or a stateful filter takes the flow).",
-                "Change the main router's port forward so that it targets the bypass router: "
-                + "; ".join(self.main_router)
-                + ".",
+                [
+                    part(
+                        "forward.direct_to_device",
+                        device=t.device,
+                        ports=ports,
+                        bypass=self.bypass,
+                    )
+                ],
+                [part("forward.direct_to_device.fix", port_forwards="; ".join(self.main_router))],
                 _lines(t.direct),
             )
 
@@ -228,21 +245,31 @@ class ForwardDiagnosis:
             clients = _addresses(e.orig_src for e in self.replied)
             self._add(
                 "forward.ok",
-                f"{_count(len(self.replied), 'connection')} forwarded to {self.device_port} "
-                f"and answered, from {', '.join(clients)}. The device sees "
-                f"{', '.join(sees)} as the client.",
-                "",
+                [
+                    plural(
+                        "forward.ok",
+                        len(self.replied),
+                        device_port=self.device_port,
+                        clients=_list(clients),
+                        device_sees=_list(sees),
+                    )
+                ],
+                [],
                 _lines(self.replied),
             )
         elif self.replied and self.unreplied:
             sources = _addresses(e.orig_src for e in self.unreplied)
             self._add(
                 "forward.partly_unreplied",
-                f"{_count(len(self.replied), 'connection')} got replies, "
-                f"{len(self.unreplied)} did not (from {', '.join(sources)}).",
-                "If the unanswered ones have something in common (LAN clients using the public "
-                "address, one Internet address), that path is the one to look at; a few "
-                "unanswered attempts (port scans, clients that gave up) are normal.",
+                [
+                    plural(
+                        "forward.partly_unreplied",
+                        len(self.replied),
+                        unreplied=len(self.unreplied),
+                        sources=_list(sources),
+                    )
+                ],
+                [part("forward.partly_unreplied.fix")],
                 [
                     f"replied: {len(self.replied)}, unreplied: {len(self.unreplied)}",
                     *_lines(self.unreplied),
@@ -262,11 +289,22 @@ class ForwardDiagnosis:
         if not no_snat:
             self._add(
                 "forward.target_silent",
-                f"{_count(n, 'connection', 'was')} forwarded to {self.device_port} with the "
-                f"source {self.bypass}, so the replies had to come back here, but the device "
-                "never answered.",
-                f"Check that {t.device} is on, listens on {self.device_port}, and that its own "
-                f"firewall accepts connections from {self.bypass}.",
+                [
+                    plural(
+                        "forward.target_silent",
+                        n,
+                        device_port=self.device_port,
+                        bypass=self.bypass,
+                    )
+                ],
+                [
+                    part(
+                        "forward.target_silent.fix",
+                        device=t.device,
+                        device_port=self.device_port,
+                        bypass=self.bypass,
+                    )
+                ],
                 evidence,
             )
             return
@@ -277,33 +315,32 @@ class ForwardDiagnosis:
                 f"{t.device} made {_count(t.device_own_replied, 'connection')} of its own "
                 "through the bypass router, so its gateway seems to be the bypass router"
             )
-            fix = (
-                f"Check that {t.device} is on and listens on {self.device_port}, and that its "
-                f"firewall accepts {', '.join(clients)}. If its gateway is the main router "
-                f"after all, set option target_gateway 'main' for forward '{t.name}' and run "
-                "dualnat apply."
+            fix = part(
+                "forward.unreplied.fix_check_device",
+                device=t.device,
+                device_port=self.device_port,
+                clients=_list(clients),
+                forward=t.name,
             )
         else:
             evidence.append(
                 f"{t.device} made no connection of its own through the bypass router "
                 f"(consistent with its gateway being the main router {main_ip})"
             )
-            fix = (
-                f"Set option target_gateway 'main' for forward '{t.name}' (or keep_source_ip "
-                f"'no') and run dualnat apply: the bypass router then replaces the source with "
-                f"{self.bypass}, so the replies come back through it (the device sees "
-                f"{self.bypass} instead of the client). Or make {self.bypass} the device's "
-                "gateway (DHCP)."
-            )
+            fix = part("forward.unreplied.fix_snat", forward=t.name, bypass=self.bypass)
         self._add(
             "forward.unreplied",
-            f"{_count(n, 'connection')} from {', '.join(clients)} "
-            f"{'was' if n == 1 else 'were'} forwarded to {self.device_port} (DNAT happened), "
-            "but no reply came back. The device answers "
-            f"the client address through its own default gateway; when that is the main "
-            f"router ({main_ip}), the main router drops the reply, because it expects it from "
-            f"{self.bypass}.",
-            fix,
+            [
+                plural(
+                    "forward.unreplied",
+                    n,
+                    clients=_list(clients),
+                    device_port=self.device_port,
+                    main_ip=main_ip,
+                    bypass=self.bypass,
+                )
+            ],
+            [fix],
             evidence,
         )
 
@@ -325,22 +362,23 @@ class ForwardDiagnosis:
         if self.translated:
             self._add(
                 "forward.stale_connections",
-                f"{_count(len(self.untranslated), 'connection')} reached the bypass router "
-                "without being forwarded while others were: they started before the rules "
-                "were loaded, and the kernel keeps a connection's translation for its whole "
-                "life (long-lived UDP flows never pick up new rules).",
-                "Delete them so that they start again through the rules: " + "; ".join(deletes),
+                [plural("forward.stale_connections", len(self.untranslated))],
+                [part("forward.stale_connections.fix", commands="; ".join(deletes))],
                 evidence,
             )
             return
         self._add(
             "forward.not_translated",
-            f"{_count(len(self.untranslated), 'connection')} reached the bypass router at "
-            f"{', '.join(self.relays)}, and none was forwarded to {t.device} although the "
-            "rules are loaded: the connections started before the rules were loaded, or the "
-            f"rules are for another LAN device than {self.plan.network.lan_device}.",
-            "Delete the old connections (" + "; ".join(deletes) + "); if new ones are not "
-            "forwarded either, run dualnat apply again (the LAN device may have changed).",
+            [
+                plural(
+                    "forward.not_translated",
+                    len(self.untranslated),
+                    relays=_list(self.relays),
+                    device=t.device,
+                    lan_device=self.plan.network.lan_device,
+                )
+            ],
+            [part("forward.not_translated.fix", commands="; ".join(deletes))],
             evidence,
         )
 
@@ -390,8 +428,8 @@ def system_findings(plan: Plan, ruleset: Ruleset, table: Table) -> list[Finding]
             Finding(
                 "system.disabled",
                 None,
-                "dualnat is disabled in /etc/config/dualnat: it plans no rules.",
-                "Set option enabled '1' in config dualnat 'main' and run dualnat apply.",
+                (part("system.disabled"),),
+                (part("system.disabled.fix"),),
             )
         )
     if ruleset.kind == "unknown":
@@ -399,22 +437,22 @@ def system_findings(plan: Plan, ruleset: Ruleset, table: Table) -> list[Finding]
             Finding(
                 "system.ruleset_unreadable",
                 None,
-                "Neither `nft list ruleset` nor `iptables-save -t nat` could run, so whether "
-                "the rules are loaded is unknown.",
-                "Run dualnat doctor as root.",
+                (part("system.ruleset_unreadable"),),
+                (part("system.ruleset_unreadable.fix"),),
             )
         )
     if len(ruleset.loaded) > 1:
+        # loaded holds each of ruleset.KINDS at most once: two or three of them
+        names = dict(zip(("first", "second", "third"), ruleset.loaded, strict=False))
+        several = (
+            "system.several_rulesets.two" if len(names) == 2 else "system.several_rulesets.three"
+        )
         out.append(
             Finding(
                 "system.several_rulesets",
                 None,
-                f"dualnat's rules are loaded in {' and '.join(ruleset.loaded)} at the same "
-                f"time (checked: {ruleset.kind}). The first translation wins, and removing one "
-                "leaves the other.",
-                "Keep one way: firewall4 on OpenWrt (dualnat apply); remove the others with "
-                "dualnat render --format nft --revert | nft -f - or dualnat render --format "
-                "iptables --revert | sh.",
+                (part(several, kind=ruleset.kind, **names),),
+                (part("system.several_rulesets.fix"),),
                 tuple(f"rules found: {k}" for k in ruleset.loaded),
             )
         )
@@ -424,10 +462,8 @@ def system_findings(plan: Plan, ruleset: Ruleset, table: Table) -> list[Finding]
             Finding(
                 "system.masquerade_missing",
                 None,
-                "dualnat plans to masquerade LAN traffic that leaves through the bypass router, "
-                "but the rule is not loaded: Wi-Fi clients behind a main router that runs "
-                "bridged traffic through netfilter lose IPv4.",
-                RELOAD_FIX.get(ruleset.kind, RELOAD_FIX["none"]),
+                (part("system.masquerade_missing"),),
+                _reload_fix(ruleset.kind),
                 tuple(f"missing: {m}" for m in masq.missing[:MAX_EVIDENCE_LINES]),
             )
         )
@@ -436,10 +472,8 @@ def system_findings(plan: Plan, ruleset: Ruleset, table: Table) -> list[Finding]
             Finding(
                 "system.conntrack_unavailable",
                 None,
-                "Neither /proc/net/nf_conntrack nor the conntrack tool could be read, so the "
-                "doctor cannot tell whether connections arrive and get replies.",
-                "Run dualnat doctor as root; on OpenWrt install the conntrack package "
-                "(opkg install conntrack) if /proc/net/nf_conntrack is missing.",
+                (part("system.conntrack_unavailable"),),
+                (part("system.conntrack_unavailable.fix"),),
             )
         )
     return out
@@ -465,13 +499,8 @@ def masquerade_findings(plan: Plan) -> list[Finding]:
         Finding(
             "system.masquerade_off",
             None,
-            f"masquerade is 'off', but the main router ({vendor.name}) runs bridged traffic "
-            "through netfilter: its Wi-Fi clients whose gateway is the bypass router lose IPv4 "
-            "unless the bypass router masquerades (the main router remembers their first, "
-            "bridged pass as 'no NAT'). The bypass router cannot see this failure, because "
-            "the replies never reach it; check from such a Wi-Fi client.",
-            "Set option masquerade 'auto' (or 'on') in config dualnat 'main' and run dualnat "
-            "apply. Cost: the main router then sees those devices as the bypass router.",
+            (part("system.masquerade_off", vendor=vendor.name),),
+            (part("system.masquerade_off.fix"),),
             (
                 "masquerade = off",
                 f"main_router_vendor = {vendor.id}: bridge netfilter risk",

@@ -1,5 +1,6 @@
 """Findings: what the doctor concludes, with a stable code, a severity, the fix and the
-evidence. The codes and their severities are part of the JSON interface (LuCI shows them)."""
+evidence. The codes and their severities are part of the JSON interface (LuCI shows them).
+The message and the fix are built from templates (messages.TEMPLATES) that LuCI translates."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from .messages import Part, render
 
 
 class Severity(StrEnum):
@@ -53,12 +56,15 @@ CODES: dict[str, tuple[Severity, str]] = {
 
 @dataclass(frozen=True)
 class Finding:
-    """One conclusion. `forward` is None for findings about the whole machine."""
+    """One conclusion. `forward` is None for findings about the whole machine.
+
+    The message and the fix are their parts rendered (English); the parts go into the
+    JSON too, so that LuCI can show them translated."""
 
     code: str
     forward: str | None
-    message: str
-    fix: str
+    message_parts: tuple[Part, ...]
+    fix_parts: tuple[Part, ...] = ()
     evidence: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -73,6 +79,14 @@ class Finding:
     def title(self) -> str:
         return CODES[self.code][1]
 
+    @property
+    def message(self) -> str:
+        return render(self.message_parts)
+
+    @property
+    def fix(self) -> str:
+        return render(self.fix_parts)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
@@ -81,6 +95,8 @@ class Finding:
             "title": self.title,
             "message": self.message,
             "fix": self.fix,
+            "message_parts": [p.to_dict() for p in self.message_parts],
+            "fix_parts": [p.to_dict() for p in self.fix_parts],
             "evidence": list(self.evidence),
         }
 

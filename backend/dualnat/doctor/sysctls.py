@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..plan import Plan, Sysctl
 from .findings import Finding
+from .messages import part
 from .system import System
 
 IP_FORWARD = "net.ipv4.ip_forward"
@@ -59,11 +60,8 @@ def findings(plan: Plan, values: dict[str, str | None]) -> list[Finding]:
             Finding(
                 "system.ip_forward_off",
                 None,
-                "This machine does not forward IPv4 packets: nothing that arrives for a "
-                "forward (and no LAN traffic that uses it as gateway) gets through. The "
-                "kernel drops such connections before they enter the connection table.",
-                f"sysctl -w {IP_FORWARD}=1 (dualnat apply sets it and keeps it in "
-                "/etc/sysctl.d/90-dualnat.conf; check that nothing turns it off at boot).",
+                (part("system.ip_forward_off"),),
+                (part("system.ip_forward_off.fix", key=IP_FORWARD),),
                 _shown(values, IP_FORWARD),
             )
         )
@@ -74,21 +72,16 @@ def findings(plan: Plan, values: dict[str, str | None]) -> list[Finding]:
             Finding(
                 "system.redirects_on",
                 None,
-                "This machine sends ICMP redirects: it tells LAN devices that forward "
-                f"through it on {dev} to use the main router directly, so their traffic "
-                "skips the bypass router (its proxy, its masquerade) after the first "
-                "packets. The kernel sends them when either 'all' or the device allows it."
-                + (
-                    " dualnat plans them off, so the settings were not applied (apply not "
-                    "run since boot, or something set them back)."
-                    if planned
-                    else " disable_redirects is '0' in /etc/config/dualnat."
+                (
+                    part("system.redirects_on", device=dev),
+                    part(
+                        "system.redirects_on.planned" if planned else "system.redirects_on.chosen"
+                    ),
                 ),
                 (
-                    f"Run dualnat apply, or sysctl -w {all_r}=0 {dev_r}=0."
+                    part("system.redirects_on.fix_planned", all_key=all_r, device_key=dev_r)
                     if planned
-                    else "Set option disable_redirects '1' in /etc/config/dualnat and run "
-                    "dualnat apply."
+                    else part("system.redirects_on.fix_chosen"),
                 ),
                 _shown(values, all_r, dev_r),
             )
@@ -100,12 +93,8 @@ def findings(plan: Plan, values: dict[str, str | None]) -> list[Finding]:
             Finding(
                 "system.rp_filter_strict",
                 None,
-                f"Strict reverse-path filtering is on for {dev} (the kernel uses the larger "
-                "of 'all' and the device): a packet is dropped unless the reply to its "
-                f"source would leave through {dev} again. Forwarded connections from sources "
-                "this machine routes elsewhere (a proxy's tun device, policy routing, a "
-                "second uplink) vanish without a trace in the connection table.",
-                f"sysctl -w {all_rp}=2 {dev_rp}=2 (loose) unless you rely on strict mode.",
+                (part("system.rp_filter_strict", device=dev),),
+                (part("system.rp_filter_strict.fix", all_key=all_rp, device_key=dev_rp),),
                 _shown(values, all_rp, dev_rp),
             )
         )
@@ -114,14 +103,8 @@ def findings(plan: Plan, values: dict[str, str | None]) -> list[Finding]:
             Finding(
                 "system.bridge_netfilter",
                 None,
-                "Bridged traffic on this machine passes through its firewall and connection "
-                "tracking (br_netfilter). A connection first seen while it crossed the "
-                "bridge is tracked without NAT; packets of it that this machine later "
-                "routes skip dualnat's translation (the failure Linksys and Netgear main "
-                "routers show), and the firewall's rules apply to traffic that only crosses "
-                "the bridge.",
-                f"sysctl -w {BRIDGE_NF}=0, unless a service here (Docker, a bridge "
-                "firewall) needs it.",
+                (part("system.bridge_netfilter"),),
+                (part("system.bridge_netfilter.fix", key=BRIDGE_NF),),
                 _shown(values, BRIDGE_NF),
             )
         )

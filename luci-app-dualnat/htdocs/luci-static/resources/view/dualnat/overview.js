@@ -15,7 +15,7 @@
 var POLL_SECONDS = 10;
 
 /* The doctor's finding titles by code (backend/dualnat/doctor/findings.py CODES), so that
- * they appear translated; the message and the fix under them come from the backend. */
+ * they appear translated. */
 var FINDING_TITLES = {
 	'forward.ok': _('the forward works'),
 	'forward.rules_missing': _('dualnat\'s rules are not loaded'),
@@ -38,6 +38,76 @@ var FINDING_TITLES = {
 	'system.conntrack_unavailable': _('the connection table could not be read'),
 	'system.disabled': _('dualnat is disabled'),
 	'system.masquerade_off': _('masquerade is off for a risky main router')
+};
+
+/* The templates of the findings' messages and fixes by id (backend/dualnat/doctor/messages.py
+ * TEMPLATES, word for word), so that they appear translated. A finding's message_parts and
+ * fix_parts name them with their parameters: {name} in a template is replaced by the
+ * parameter. A finding from a backend that names a template not here shows its English text. */
+var MESSAGE_TEMPLATES = {
+	'reload.fw4': _('Run dualnat apply (it writes the dualnat_* sections into /etc/config/firewall and reloads firewall4); if it ran already, reload the firewall: /etc/init.d/firewall reload.'),
+	'reload.nft': _('Load the rules again: dualnat render --format nft | nft -f - (and make sure this runs at boot).'),
+	'reload.iptables': _('Load the rules again: dualnat render --format iptables | sh (and make sure this runs at boot).'),
+	'reload.none': _('On OpenWrt run dualnat apply; on a plain Linux bypass router load dualnat render --format nft | nft -f - (or --format iptables | sh).'),
+	'forward.rules_missing.none': _('The bypass router has none of dualnat\'s {expected} rules for this forward loaded (firewall: {kind}): dualnat apply was not run, or the firewall was not reloaded since, or something removed them.'),
+	'forward.rules_missing.some': _('The bypass router has only {present} of dualnat\'s {expected} rules for this forward loaded (firewall: {kind}): dualnat apply was not run, or the firewall was not reloaded since, or something removed them.'),
+	'forward.rules_missing.arrived.one': _('{n} connection arrived at {relays} and went nowhere.'),
+	'forward.rules_missing.arrived.other': _('{n} connections arrived at {relays} and went nowhere.'),
+	'forward.rules_missing.no_trace': _('No connection to the forward is tracked either, but without the rules a TCP connection to a port nothing listens on leaves no trace: whether the main router forwards the port shows once the rules are loaded.'),
+	'forward.unchecked': _('The connection table could not be read, so whether connections arrive and get replies is unknown.'),
+	'forward.unchecked.fix': _('Run dualnat doctor as root (see the system finding about the table).'),
+	'forward.source_not_allowed.one': _('{n} connection from {sources} was not forwarded: the forward only accepts sources in allow_source.'),
+	'forward.source_not_allowed.other': _('{n} connections from {sources} were not forwarded: the forward only accepts sources in allow_source.'),
+	'forward.source_not_allowed.fix': _('If they should get through, add their network to list allow_source of forward \'{forward}\' and run dualnat apply.'),
+	'forward.no_traffic': _('No connection to {relays} is in the bypass router\'s connection table: nobody connected from outside recently, or the main router does not forward the port to the bypass router {bypass}.'),
+	'forward.no_traffic.also_ip_forward': _('Also, {key} is 0 here, and the kernel drops forwarded connections before they are tracked.'),
+	'forward.no_traffic.also_rp_filter': _('Also, strict rp_filter is on, and it drops packets before they are tracked.'),
+	'forward.no_traffic.also_both': _('Also, {key} is 0 here, and the kernel drops forwarded connections before they are tracked; strict rp_filter is on, and it drops packets before they are tracked.'),
+	'forward.no_traffic.fix': _('On the main router ({vendor}), forward {port_forwards}. Then connect from outside (a phone on mobile data) to {public} and run dualnat doctor again.'),
+	'forward.no_traffic.fix_no_public': _('On the main router ({vendor}), forward {port_forwards}. Then connect from outside (a phone on mobile data) to the public address and run dualnat doctor again.'),
+	'forward.direct_to_device': _('The device {device} sends from its forwarded port ({ports}) to Internet addresses through the bypass router, but no connection arrives at {bypass}: the main router forwards the port straight to the device, and the device answers through its gateway, the bypass router, which never saw the connection (TCP replies are dropped there; UDP may get through until a proxy or a stateful filter takes the flow).'),
+	'forward.direct_to_device.fix': _('Change the main router\'s port forward so that it targets the bypass router: {port_forwards}.'),
+	'forward.ok.one': _('{n} connection forwarded to {device_port} and answered, from {clients}. The device sees {device_sees} as the client.'),
+	'forward.ok.other': _('{n} connections forwarded to {device_port} and answered, from {clients}. The device sees {device_sees} as the client.'),
+	'forward.partly_unreplied.one': _('{n} connection got replies, {unreplied} did not (from {sources}).'),
+	'forward.partly_unreplied.other': _('{n} connections got replies, {unreplied} did not (from {sources}).'),
+	'forward.partly_unreplied.fix': _('If the unanswered ones have something in common (LAN clients using the public address, one Internet address), that path is the one to look at; a few unanswered attempts (port scans, clients that gave up) are normal.'),
+	'forward.target_silent.one': _('{n} connection was forwarded to {device_port} with the source {bypass}, so the replies had to come back here, but the device never answered.'),
+	'forward.target_silent.other': _('{n} connections were forwarded to {device_port} with the source {bypass}, so the replies had to come back here, but the device never answered.'),
+	'forward.target_silent.fix': _('Check that {device} is on, listens on {device_port}, and that its own firewall accepts connections from {bypass}.'),
+	'forward.unreplied.one': _('{n} connection from {clients} was forwarded to {device_port} (DNAT happened), but no reply came back. The device answers the client address through its own default gateway; when that is the main router ({main_ip}), the main router drops the reply, because it expects it from {bypass}.'),
+	'forward.unreplied.other': _('{n} connections from {clients} were forwarded to {device_port} (DNAT happened), but no reply came back. The device answers the client address through its own default gateway; when that is the main router ({main_ip}), the main router drops the reply, because it expects it from {bypass}.'),
+	'forward.unreplied.fix_check_device': _('Check that {device} is on and listens on {device_port}, and that its firewall accepts {clients}. If its gateway is the main router after all, set option target_gateway \'main\' for forward \'{forward}\' and run dualnat apply.'),
+	'forward.unreplied.fix_snat': _('Set option target_gateway \'main\' for forward \'{forward}\' (or keep_source_ip \'no\') and run dualnat apply: the bypass router then replaces the source with {bypass}, so the replies come back through it (the device sees {bypass} instead of the client). Or make {bypass} the device\'s gateway (DHCP).'),
+	'forward.stale_connections.one': _('{n} connection reached the bypass router without being forwarded while others were: they started before the rules were loaded, and the kernel keeps a connection\'s translation for its whole life (long-lived UDP flows never pick up new rules).'),
+	'forward.stale_connections.other': _('{n} connections reached the bypass router without being forwarded while others were: they started before the rules were loaded, and the kernel keeps a connection\'s translation for its whole life (long-lived UDP flows never pick up new rules).'),
+	'forward.stale_connections.fix': _('Delete them so that they start again through the rules: {commands}'),
+	'forward.not_translated.one': _('{n} connection reached the bypass router at {relays}, and none was forwarded to {device} although the rules are loaded: the connections started before the rules were loaded, or the rules are for another LAN device than {lan_device}.'),
+	'forward.not_translated.other': _('{n} connections reached the bypass router at {relays}, and none was forwarded to {device} although the rules are loaded: the connections started before the rules were loaded, or the rules are for another LAN device than {lan_device}.'),
+	'forward.not_translated.fix': _('Delete the old connections ({commands}); if new ones are not forwarded either, run dualnat apply again (the LAN device may have changed).'),
+	'system.disabled': _('dualnat is disabled in /etc/config/dualnat: it plans no rules.'),
+	'system.disabled.fix': _('Set option enabled \'1\' in config dualnat \'main\' and run dualnat apply.'),
+	'system.ruleset_unreadable': _('Neither `nft list ruleset` nor `iptables-save -t nat` could run, so whether the rules are loaded is unknown.'),
+	'system.ruleset_unreadable.fix': _('Run dualnat doctor as root.'),
+	'system.several_rulesets.two': _('dualnat\'s rules are loaded in {first} and {second} at the same time (checked: {kind}). The first translation wins, and removing one leaves the other.'),
+	'system.several_rulesets.three': _('dualnat\'s rules are loaded in {first} and {second} and {third} at the same time (checked: {kind}). The first translation wins, and removing one leaves the other.'),
+	'system.several_rulesets.fix': _('Keep one way: firewall4 on OpenWrt (dualnat apply); remove the others with dualnat render --format nft --revert | nft -f - or dualnat render --format iptables --revert | sh.'),
+	'system.masquerade_missing': _('dualnat plans to masquerade LAN traffic that leaves through the bypass router, but the rule is not loaded: Wi-Fi clients behind a main router that runs bridged traffic through netfilter lose IPv4.'),
+	'system.conntrack_unavailable': _('Neither /proc/net/nf_conntrack nor the conntrack tool could be read, so the doctor cannot tell whether connections arrive and get replies.'),
+	'system.conntrack_unavailable.fix': _('Run dualnat doctor as root; on OpenWrt install the conntrack package (opkg install conntrack) if /proc/net/nf_conntrack is missing.'),
+	'system.masquerade_off': _('masquerade is \'off\', but the main router ({vendor}) runs bridged traffic through netfilter: its Wi-Fi clients whose gateway is the bypass router lose IPv4 unless the bypass router masquerades (the main router remembers their first, bridged pass as \'no NAT\'). The bypass router cannot see this failure, because the replies never reach it; check from such a Wi-Fi client.'),
+	'system.masquerade_off.fix': _('Set option masquerade \'auto\' (or \'on\') in config dualnat \'main\' and run dualnat apply. Cost: the main router then sees those devices as the bypass router.'),
+	'system.ip_forward_off': _('This machine does not forward IPv4 packets: nothing that arrives for a forward (and no LAN traffic that uses it as gateway) gets through. The kernel drops such connections before they enter the connection table.'),
+	'system.ip_forward_off.fix': _('sysctl -w {key}=1 (dualnat apply sets it and keeps it in /etc/sysctl.d/90-dualnat.conf; check that nothing turns it off at boot).'),
+	'system.redirects_on': _('This machine sends ICMP redirects: it tells LAN devices that forward through it on {device} to use the main router directly, so their traffic skips the bypass router (its proxy, its masquerade) after the first packets. The kernel sends them when either \'all\' or the device allows it.'),
+	'system.redirects_on.planned': _('dualnat plans them off, so the settings were not applied (apply not run since boot, or something set them back).'),
+	'system.redirects_on.chosen': _('disable_redirects is \'0\' in /etc/config/dualnat.'),
+	'system.redirects_on.fix_planned': _('Run dualnat apply, or sysctl -w {all_key}=0 {device_key}=0.'),
+	'system.redirects_on.fix_chosen': _('Set option disable_redirects \'1\' in /etc/config/dualnat and run dualnat apply.'),
+	'system.rp_filter_strict': _('Strict reverse-path filtering is on for {device} (the kernel uses the larger of \'all\' and the device): a packet is dropped unless the reply to its source would leave through {device} again. Forwarded connections from sources this machine routes elsewhere (a proxy\'s tun device, policy routing, a second uplink) vanish without a trace in the connection table.'),
+	'system.rp_filter_strict.fix': _('sysctl -w {all_key}=2 {device_key}=2 (loose) unless you rely on strict mode.'),
+	'system.bridge_netfilter': _('Bridged traffic on this machine passes through its firewall and connection tracking (br_netfilter). A connection first seen while it crossed the bridge is tracked without NAT; packets of it that this machine later routes skip dualnat\'s translation (the failure Linksys and Netgear main routers show), and the firewall\'s rules apply to traffic that only crosses the bridge.'),
+	'system.bridge_netfilter.fix': _('sysctl -w {key}=0, unless a service here (Docker, a bridge firewall) needs it.')
 };
 
 var KINDS = {
@@ -76,6 +146,27 @@ function itemSummary(item) {
 	}
 
 	return item.kind;
+}
+
+/* A finding's message or fix from its parts, translated: each part's template with its
+ * parameters, the parts joined by a space (none after a CJK sentence); the backend's English
+ * `text` when there are no parts or one names an unknown template (an older backend). */
+function findingText(parts, text) {
+	parts = L.toArray(parts);
+	if (!parts.length || !parts.every(function(p) { return p && MESSAGE_TEMPLATES.hasOwnProperty(p.id); }))
+		return text;
+
+	return parts.reduce(function(out, p) {
+		var params = p.params || {},
+		    s = MESSAGE_TEMPLATES[p.id].replace(/\{(\w+)\}/g, function(m, name) {
+			return params.hasOwnProperty(name) ? String(params[name]) : m;
+		});
+
+		if (out === '')
+			return s;
+
+		return out + (/[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]$/.test(out) ? '' : ' ') + s;
+	}, '');
 }
 
 function row(title, value, id) {
@@ -184,10 +275,12 @@ return view.extend({
 	},
 
 	renderFinding: function(f) {
+		var fix = findingText(f.fix_parts, f.fix);
+
 		return E('div', { 'class': 'dualnat-finding dualnat-finding-%s'.format(f.severity), 'data-code': f.code }, [
 			dn.severity(f.severity), ' ', E('strong', {}, [ FINDING_TITLES[f.code] || f.title ]),
-			E('p', {}, [ f.message ]),
-			f.fix ? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('What to do:') ]), ' ', f.fix ]) : '',
+			E('p', {}, [ findingText(f.message_parts, f.message) ]),
+			fix ? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('What to do:') ]), ' ', fix ]) : '',
 			(f.evidence && f.evidence.length)
 				? E('details', {}, [ E('summary', {}, [ _('Evidence') ]), E('pre', {}, [ f.evidence.join('\n') ]) ]) : ''
 		]);
