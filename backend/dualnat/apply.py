@@ -188,7 +188,7 @@ def _read_originals(path: Path) -> dict[str, str]:
 
 def _sysctl_path(env: Environment, key: str) -> Path:
     assert env.proc_sys is not None
-    return env.proc_sys / Sysctl(None, "", key, "").proc_path
+    return env.proc_sys / Sysctl(None, (), key, "").proc_path
 
 
 def _apply_sysctls(env: Environment, items: list[Sysctl], messages: list[str]) -> None:

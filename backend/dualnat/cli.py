@@ -36,6 +36,7 @@ def _plan_text(plan: Plan) -> str:
     for n, item in enumerate(plan.items, 1):
         data = item.to_dict()
         data.pop("reason")
+        data.pop("reason_parts")
         head = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, [], False))
         lines.append(f"{n:>3}. {head}")
         lines.append(f"     why: {item.reason}")

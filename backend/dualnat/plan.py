@@ -1,4 +1,8 @@
-"""The plan: plain data that says which rules and settings exist, each with its reason."""
+"""The plan: plain data that says which rules and settings exist, each with its reason.
+
+A reason (and a warning) is built from parts (reasons.TEMPLATES, see dualnat.i18n_parts):
+the English text is the parts rendered, and the JSON carries both, so that LuCI can show
+the reason translated."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, ClassVar
 
+from .i18n_parts import Part, render
 from .model import NetworkState, PortRange, Settings
 
 
@@ -34,14 +39,29 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Item:
-    """Base of every planned rule or setting on the bypass router."""
+    """Base of every planned rule or setting on the bypass router.
+
+    The reason is its parts rendered (English); the JSON has both, the parts as
+    `reason_parts` right after `reason`."""
 
     kind: ClassVar[str] = "item"
     forward: str | None
-    reason: str
+    reason_parts: tuple[Part, ...]
+
+    @property
+    def reason(self) -> str:
+        return render(self.reason_parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **_plain(self)}
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "forward": self.forward,
+            "reason": self.reason,
+            "reason_parts": [p.to_dict() for p in self.reason_parts],
+        }
+        for f in fields(self)[2:]:
+            data[f.name] = _plain(getattr(self, f.name))
+        return data
 
 
 @dataclass(frozen=True)
@@ -155,13 +175,20 @@ class MainRouterSettings:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything dualnat will do on the bypass router and ask of the main router."""
+    """Everything dualnat will do on the bypass router and ask of the main router.
+
+    Each warning is its parts rendered (English); the JSON's `warning_parts` has the
+    parts of each warning, in the same order as `warnings`."""
 
     settings: Settings
     network: NetworkState
     items: tuple[Item, ...]
     main_router: MainRouterSettings
-    warnings: tuple[str, ...] = field(default=())
+    warning_parts: tuple[tuple[Part, ...], ...] = field(default=())
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(render(parts) for parts in self.warning_parts)
 
     def of_kind(self, cls: type[Item]) -> list[Any]:
         return [i for i in self.items if isinstance(i, cls)]
@@ -173,4 +200,5 @@ class Plan:
             "items": [i.to_dict() for i in self.items],
             "main_router": self.main_router.to_dict(),
             "warnings": list(self.warnings),
+            "warning_parts": [[p.to_dict() for p in parts] for parts in self.warning_parts],
         }

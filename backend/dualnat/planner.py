@@ -32,6 +32,7 @@ from .plan import (
     Sysctl,
     text,
 )
+from .reasons import Part, part
 from .services import ServicePorts
 from .vendors import load_vendor
 
@@ -47,12 +48,22 @@ Resolver = Callable[[str], IPv4Address | None]
 class Relay:
     """A piece of a forward: the main router sends `external` to the bypass router's `bypass`.
 
-    `why` says why the ports differ ("" when they are equal).
+    When the ports differ, `services` names the bypass router's services that the
+    external ports hold ("" when bypass_port moved them).
     """
 
     external: PortRange
     bypass: PortRange
-    why: str = ""
+    services: str = ""
+
+    @property
+    def why(self) -> str:
+        """Why the ports differ ("" when they are equal)."""
+        if self.external == self.bypass:
+            return ""
+        if self.services:
+            return f"{self.services} is a service of the bypass router"
+        return "bypass_port says so"
 
 
 def resolve_ipv4(name: str) -> IPv4Address | None:
@@ -220,8 +231,7 @@ def _assign_relays(
         if msg:
             problems.append(Problem(fwd.name, "bypass_port", msg))
             continue
-        why = "" if wanted == fwd.external_port else "bypass_port says so"
-        relays[fwd.name] = [Relay(fwd.external_port, wanted, why)]
+        relays[fwd.name] = [Relay(fwd.external_port, wanted)]
         if wanted != fwd.external_port:
             book.claim(protos, wanted, fwd.name)
     for fwd in forwards:
@@ -247,7 +257,7 @@ def _assign_relays(
                 )
                 break
             busy = ", ".join(_service_conflict(protos, ports, services))
-            segments.append(Relay(ports, relay, f"{busy} is a service of the bypass router"))
+            segments.append(Relay(ports, relay, busy))
             book.claim(protos, relay, fwd.name)
         else:
             relays[fwd.name] = segments
@@ -258,18 +268,17 @@ def _needs_snat(fwd: Forward) -> bool:
     return fwd.target_gateway is TargetGateway.MAIN or fwd.keep_source_ip is KeepSource.NO
 
 
-def _dnat_reason(fwd: Forward, seg: Relay, to: str, net: NetworkState) -> str:
-    b = text(net.bypass_ip)
-    reason = (
-        f"Connections that the main router forwards to {b}:{seg.bypass} go on to {to}. "
-        f"The rule matches the bypass router's own address {b}, so LAN clients' outgoing "
-        f"traffic to port {seg.bypass} elsewhere is left alone."
-    )
-    if seg.why:
-        reason += (
-            f" The main router targets port {seg.bypass} instead of {seg.external} because "
-            f"{seg.why}; LAN clients keep reaching the bypass router's own port {seg.external}."
-        )
+def _dnat_reason(seg: Relay, to: str, net: NetworkState) -> list[Part]:
+    port = text(seg.bypass)
+    reason = [part("plan.dnat", bypass=text(net.bypass_ip), port=port, target=to)]
+    if seg.external != seg.bypass:
+        external = text(seg.external)
+        if seg.services:
+            reason.append(
+                part("plan.dnat.relay_service", port=port, external=external, services=seg.services)
+            )
+        else:
+            reason.append(part("plan.dnat.relay_bypass_port", port=port, external=external))
     return reason
 
 
@@ -281,32 +290,28 @@ def _forward_items(
     bs, ts = text(b), text(t)
     target = f"{ts}:{fwd.internal_port}"
     sources: tuple[IPv4Network, ...] = tuple(collapse_addresses(fwd.allow_source))
-    note = ""
+    note: tuple[Part, ...] = ()
     if sources:
         if fwd.hairpin:
             sources = tuple(collapse_addresses([*sources, net.lan]))
-        note = " Only sources in allow_source may connect" + (
-            " (and LAN clients, which reach the device directly anyway)." if fwd.hairpin else "."
-        )
+        note = (part("plan.dnat.allow_source_lan" if fwd.hairpin else "plan.dnat.allow_source"),)
     items: list[Item] = []
     offset = fwd.internal_port.first - fwd.external_port.first
     for seg in relays:
         to_port = seg.external.shifted(offset)
-        reason = _dnat_reason(fwd, seg, f"{ts}:{to_port}", net) + note
+        reason = (*_dnat_reason(seg, f"{ts}:{to_port}", net), *note)
         items.append(Dnat(fwd.name, reason, protos, b, seg.bypass, t, to_port, sources))
     snat_all = _needs_snat(fwd)
     if snat_all:
         why = (
-            "its gateway is the main router"
+            "plan.snat.gateway_main"
             if fwd.target_gateway is TargetGateway.MAIN
-            else "keep_source_ip is 'no'"
+            else "plan.snat.keep_source_no"
         )
         items.append(
             Snat(
                 fwd.name,
-                f"{ts} must send its replies back through the bypass router, and {why}: the "
-                f"source becomes {bs}, so the device sees {bs} instead of the client's address. "
-                "Without this the reply goes straight to the main router, which drops it.",
+                (part(why, device=ts, bypass=bs),),
                 protos,
                 t,
                 fwd.internal_port,
@@ -317,9 +322,14 @@ def _forward_items(
         items.append(
             Dnat(
                 fwd.name,
-                f"Hairpin: LAN clients that use the bypass router as gateway and connect to the "
-                f"public address {public_ip}:{fwd.external_port} reach {target} directly. "
-                "(Firewall4's own reflection does nothing on a bypass router.)",
+                (
+                    part(
+                        "plan.dnat.hairpin",
+                        public=text(public_ip),
+                        port=text(fwd.external_port),
+                        target=target,
+                    ),
+                ),
                 protos,
                 public_ip,
                 fwd.external_port,
@@ -333,10 +343,7 @@ def _forward_items(
         items.append(
             Snat(
                 fwd.name,
-                f"Hairpin: connections from LAN addresses (LAN clients, or the main router's own "
-                f"NAT loopback) get the source {bs}; otherwise {ts} would answer them directly on "
-                "the LAN and the reply would not match. Clients on the Internet keep their "
-                "address.",
+                (part("plan.snat.hairpin", bypass=bs, device=ts),),
                 protos,
                 t,
                 fwd.internal_port,
@@ -348,30 +355,27 @@ def _forward_items(
     return items
 
 
-def _masquerade_wanted(config: Config) -> tuple[bool, str]:
+def _masquerade_wanted(config: Config, bypass: str) -> Part | None:
+    """The reason to masquerade, or None when the bypass router does not."""
     mode = config.settings.masquerade
     if mode is MasqueradeMode.ON:
-        return True, "masquerade is 'on'"
+        return part("plan.masquerade.on", bypass=bypass)
     if mode is MasqueradeMode.OFF:
-        return False, ""
+        return None
     vendor = load_vendor(config.settings.main_router_vendor)
     if vendor.bridge_netfilter_risk:
-        return True, f"the main router ({vendor.name}) runs bridged traffic through netfilter"
-    return False, ""
+        return part("plan.masquerade.vendor", bypass=bypass, vendor=vendor.name)
+    return None
 
 
 def _system_items(config: Config, net: NetworkState) -> list[Item]:
     items: list[Item] = []
-    wanted, why = _masquerade_wanted(config)
-    if wanted:
+    why = _masquerade_wanted(config, text(net.bypass_ip))
+    if why is not None:
         items.append(
             Masquerade(
                 None,
-                f"LAN traffic that leaves through the bypass router gets its address "
-                f"{net.bypass_ip} because {why}; otherwise Wi-Fi clients whose gateway is the "
-                "bypass router lose IPv4 (the main router's conntrack remembers their first hop "
-                "as 'no NAT'). Cost: the main router sees every such device as the bypass "
-                "router.",
+                (why,),
                 net.lan,
                 net.lan,
                 net.lan_device,
@@ -380,21 +384,18 @@ def _system_items(config: Config, net: NetworkState) -> list[Item]:
     items.append(
         Sysctl(
             None,
-            "The bypass router forwards LAN traffic and the forwarded connections.",
+            (part("plan.sysctl.ip_forward"),),
             "net.ipv4.ip_forward",
             "1",
         )
     )
     if config.settings.disable_redirects:
-        why = (
-            "An ICMP redirect would tell LAN devices to send their Internet traffic straight "
-            "to the main router, skipping the bypass router (its proxy and its masquerade)."
-        )
+        redirects = (part("plan.sysctl.send_redirects"),)
         for dev in ("all", net.lan_device):
             items.append(
                 Sysctl(
                     None,
-                    why + " The kernel sends redirects if either 'all' or the device allows it.",
+                    redirects,
                     Sysctl.name("net", "ipv4", "conf", dev, "send_redirects"),
                     "0",
                 )
@@ -427,20 +428,14 @@ def _dhcp_items(config: Config, net: NetworkState) -> tuple[list[Item], list[Pro
         ]
     b = text(net.bypass_ip)
     options = (f"3,{b}", f"6,{b}") if config.settings.dhcp_dns else (f"3,{b}",)
+    dns = config.settings.dhcp_dns
     if config.settings.bypass_dhcp:
-        reason = (
-            f"The bypass router's DHCP server hands out {b} as gateway"
-            + (" and DNS server" if config.settings.dhcp_dns else "")
-            + " and is on (bypass_dhcp is 1: the main router's DHCP must be off by now)."
-        )
+        reason = "plan.dhcp.on_dns" if dns else "plan.dhcp.on"
     else:
-        reason = (
-            f"The bypass router's DHCP server is prepared to hand out {b} as gateway"
-            + (" and DNS server" if config.settings.dhcp_dns else "")
-            + " but stays as it is until bypass_dhcp is 1, so that it never runs next to the "
-            "main router's."
-        )
-    item = DhcpServer(None, reason, net.dhcp_section, options, config.settings.bypass_dhcp)
+        reason = "plan.dhcp.prepared_dns" if dns else "plan.dhcp.prepared"
+    item = DhcpServer(
+        None, (part(reason, bypass=b),), net.dhcp_section, options, config.settings.bypass_dhcp
+    )
     return [item], []
 
 
@@ -541,10 +536,10 @@ def build_plan(
     if problems:
         raise ConfigInvalid(problems)
 
-    warnings: list[str] = []
+    warnings: list[tuple[Part, ...]] = []
     items: list[Item] = []
     if not config.settings.enabled:
-        warnings.append("dualnat is disabled: nothing is planned and apply removes its rules")
+        warnings.append((part("plan.disabled"),))
     else:
         for fwd in forwards:
             items += _forward_items(fwd, relays[fwd.name], net, public_ip)
@@ -556,5 +551,5 @@ def build_plan(
         network=net,
         items=tuple(items),
         main_router=_main_router(config, net, relays, hairpin_active),
-        warnings=tuple(warnings),
+        warning_parts=tuple(warnings),
     )

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from dualnat.i18n_parts import PLACEHOLDER
+from dualnat.reasons import TEMPLATES as REASONS
+
 API = "/api/v1"
 
 
@@ -79,10 +82,20 @@ def test_get_one_forward(client: FlaskClient) -> None:
 
 def test_plan_and_main_router(client: FlaskClient) -> None:
     plan = client.get(f"{API}/plan").get_json()
-    assert set(plan) == {"enabled", "network", "items", "main_router", "warnings"}
+    assert set(plan) == {"enabled", "network", "items", "main_router", "warnings", "warning_parts"}
     assert plan["network"]["bypass_ip"] == "192.168.1.2"
     assert {i["kind"] for i in plan["items"]} >= {"dnat", "snat", "sysctl"}
     assert all(i["reason"] for i in plan["items"])
+    for item in plan["items"]:  # the reason's parts, rendered, give the English reason
+        parts = item["reason_parts"]
+        assert (
+            parts
+            and " ".join(
+                PLACEHOLDER.sub(lambda m, p=p: p["params"][m.group(1)], REASONS[p["id"]])
+                for p in parts
+            )
+            == item["reason"]
+        )
     mr = client.get(f"{API}/main-router").get_json()
     assert mr == plan["main_router"]
     web = next(f for f in mr["port_forwards"] if f["name"] == "web")

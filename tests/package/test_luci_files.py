@@ -196,6 +196,23 @@ def test_the_overview_has_every_message_template_word_for_word() -> None:
     assert templates == TEMPLATES
 
 
+def test_the_overview_has_every_reason_template_word_for_word() -> None:
+    """The overview renders the plan's reasons and warnings from templates through _() by
+    id; they must be the backend's templates word for word (reasons.TEMPLATES)."""
+    from dualnat.reasons import TEMPLATES
+
+    js = (RESOURCES / "view" / "dualnat" / "overview.js").read_text()
+    block = js[js.index("var REASON_TEMPLATES = {") :]
+    block = block[: block.index("\n};")]
+    ids = re.findall(r"^\t'([a-z_.0-9]+)': _\('", block, re.MULTILINE)
+    templates = {
+        m.group(1): i18n_scan.js_string(block, m.end() - 1)[0]
+        for m in re.finditer(r"'([a-z_.0-9]+)': _\('", block)
+    }
+    assert len(ids) == len(templates)  # no id twice
+    assert templates == TEMPLATES
+
+
 NAMED = re.compile(r"\{\w+\}")
 
 

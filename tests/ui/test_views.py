@@ -556,3 +556,41 @@ def test_finding_messages_rendered_in_english_are_the_backends(
         assert paragraphs[0] == data["message"]
         if data["fix"]:
             assert paragraphs[1] == f"What to do: {data['fix']}"
+
+
+def test_plan_reasons_are_translated(page: Any, server: DevServer) -> None:
+    """The plan's reasons are rendered from their parts with the translated templates
+    (po/zh_Hans): the web forward's DNAT on its relay port (80 is a service of the bypass
+    router) shows in Chinese, the English reason does not."""
+    from devserver import read_po
+
+    from dualnat.reasons import TEMPLATES
+
+    plan = ubus(server, "dualnat", "plan", {})[1]
+    [data] = [
+        i
+        for i in plan["items"]
+        if i["forward"] == "web" and i["kind"] == "dnat" and not i["hairpin"]
+    ]
+    assert [p["id"] for p in data["reason_parts"]] == ["plan.dnat", "plan.dnat.relay_service"]
+    zh = read_po(Path(__file__).resolve().parents[2] / "luci-app-dualnat/po/zh_Hans/dualnat.po")
+    chinese = "".join(
+        re.sub(r"\{(\w+)\}", lambda m, p=p: p["params"][m.group(1)], zh[TEMPLATES[p["id"]]])
+        for p in data["reason_parts"]
+    )
+    assert "是旁路由自身的服务" in chinese and "{" not in chinese
+
+    open_view(page, server, "overview", lang="zh_Hans")
+    reasons = page.locator(
+        '#dualnat-plan .dualnat-plan-group[data-forward="web"] .dualnat-reason'
+    ).all_inner_texts()
+    assert chinese in reasons
+    assert data["reason"] not in reasons
+
+
+def test_plan_reasons_rendered_in_english_are_the_backends(page: Any, server: DevServer) -> None:
+    """Without a translation the templates give back, word for word, the backend's reasons."""
+    plan = ubus(server, "dualnat", "plan", {})[1]
+    open_view(page, server, "overview")
+    shown = page.locator("#dualnat-plan .dualnat-reason").all_inner_texts()
+    assert shown == [i["reason"] for i in plan["items"]]

@@ -1,6 +1,10 @@
 """Every finding the doctor tests make (their scenarios and recorded data) is checked:
 its message and fix parts render, the way LuCI renders them, to exactly its English
-message and fix, with known templates and every placeholder given."""
+message and fix, with known templates and every placeholder given.
+
+Likewise every plan that any unit test builds (planner, render, apply, CLI, instructions
+tests, their fixtures and random layouts): each item's reason_parts render to exactly its
+reason, each warning's parts to the warning."""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 from finding_parts import check_finding
+from reason_parts import check_plan
 
 from dualnat.doctor.findings import Finding
+from dualnat.plan import Plan
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +36,18 @@ def _finding_parts_render_to_the_text(
     yield
     for finding in made:
         check_finding(finding.to_dict())
+
+
+@pytest.fixture(autouse=True)
+def _reason_parts_render_to_the_text(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    made: list[Plan] = []
+    original = Plan.__init__
+
+    def record(self: Plan, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        made.append(self)
+
+    monkeypatch.setattr(Plan, "__init__", record)
+    yield
+    for plan in made:
+        check_plan(plan.to_dict())

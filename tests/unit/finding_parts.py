@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from dualnat.api.schemas import FindingSchema
@@ -12,12 +13,12 @@ from dualnat.doctor.messages import TEMPLATES
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def render_like_luci(parts: list[dict[str, Any]]) -> str:
+def render_like_luci(parts: list[dict[str, Any]], templates: Mapping[str, str] = TEMPLATES) -> str:
     """overview.js: each part's template with {name} replaced, the parts joined by a space."""
     out = []
     for p in parts:
-        assert p["id"] in TEMPLATES, f"unknown template {p['id']!r}"
-        template = TEMPLATES[p["id"]]
+        assert p["id"] in templates, f"unknown template {p['id']!r}"
+        template = templates[p["id"]]
         params = p["params"]
         assert set(PLACEHOLDER.findall(template)) == set(params), p
         assert all(isinstance(v, str) for v in params.values()), p

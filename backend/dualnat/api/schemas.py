@@ -125,19 +125,24 @@ class MainRouterSchema(Schema):
     notes = fields.List(fields.String())
 
 
+class MessagePartSchema(Schema):
+    """One template of a sentence (dualnat.i18n_parts): a finding's message or fix
+    (dualnat.doctor.messages.TEMPLATES), a plan item's reason or a plan warning
+    (dualnat.reasons.TEMPLATES)."""
+
+    id = fields.String()
+    params = fields.Dict(keys=fields.String(), values=fields.String())
+
+
 class PlanSchema(Schema):
+    """`dualnat plan --json`: every item has `reason` and `reason_parts` (see dualnat.plan)."""
+
     enabled = fields.Boolean()
     network = fields.Dict(keys=fields.String())
     items = fields.List(fields.Dict(keys=fields.String()))
     main_router = fields.Nested(MainRouterSchema)
     warnings = fields.List(fields.String())
-
-
-class MessagePartSchema(Schema):
-    """One template of a finding's message or fix (dualnat.doctor.messages.TEMPLATES)."""
-
-    id = fields.String()
-    params = fields.Dict(keys=fields.String(), values=fields.String())
+    warning_parts = fields.List(fields.List(fields.Nested(MessagePartSchema)))
 
 
 class FindingSchema(Schema):

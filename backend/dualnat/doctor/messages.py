@@ -1,24 +1,18 @@
 """The English templates of the findings' messages and fixes, so that LuCI can translate them.
 
 A finding's message (and its fix) is a list of parts, each a template id from TEMPLATES
-with its parameters (strings already formatted: numbers, addresses, joined lists). The
-English text is every part rendered, joined with one space. `{name}` in a template is
-replaced by the parameter `name`; templates hold no other braces. LuCI's overview has the
-same templates in MESSAGE_TEMPLATES (through _(), so the po files translate them) and
-renders the parts the same way; a package test keeps both tables equal.
-
-A count that decides an English plural has one template per form (``.one``, ``.other``),
-both with the count as `{n}`, so that languages without plurals translate both alike.
+with its parameters; the parts work as dualnat.i18n_parts describes (the planner's
+reasons use the same machinery). LuCI's overview has the same templates in
+MESSAGE_TEMPLATES (through _(), so the po files translate them); a package test keeps
+both tables equal.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
+from .. import i18n_parts
+from ..i18n_parts import PLACEHOLDER, render
 
 TEMPLATES: dict[str, str] = {
     # -- fixes shared by several findings ----------------------------------------------
@@ -204,42 +198,13 @@ TEMPLATES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(i18n_parts.Part):
     """One template of a message or a fix, with its parameters."""
 
-    id: str
-    params: tuple[tuple[str, str], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.id not in TEMPLATES:
-            raise ValueError(f"unknown message template {self.id!r}")
-        given = {name for name, _ in self.params}
-        wanted = set(PLACEHOLDER.findall(TEMPLATES[self.id]))
-        if given != wanted:
-            raise ValueError(f"template {self.id!r} takes {sorted(wanted)}, got {sorted(given)}")
-
-    def render(self) -> str:
-        params = dict(self.params)
-        return PLACEHOLDER.sub(lambda m: params[m.group(1)], TEMPLATES[self.id])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "params": dict(self.params)}
+    TEMPLATES: ClassVar[dict[str, str]] = TEMPLATES
 
 
-def part(template_id: str, **params: object) -> Part:
-    """The part `template_id` with `params` (numbers become their decimal text)."""
-    return Part(template_id, tuple((k, str(v)) for k, v in params.items()))
-
-
-def plural(template_id: str, n: int, **params: object) -> Part:
-    """`template_id`.one when n is 1, else `template_id`.other, with n as {n}."""
-    return part(f"{template_id}.{'one' if n == 1 else 'other'}", n=n, **params)
-
-
-def render(parts: Iterable[Part]) -> str:
-    """The English text: the parts rendered, joined with one space."""
-    return " ".join(p.render() for p in parts)
-
+part = Part.of
+plural = Part.plural
 
 __all__ = ["PLACEHOLDER", "TEMPLATES", "Part", "part", "plural", "render"]

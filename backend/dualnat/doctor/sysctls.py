@@ -18,7 +18,7 @@ def conf_key(device: str, name: str) -> str:
 
 def proc_path(key: str) -> str:
     """The path of a sysctl key below /proc (the same convention as plan.Sysctl)."""
-    return "sys/" + Sysctl(None, "", key, "").proc_path
+    return "sys/" + Sysctl(None, (), key, "").proc_path
 
 
 def keys(lan_device: str) -> list[str]:

@@ -110,6 +110,30 @@ var MESSAGE_TEMPLATES = {
 	'system.bridge_netfilter.fix': _('sysctl -w {key}=0, unless a service here (Docker, a bridge firewall) needs it.')
 };
 
+/* The templates of the plan's reasons and warnings by id (backend/dualnat/reasons.py
+ * TEMPLATES, word for word), so that they appear translated. A plan item's reason_parts
+ * and a warning's parts name them with their parameters, rendered like the findings'. */
+var REASON_TEMPLATES = {
+	'plan.dnat': _('Connections that the main router forwards to {bypass}:{port} go on to {target}. The rule matches the bypass router\'s own address {bypass}, so LAN clients\' outgoing traffic to port {port} elsewhere is left alone.'),
+	'plan.dnat.relay_service': _('The main router targets port {port} instead of {external} because {services} is a service of the bypass router; LAN clients keep reaching the bypass router\'s own port {external}.'),
+	'plan.dnat.relay_bypass_port': _('The main router targets port {port} instead of {external} because bypass_port says so; LAN clients keep reaching the bypass router\'s own port {external}.'),
+	'plan.dnat.allow_source': _('Only sources in allow_source may connect.'),
+	'plan.dnat.allow_source_lan': _('Only sources in allow_source may connect (and LAN clients, which reach the device directly anyway).'),
+	'plan.dnat.hairpin': _('Hairpin: LAN clients that use the bypass router as gateway and connect to the public address {public}:{port} reach {target} directly. (Firewall4\'s own reflection does nothing on a bypass router.)'),
+	'plan.snat.gateway_main': _('{device} must send its replies back through the bypass router, and its gateway is the main router: the source becomes {bypass}, so the device sees {bypass} instead of the client\'s address. Without this the reply goes straight to the main router, which drops it.'),
+	'plan.snat.keep_source_no': _('{device} must send its replies back through the bypass router, and keep_source_ip is \'no\': the source becomes {bypass}, so the device sees {bypass} instead of the client\'s address. Without this the reply goes straight to the main router, which drops it.'),
+	'plan.snat.hairpin': _('Hairpin: connections from LAN addresses (LAN clients, or the main router\'s own NAT loopback) get the source {bypass}; otherwise {device} would answer them directly on the LAN and the reply would not match. Clients on the Internet keep their address.'),
+	'plan.masquerade.on': _('LAN traffic that leaves through the bypass router gets its address {bypass} because masquerade is \'on\'; otherwise Wi-Fi clients whose gateway is the bypass router lose IPv4 (the main router\'s conntrack remembers their first hop as \'no NAT\'). Cost: the main router sees every such device as the bypass router.'),
+	'plan.masquerade.vendor': _('LAN traffic that leaves through the bypass router gets its address {bypass} because the main router ({vendor}) runs bridged traffic through netfilter; otherwise Wi-Fi clients whose gateway is the bypass router lose IPv4 (the main router\'s conntrack remembers their first hop as \'no NAT\'). Cost: the main router sees every such device as the bypass router.'),
+	'plan.sysctl.ip_forward': _('The bypass router forwards LAN traffic and the forwarded connections.'),
+	'plan.sysctl.send_redirects': _('An ICMP redirect would tell LAN devices to send their Internet traffic straight to the main router, skipping the bypass router (its proxy and its masquerade). The kernel sends redirects if either \'all\' or the device allows it.'),
+	'plan.dhcp.on': _('The bypass router\'s DHCP server hands out {bypass} as gateway and is on (bypass_dhcp is 1: the main router\'s DHCP must be off by now).'),
+	'plan.dhcp.on_dns': _('The bypass router\'s DHCP server hands out {bypass} as gateway and DNS server and is on (bypass_dhcp is 1: the main router\'s DHCP must be off by now).'),
+	'plan.dhcp.prepared': _('The bypass router\'s DHCP server is prepared to hand out {bypass} as gateway but stays as it is until bypass_dhcp is 1, so that it never runs next to the main router\'s.'),
+	'plan.dhcp.prepared_dns': _('The bypass router\'s DHCP server is prepared to hand out {bypass} as gateway and DNS server but stays as it is until bypass_dhcp is 1, so that it never runs next to the main router\'s.'),
+	'plan.disabled': _('dualnat is disabled: nothing is planned and apply removes its rules')
+};
+
 var KINDS = {
 	dnat: _('Port forward (DNAT)'),
 	snat: _('Source rewrite (SNAT)'),
@@ -148,17 +172,18 @@ function itemSummary(item) {
 	return item.kind;
 }
 
-/* A finding's message or fix from its parts, translated: each part's template with its
+/* A sentence from its parts, translated: each part's template (from `templates`:
+ * MESSAGE_TEMPLATES for the doctor's findings, REASON_TEMPLATES for the plan) with its
  * parameters, the parts joined by a space (none after a CJK sentence); the backend's English
  * `text` when there are no parts or one names an unknown template (an older backend). */
-function findingText(parts, text) {
+function partsText(templates, parts, text) {
 	parts = L.toArray(parts);
-	if (!parts.length || !parts.every(function(p) { return p && MESSAGE_TEMPLATES.hasOwnProperty(p.id); }))
+	if (!parts.length || !parts.every(function(p) { return p && templates.hasOwnProperty(p.id); }))
 		return text;
 
 	return parts.reduce(function(out, p) {
 		var params = p.params || {},
-		    s = MESSAGE_TEMPLATES[p.id].replace(/\{(\w+)\}/g, function(m, name) {
+		    s = templates[p.id].replace(/\{(\w+)\}/g, function(m, name) {
 			return params.hasOwnProperty(name) ? String(params[name]) : m;
 		});
 
@@ -275,11 +300,11 @@ return view.extend({
 	},
 
 	renderFinding: function(f) {
-		var fix = findingText(f.fix_parts, f.fix);
+		var fix = partsText(MESSAGE_TEMPLATES, f.fix_parts, f.fix);
 
 		return E('div', { 'class': 'dualnat-finding dualnat-finding-%s'.format(f.severity), 'data-code': f.code }, [
 			dn.severity(f.severity), ' ', E('strong', {}, [ FINDING_TITLES[f.code] || f.title ]),
-			E('p', {}, [ findingText(f.message_parts, f.message) ]),
+			E('p', {}, [ partsText(MESSAGE_TEMPLATES, f.message_parts, f.message) ]),
 			fix ? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('What to do:') ]), ' ', fix ]) : '',
 			(f.evidence && f.evidence.length)
 				? E('details', {}, [ E('summary', {}, [ _('Evidence') ]), E('pre', {}, [ f.evidence.join('\n') ]) ]) : ''
@@ -377,8 +402,9 @@ return view.extend({
 			groups[key].push(item);
 		});
 
-		var nodes = (plan.warnings || []).map(function(w) {
-			return E('div', { 'class': 'alert-message warning' }, [ w ]);
+		var warningParts = L.toArray(plan.warning_parts),
+		    nodes = L.toArray(plan.warnings).map(function(w, i) {
+			return E('div', { 'class': 'alert-message warning' }, [ partsText(REASON_TEMPLATES, warningParts[i], w) ]);
 		});
 
 		order.forEach(function(key) {
@@ -390,7 +416,7 @@ return view.extend({
 							E('span', { 'class': 'label' }, [ KINDS[item.kind] || item.kind ]), E('br'),
 							E('code', {}, [ itemSummary(item) ])
 						]),
-						E('td', { 'class': 'td left dualnat-reason' }, [ item.reason ])
+						E('td', { 'class': 'td left dualnat-reason' }, [ partsText(REASON_TEMPLATES, item.reason_parts, item.reason) ])
 					]);
 				}))
 			]));
