@@ -45,10 +45,11 @@ class Part:
         template = self.TEMPLATES.get(self.id)
         if template is None:
             raise ValueError(f"unknown message template {self.id!r}")
-        given = {name for name, _ in self.params}
+        given = dict(self.params).keys()
         wanted = placeholders(template)
-        if given != wanted:
-            raise ValueError(f"template {self.id!r} takes {sorted(wanted)}, got {sorted(given)}")
+        if given != wanted or len(given) != len(self.params):
+            names = sorted(name for name, _ in self.params)
+            raise ValueError(f"template {self.id!r} takes {sorted(wanted)}, got {names}")
 
     def render(self) -> str:
         params = dict(self.params)
@@ -60,7 +61,7 @@ class Part:
     @classmethod
     def of(cls, template_id: str, **params: object) -> Self:
         """The part `template_id` with `params` (numbers become their decimal text)."""
-        return cls(template_id, tuple((k, str(v)) for k, v in params.items()))
+        return cls(template_id, tuple(zip(params, map(str, params.values()), strict=True)))
 
     @classmethod
     def plural(cls, template_id: str, n: int, **params: object) -> Self:
