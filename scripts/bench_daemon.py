@@ -108,8 +108,16 @@ def daemon_path(python: str) -> str:
 
 
 # What the daemon imports from this venv (pure Python), compiled before measuring.
-PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker")
-PACKAGES += ("marshmallow",)
+PACKAGES = (
+    "flask",
+    "werkzeug",
+    "jinja2",
+    "markupsafe",
+    "itsdangerous",
+    "click",
+    "blinker",
+    "marshmallow",
+)
 
 
 def precompile(python: str) -> None:

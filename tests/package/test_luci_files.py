@@ -164,19 +164,27 @@ def test_the_scan_finds_the_strings_of_every_file() -> None:
         i18n_scan.js_string("'unterminated", 0)
 
 
+def overview_table(name: str) -> dict[str, str]:
+    """The JS table `var <name> = { 'id': _('English'), ... };` of overview.js as a dict
+    (each id once)."""
+    js = (RESOURCES / "view" / "dualnat" / "overview.js").read_text()
+    block = js[js.index(f"var {name} = {{") :]
+    block = block[: block.index("\n};")]  # a template may hold "};" itself
+    ids = re.findall(r"^\t'([a-z_.0-9]+)': _\('", block, re.MULTILINE)
+    table = {
+        m.group(1): i18n_scan.js_string(block, m.end() - 1)[0]
+        for m in re.finditer(r"'([a-z_.0-9]+)': _\('", block)
+    }
+    assert len(ids) == len(table), f"an id twice in {name}"
+    return table
+
+
 def test_the_overview_has_a_translatable_title_for_every_finding_code() -> None:
     """The overview shows the doctor's titles through _() by code; they must be the
     backend's titles word for word (or the translation would not match)."""
     from dualnat.doctor.findings import CODES
 
-    js = (RESOURCES / "view" / "dualnat" / "overview.js").read_text()
-    block = js[js.index("var FINDING_TITLES = {") :]
-    block = block[: block.index("};")]
-    titles = {
-        m.group(1): i18n_scan.js_string(block, m.end() - 1)[0]
-        for m in re.finditer(r"'([a-z_.]+)': _\('", block)
-    }
-    assert titles == {code: title for code, (_, title) in CODES.items()}
+    assert overview_table("FINDING_TITLES") == {code: t for code, (_, t) in CODES.items()}
 
 
 def test_the_overview_has_every_message_template_word_for_word() -> None:
@@ -184,16 +192,7 @@ def test_the_overview_has_every_message_template_word_for_word() -> None:
     id; they must be the backend's templates word for word (messages.TEMPLATES)."""
     from dualnat.doctor.messages import TEMPLATES
 
-    js = (RESOURCES / "view" / "dualnat" / "overview.js").read_text()
-    block = js[js.index("var MESSAGE_TEMPLATES = {") :]
-    block = block[: block.index("};")]
-    ids = re.findall(r"^\t'([a-z_.0-9]+)': _\('", block, re.MULTILINE)
-    templates = {
-        m.group(1): i18n_scan.js_string(block, m.end() - 1)[0]
-        for m in re.finditer(r"'([a-z_.0-9]+)': _\('", block)
-    }
-    assert len(ids) == len(templates)  # no id twice
-    assert templates == TEMPLATES
+    assert overview_table("MESSAGE_TEMPLATES") == TEMPLATES
 
 
 def test_the_overview_has_every_reason_template_word_for_word() -> None:
@@ -201,16 +200,7 @@ def test_the_overview_has_every_reason_template_word_for_word() -> None:
     id; they must be the backend's templates word for word (reasons.TEMPLATES)."""
     from dualnat.reasons import TEMPLATES
 
-    js = (RESOURCES / "view" / "dualnat" / "overview.js").read_text()
-    block = js[js.index("var REASON_TEMPLATES = {") :]
-    block = block[: block.index("\n};")]
-    ids = re.findall(r"^\t'([a-z_.0-9]+)': _\('", block, re.MULTILINE)
-    templates = {
-        m.group(1): i18n_scan.js_string(block, m.end() - 1)[0]
-        for m in re.finditer(r"'([a-z_.0-9]+)': _\('", block)
-    }
-    assert len(ids) == len(templates)  # no id twice
-    assert templates == TEMPLATES
+    assert overview_table("REASON_TEMPLATES") == TEMPLATES
 
 
 NAMED = re.compile(r"\{\w+\}")
