@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from thread_call import ThreadCall
 
-from dualnat.ubus.forked import FAILED, MAX_RESULT, ForkedCall, ThreadCall
+from dualnat.ubus.forked import FAILED, MAX_RESULT, ForkedCall
 
 
 def wait(job: ForkedCall | ThreadCall, seconds: float = 10) -> str:

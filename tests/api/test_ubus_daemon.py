@@ -17,11 +17,12 @@ from pathlib import Path
 import fake_ubus
 import pytest
 from conftest import FIXTURES
+from thread_call import ThreadCall
 
 from dualnat.api import create_app
 from dualnat.publicip import DiscoveryError, PublicAddress
 from dualnat.ubus.daemon import Refresher, auto_wanted, decode, encode, reapply
-from dualnat.ubus.forked import ForkedCall, ThreadCall
+from dualnat.ubus.forked import ForkedCall
 
 HERE = Path(__file__).resolve().parent
 BACKEND = HERE.parent.parent / "backend"

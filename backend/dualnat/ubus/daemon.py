@@ -40,7 +40,7 @@ log = logging.getLogger("dualnat.ubus")
 
 
 class Job(Protocol):
-    """A call running elsewhere (`forked.ForkedCall`, or `forked.ThreadCall` in tests)."""
+    """A call running elsewhere (`forked.ForkedCall`; tests use a thread)."""
 
     def result(self) -> str | None: ...
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
 from collections.abc import Callable
 
 MAX_RESULT = 4096  # bytes: more than any address or error message
@@ -89,29 +88,3 @@ def _child(fn: Callable[[], str], write_fd: int) -> None:
             data = data[os.write(write_fd, data) :]
     finally:
         os._exit(code)
-
-
-class ThreadCall:
-    """The same interface with a thread: for tests that count calls in this process,
-    and where fork() is unavailable. A thread cannot be killed: `kill()` only stops
-    waiting for it."""
-
-    def __init__(self, fn: Callable[[], str]) -> None:
-        self._result: str | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[], str]) -> None:
-        try:
-            self._result = fn()
-        except Exception as exc:
-            self._result = f"{FAILED}{type(exc).__name__}: {exc}"
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    def result(self) -> str | None:
-        return None if self._thread.is_alive() else self._result
-
-    def kill(self) -> str:
-        return self.result() or f"{FAILED}it took too long and was abandoned"
