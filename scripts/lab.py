@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""make lab: build the network-namespace lab, run every scenario with each renderer, and
-print a before/after table. Everything is torn down at the end, also on errors and Ctrl-C.
+"""make lab: build the network-namespace lab, run every scenario with each renderer on
+each baseline of the bypass router's own firewall, and print a before/after table.
+Everything is torn down at the end, also on errors and Ctrl-C.
 
-Needs root. Usage: python scripts/lab.py [-s 1,4] [-r nft] [-v]
+Needs root. Usage: python scripts/lab.py [-s 1,4] [-r nft] [-b fw4] [-v]
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ except ImportError:
 from catalogue import CATALOGUE, Scenario  # noqa: E402
 from netns import missing_requirements  # noqa: E402
 from outcome import LabSkip, Outcome  # noqa: E402
-from routers import RENDERERS  # noqa: E402
+from routers import BASELINES, RENDERERS  # noqa: E402
 from topology import Topology  # noqa: E402
 
 
 @dataclass(frozen=True)
 class Row:
     scenario: Scenario
+    baseline: str
     renderer: str
     without: str
     with_dualnat: str
@@ -68,11 +70,22 @@ def run_row(lab: Topology, sc: Scenario, renderer: str, without: Outcome | None)
     try:
         out = sc.with_dualnat(lab, renderer)
     except LabSkip as exc:
-        return Row(sc, renderer, "-", f"skipped: {exc}", "-", True, "")
-    return Row(sc, renderer, verdict(without), verdict(out), seen(out), out.ok, out.report())
+        return Row(sc, lab.baseline, renderer, "-", f"skipped: {exc}", "-", True, "")
+    return Row(
+        sc, lab.baseline, renderer, verdict(without), verdict(out), seen(out), out.ok, out.report()
+    )
 
 
-def run_all(lab: Topology, keys: set[str] | None, renderers: list[str]) -> list[Row]:
+def run_all(
+    lab: Topology, keys: set[str] | None, renderers: list[str], baselines: list[str]
+) -> list[Row]:
+    return [row for baseline in baselines for row in run_baseline(lab, baseline, keys, renderers)]
+
+
+def run_baseline(
+    lab: Topology, baseline: str, keys: set[str] | None, renderers: list[str]
+) -> list[Row]:
+    lab.use_baseline(baseline)
     rows = []
     for sc in CATALOGUE:
         if keys and sc.key not in keys:
@@ -102,6 +115,7 @@ def table(rows: list[Row]) -> str:
     cols = (
         ("#", 3),
         ("scenario", 34),
+        ("baseline", 16),
         ("renderer", 8),
         ("without dualnat", 32),
         ("with dualnat", 16),
@@ -109,7 +123,15 @@ def table(rows: list[Row]) -> str:
     )
     lines = [" ".join(name.ljust(w) for name, w in cols), " ".join("-" * w for _, w in cols)]
     for r in rows:
-        cells = (r.scenario.key, r.scenario.title, r.renderer, r.without, r.with_dualnat, r.seen)
+        cells = (
+            r.scenario.key,
+            r.scenario.title,
+            r.baseline,
+            r.renderer,
+            r.without,
+            r.with_dualnat,
+            r.seen,
+        )
         lines.append(" ".join(clip(c, w).ljust(w) for c, (_, w) in zip(cells, cols, strict=True)))
     return "\n".join(lines)
 
@@ -118,6 +140,8 @@ def legend(rows: list[Row]) -> str:
     seen_keys: dict[str, Scenario] = {r.scenario.key: r.scenario for r in rows}
     lines = ["", "Without dualnat means:"]
     lines += [f"  {k:>3}  {sc.before}" for k, sc in seen_keys.items()]
+    lines += ["", "Baselines (the bypass router's own firewall):"]
+    lines += [f"  {b.name:<16} {b.summary}" for b in BASELINES.values()]
     return "\n".join(lines)
 
 
@@ -135,6 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=RENDERERS,
         help="only this renderer (repeatable)",
     )
+    parser.add_argument(
+        "-b",
+        "--baseline",
+        action="append",
+        choices=list(BASELINES),
+        help="only this baseline of the bypass router's firewall (repeatable)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print every check")
     args = parser.parse_args(argv)
     problems = missing_requirements()
@@ -148,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     renderers = args.renderer or list(RENDERERS)
     try:
         with Topology() as lab:
-            rows = run_all(lab, keys, renderers)
+            rows = run_all(lab, keys, renderers, args.baseline or list(BASELINES))
     except KeyboardInterrupt:
         print("\nlab: interrupted; everything was torn down", file=sys.stderr)
         return 130
@@ -156,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     print(legend(rows))
     failed = [r for r in rows if not r.ok]
     for r in failed if not args.verbose else rows:
-        print(f"\n{r.scenario.key} {r.scenario.title} [{r.renderer}]")
+        print(f"\n{r.scenario.key} {r.scenario.title} [{r.baseline}, {r.renderer}]")
         print(textwrap.indent(r.details, "  "))
     print(f"\n{len(rows) - len(failed)}/{len(rows)} scenario runs work with dualnat")
     return 1 if failed else 0

@@ -13,6 +13,7 @@ from .model import (
     NOT_PUBLIC,
     Config,
     DhcpMode,
+    DropsInvalid,
     Forward,
     KeepSource,
     MasqueradeMode,
@@ -156,6 +157,9 @@ def _settings(section: Section | None, problems: list[Problem]) -> Settings:
         public_address=r.typed("public_address", parse_public_address, None),
         masquerade=r.typed("masquerade", _choice(MasqueradeMode), MasqueradeMode.AUTO),
         disable_redirects=r.boolean("disable_redirects", True),
+        firewall_drops_invalid=r.typed(
+            "firewall_drops_invalid", _choice(DropsInvalid), DropsInvalid.AUTO
+        ),
         dhcp=r.typed("dhcp", _choice(DhcpMode), DhcpMode.AUTO),
         dhcp_dns=r.boolean("dhcp_dns", True),
         bypass_dhcp=r.boolean("bypass_dhcp", False),

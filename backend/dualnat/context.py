@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .config import CONFIG_NAME, parse_config
 from .errors import ConfigInvalid, Problem
-from .model import Config, NetworkState
+from .invalid_drop import from_running_system
+from .model import Config, DropsInvalid, MasqueradeMode, NetworkState
 from .network import network_state
 from .plan import Plan
 from .planner import Resolver, build_plan, resolve_ipv4
@@ -65,7 +66,20 @@ def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[P
     services = ServicePorts.defaults().union(from_configs(docs))
     if live:
         services = services.union(from_proc())
+        if _may_need_live_invalid_drop(config, net):
+            net = replace(net, drops_invalid=from_running_system())
     return Inputs(config, net, services), problems
+
+
+def _may_need_live_invalid_drop(config: Config, net: NetworkState) -> bool:
+    """Whether the loaded rules can change the plan: the firewall config alone does not
+    say that invalid packets are dropped, and masquerade and the setting are 'auto'-ish."""
+    settings = config.settings
+    return (
+        net.drops_invalid is None
+        and settings.firewall_drops_invalid is DropsInvalid.AUTO
+        and settings.masquerade is not MasqueradeMode.ON
+    )
 
 
 def make_plan(

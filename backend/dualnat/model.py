@@ -66,6 +66,14 @@ class MasqueradeMode(StrEnum):
     OFF = "off"
 
 
+class DropsInvalid(StrEnum):
+    """Whether the bypass router's own firewall drops invalid forwarded packets."""
+
+    AUTO = "auto"  # firewall4's drop_invalid, and on the router the loaded rules
+    YES = "yes"
+    NO = "no"
+
+
 class DhcpMode(StrEnum):
     """How LAN devices learn that the bypass router is their gateway."""
 
@@ -136,6 +144,7 @@ class Settings:
     public_address: str | None = None
     masquerade: MasqueradeMode = MasqueradeMode.AUTO
     disable_redirects: bool = True
+    firewall_drops_invalid: DropsInvalid = DropsInvalid.AUTO
     dhcp: DhcpMode = DhcpMode.AUTO
     dhcp_dns: bool = True
     bypass_dhcp: bool = False
@@ -186,3 +195,6 @@ class NetworkState:
     main_router_ip: IPv4Address
     lan_zone: str = "lan"
     dhcp_section: str | None = "lan"
+    # Where the bypass router's firewall drops invalid forwarded packets (the config
+    # option or the loaded rule, see invalid_drop.py); None when it does not.
+    drops_invalid: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from .errors import ConfigInvalid, Problem
+from .invalid_drop import from_firewall_config
 from .model import NetworkState, Settings
 from .uci import Document, Section
 
@@ -159,4 +160,5 @@ def network_state(
         main_router_ip=main_ip,
         lan_zone=firewall_zone(firewall, name),
         dhcp_section=dhcp_section(dhcp, name),
+        drops_invalid=from_firewall_config(firewall) if firewall is not None else None,
     )

@@ -13,11 +13,13 @@ from .model import (
     NOT_PUBLIC,
     Config,
     DhcpMode,
+    DropsInvalid,
     Forward,
     KeepSource,
     MasqueradeMode,
     NetworkState,
     PortRange,
+    Settings,
     TargetGateway,
 )
 from .plan import (
@@ -355,22 +357,66 @@ def _forward_items(
     return items
 
 
-def _masquerade_wanted(config: Config, bypass: str) -> Part | None:
-    """The reason to masquerade, or None when the bypass router does not."""
-    mode = config.settings.masquerade
-    if mode is MasqueradeMode.ON:
-        return part("plan.masquerade.on", bypass=bypass)
-    if mode is MasqueradeMode.OFF:
+def drops_invalid(settings: Settings, net: NetworkState) -> str | None:
+    """Where the bypass router's firewall drops invalid forwarded packets (None: it does not)."""
+    mode = settings.firewall_drops_invalid
+    if mode is DropsInvalid.YES:
+        return "firewall_drops_invalid is 'yes'"
+    if mode is DropsInvalid.NO:
         return None
-    vendor = load_vendor(config.settings.main_router_vendor)
-    if vendor.bridge_netfilter_risk:
-        return part("plan.masquerade.vendor", bypass=bypass, vendor=vendor.name)
-    return None
+    return net.drops_invalid
 
 
-def _system_items(config: Config, net: NetworkState) -> list[Item]:
+@dataclass(frozen=True)
+class _MasqueradeChoice:
+    """Whether to masquerade (`reason` None: no), and what the settings risk otherwise."""
+
+    reason: Part | None = None
+    problem: str = ""
+    warning: Part | None = None
+
+
+def _masquerade_choice(config: Config, net: NetworkState) -> _MasqueradeChoice:
+    """Masquerade when asked to, when the main router's vendor needs it (bridge netfilter),
+    or when the firewall drops invalid packets and ICMP redirects are off: then the main
+    router answers LAN clients directly, this router sees half of each TCP handshake and
+    drops the rest as invalid, and only masquerade brings the replies back through it."""
+    settings = config.settings
+    bypass = text(net.bypass_ip)
+    mode = settings.masquerade
+    if mode is MasqueradeMode.ON:
+        return _MasqueradeChoice(part("plan.masquerade.on", bypass=bypass))
+    dropping = drops_invalid(settings, net)
+    breaks_lan = dropping is not None and settings.disable_redirects
+    if mode is MasqueradeMode.OFF:
+        if breaks_lan:
+            return _MasqueradeChoice(
+                problem=f"is 'off', but this router's firewall drops invalid packets "
+                f"({dropping}) and ICMP redirects are off (disable_redirects 1): the main "
+                "router answers LAN clients directly, so this router sees only half of each "
+                "TCP handshake and drops the rest as invalid, and LAN clients whose gateway "
+                "is the bypass router lose their TCP connections to the Internet. Use 'auto' "
+                "or 'on'; or stop dropping invalid packets (LuCI: Network → Firewall → Drop "
+                "invalid packets); or set firewall_drops_invalid 'no' if this router does "
+                "not drop them"
+            )
+    else:
+        vendor = load_vendor(settings.main_router_vendor)
+        if vendor.bridge_netfilter_risk:
+            return _MasqueradeChoice(
+                part("plan.masquerade.vendor", bypass=bypass, vendor=vendor.name)
+            )
+        if breaks_lan:
+            return _MasqueradeChoice(
+                part("plan.masquerade.invalid_drop", bypass=bypass, evidence=dropping)
+            )
+    if dropping is not None:
+        return _MasqueradeChoice(warning=part("plan.invalid_drop_redirects_on", evidence=dropping))
+    return _MasqueradeChoice()
+
+
+def _system_items(config: Config, net: NetworkState, why: Part | None) -> list[Item]:
     items: list[Item] = []
-    why = _masquerade_wanted(config, text(net.bypass_ip))
     if why is not None:
         items.append(
             Masquerade(
@@ -530,9 +576,13 @@ def build_plan(
                 )
                 public_ip = None
     dhcp_items: list[Item] = []
+    masquerade = _MasqueradeChoice()
     if config.settings.enabled:
         dhcp_items, dhcp_problems = _dhcp_items(config, net)
         problems += dhcp_problems
+        masquerade = _masquerade_choice(config, net)
+        if masquerade.problem:
+            problems.append(Problem("main", "masquerade", masquerade.problem, "settings"))
     if problems:
         raise ConfigInvalid(problems)
 
@@ -543,8 +593,10 @@ def build_plan(
     else:
         for fwd in forwards:
             items += _forward_items(fwd, relays[fwd.name], net, public_ip)
-        items += _system_items(config, net)
+        items += _system_items(config, net, masquerade.reason)
         items += dhcp_items
+        if masquerade.warning is not None:
+            warnings.append((masquerade.warning,))
     hairpin_active = public_ip is not None and any(f.hairpin for f in forwards)
     return Plan(
         settings=config.settings,

@@ -55,6 +55,13 @@ TEMPLATES: dict[str, str] = {
     "netfilter; otherwise Wi-Fi clients whose gateway is the bypass router lose IPv4 (the "
     "main router's conntrack remembers their first hop as 'no NAT'). Cost: the main router "
     "sees every such device as the bypass router.",
+    "plan.masquerade.invalid_drop": "LAN traffic that leaves through the bypass router gets "
+    "its address {bypass} because this router's firewall drops invalid packets ({evidence}) "
+    "and ICMP redirects are off: the main router answers LAN clients directly, so this "
+    "router sees only half of each TCP handshake and would drop the rest as invalid, "
+    "cutting LAN clients whose gateway is the bypass router off the Internet. With "
+    "masquerade the replies come back through the bypass router. Cost: the main router "
+    "sees every such device as the bypass router.",
     "plan.sysctl.ip_forward": "The bypass router forwards LAN traffic and the forwarded "
     "connections.",
     "plan.sysctl.send_redirects": "An ICMP redirect would tell LAN devices to send their "
@@ -72,6 +79,11 @@ TEMPLATES: dict[str, str] = {
     "it never runs next to the main router's.",
     # -- warnings -------------------------------------------------------------------------
     "plan.disabled": "dualnat is disabled: nothing is planned and apply removes its rules",
+    "plan.invalid_drop_redirects_on": "This router's firewall drops invalid packets "
+    "({evidence}) and ICMP redirects are on (disable_redirects is 0): LAN clients that "
+    "ignore the redirects lose their TCP connections to the Internet. Set disable_redirects "
+    "to 1 and masquerade to 'auto' or 'on', so that the replies come back through the "
+    "bypass router.",
 }
 
 

@@ -41,6 +41,7 @@ def test_get_config_has_every_option_with_defaults(client: FlaskClient) -> None:
         "public_address": "198.51.100.7",
         "masquerade": "auto",
         "disable_redirects": True,
+        "firewall_drops_invalid": "auto",
         "dhcp": "auto",
         "dhcp_dns": True,
         "bypass_dhcp": False,

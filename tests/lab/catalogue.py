@@ -36,6 +36,13 @@ def _plain(run: Callable[[Topology, None], Outcome]) -> Runner:
 
 CATALOGUE: tuple[Scenario, ...] = (
     Scenario(
+        "0",
+        "LAN clients' own Internet (TCP, UDP)",
+        "no dualnat: the baseline firewall alone",
+        s.lan_internet,
+        _plain(s.lan_internet),
+    ),
+    Scenario(
         "1",
         "device with gateway = bypass",
         "main router forwards straight to it",

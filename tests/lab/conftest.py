@@ -1,7 +1,8 @@
 """Fixtures of the network-namespace lab.
 
 The topology is built once per session (about a second) and every scenario resets it
-(rules, sysctls, conntrack, neighbour and route caches) before it runs. Without root or
+(rules, sysctls, conntrack, neighbour and route caches) before it runs. The bypass
+router's own firewall is one of routers.BASELINES (`baseline` fixture). Without root or
 tools the lab tests skip; with DUALNAT_REQUIRE_LAB=1 (CI) they fail instead.
 """
 
@@ -13,6 +14,7 @@ import pytest
 from gate import lab_required, unavailable
 from netns import missing_requirements
 from outcome import LOUD
+from routers import DEFAULT_BASELINE
 from topology import Topology
 
 
@@ -36,8 +38,17 @@ def lab_topology() -> Iterator[Topology]:
 
 
 @pytest.fixture
-def lab(lab_topology: Topology) -> Topology:
-    """The shared topology; each scenario function resets it before use."""
+def baseline() -> str:
+    """The bypass router's firewall baseline (routers.BASELINES); a module runs its tests
+    on every baseline with ``pytestmark = every_baseline``."""
+    return DEFAULT_BASELINE
+
+
+@pytest.fixture
+def lab(lab_topology: Topology, baseline: str) -> Topology:
+    """The shared topology with `baseline` loaded; each scenario function resets it
+    before use."""
+    lab_topology.use_baseline(baseline)
     return lab_topology
 
 

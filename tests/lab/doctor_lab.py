@@ -57,7 +57,7 @@ def _probe(lab: Topology, forwards: Sequence[Forward]) -> list[Answer]:
 
 def main_router_direct(lab: Topology, renderer: str | None, forward: Forward = s.WEB) -> Run:
     """(a) The main router forwards straight to the device (what users do first)."""
-    plan = s.make_plan(forward)
+    plan = s.make_plan(lab, forward)
     s.setup(lab, [PortForward.direct(forward)], plan, renderer)
     return Run(_probe(lab, [forward]), doctor(lab, plan), plan)
 
@@ -66,17 +66,17 @@ def rules_not_loaded(lab: Topology, forwards: Sequence[Forward], loaded: str | N
     """(d) The main router forwards to the bypass router as told, but the bypass router
     has none of these forwards' rules: nothing loaded, or (`loaded`) the rules of another
     plan loaded with that renderer."""
-    plan = s.make_plan(*forwards)
+    plan = s.make_plan(lab, *forwards)
     s.setup(lab, [PortForward.from_plan(f) for f in plan.main_router.port_forwards])
     if loaded is not None:
-        other = s.make_plan(s.fwd("other", "tcp", "8099", TARGET_VIA_BYPASS, "9099"))
+        other = s.make_plan(lab, s.fwd("other", "tcp", "8099", TARGET_VIA_BYPASS, "9099"))
         apply_dualnat(lab.bypass, lab.workdir, other, loaded)
     return Run(_probe(lab, forwards), doctor(lab, plan), plan)
 
 
 def deployed(lab: Topology, renderer: str, forward: Forward = s.WEB, **settings: object) -> Plan:
     """dualnat as the plan says, on both routers."""
-    plan = s.make_plan(forward, **settings)
+    plan = s.make_plan(lab, forward, **settings)
     s.deploy(lab, plan, renderer, [forward])
     return plan
 

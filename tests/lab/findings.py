@@ -20,7 +20,7 @@ RANGE_WITH_SERVICE = fwd("web", "tcp", "79-81", TARGET_RANGE, "9079-9081")
 
 def range_on_vendor_without_translation(lab: Topology, renderer: str, vendor: str) -> Outcome:
     """The range needs a relay range; the main router enters what its UI allows."""
-    plan = make_plan(RANGE_WITH_SERVICE, main_router_vendor=vendor)
+    plan = make_plan(lab, RANGE_WITH_SERVICE, main_router_vendor=vendor)
     deploy(lab, plan, renderer, range_translation=load_vendor(vendor).range_translation)
     probes = [Probe("tcp", PUBLIC_IP, p) for p in (79, 80, 81)]
     answers = lab.probe("inet", probes)
@@ -49,7 +49,7 @@ def explicit_bypass_port(lab: Topology, renderer: str, first: str) -> Outcome:
     bypass_port 10080 explicitly, listed in either order."""
     a = fwd("a", "tcp", "80", TARGET_VIA_BYPASS, "9080")
     b = fwd("b", "tcp", "8086", TARGET_VIA_BYPASS, "9006", bypass_port=PortRange(10080, 10080))
-    plan = make_plan(*((a, b) if first == "a" else (b, a)))
+    plan = make_plan(lab, *((a, b) if first == "a" else (b, a)))
     deploy(lab, plan, renderer)
     got = lab.probe("inet", [Probe("tcp", PUBLIC_IP, 80), Probe("tcp", PUBLIC_IP, 8086)])
     return Outcome(

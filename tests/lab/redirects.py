@@ -104,6 +104,7 @@ def redirects_lan(
     the kernel's NAT code (the flow's NAT setup is not complete yet), later ones go out.
     """
     plan = make_plan(
+        lab,
         fwd("web", "tcp", "8089", TARGET_REDIRECT, "9009"),
         disable_redirects=disable_redirects,
         net=net,
@@ -134,7 +135,9 @@ def redirects_lan(
 def redirects_forwarded(lab: Topology, renderer: str, disable_redirects: bool = True) -> Outcome:
     """Scenario 1 towards t53: do redirects divert the replies of a forwarded port?"""
     target = lab.fresh_address(TARGET)
-    plan = make_plan(fwd("web", "tcp", "8089", target, "9009"), disable_redirects=disable_redirects)
+    plan = make_plan(
+        lab, fwd("web", "tcp", "8089", target, "9009"), disable_redirects=disable_redirects
+    )
     deploy(lab, plan, renderer)
     _accept_redirects(lab, TARGET)
     probe = [Probe("tcp", PUBLIC_IP, 8089)]

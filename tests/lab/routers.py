@@ -3,7 +3,7 @@ baseline, and dualnat's rendered output loaded the way the real thing loads it."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -125,10 +125,56 @@ def main_router_script(forwards: Iterable[PortForward] = (), loopback: bool = Fa
     )
 
 
-BYPASS_BASELINE = "\n".join(
-    [
-        "flush ruleset",
-        "table inet lab_bypass {",
+def _fw4_filter(device: str, drop_invalid: bool) -> list[str]:
+    """The filter chains firewall4 renders for the bypass router's one `lan` zone (input,
+    output and forward ACCEPT; defaults input/output ACCEPT, forward REJECT), with or
+    without `option drop_invalid '1'` (tests/lab/fw4_renders/dualnat/*/fw4-print.nft)."""
+    vmap = "established : accept, related : accept" + (", invalid : drop" if drop_invalid else "")
+    return [
+        "\tchain input {",
+        "\t\ttype filter hook input priority filter; policy accept;",
+        '\t\tiif "lo" accept',
+        f"\t\tct state vmap {{ {vmap} }}",
+        f'\t\tiifname "{device}" jump input_lan',
+        "\t}",
+        "\tchain forward {",
+        "\t\ttype filter hook forward priority filter; policy drop;",
+        f"\t\tct state vmap {{ {vmap} }}",
+        f'\t\tiifname "{device}" jump forward_lan',
+        "\t\tjump handle_reject",
+        "\t}",
+        "\tchain output {",
+        "\t\ttype filter hook output priority filter; policy accept;",
+        '\t\toif "lo" accept',
+        f"\t\tct state vmap {{ {vmap} }}",
+        f'\t\toifname "{device}" jump output_lan',
+        "\t}",
+        "\tchain handle_reject {",
+        "\t\tmeta l4proto tcp reject with tcp reset",
+        "\t\treject with icmpx type port-unreachable",
+        "\t}",
+        "\tchain input_lan {",
+        "\t\tct status dnat accept",
+        "\t\tjump accept_from_lan",
+        "\t}",
+        "\tchain output_lan {",
+        "\t\tjump accept_to_lan",
+        "\t}",
+        "\tchain forward_lan {",
+        "\t\tct status dnat accept",
+        "\t\tjump accept_to_lan",
+        "\t}",
+        "\tchain accept_from_lan {",
+        f'\t\tiifname "{device}" counter accept',
+        "\t}",
+        "\tchain accept_to_lan {",
+        f'\t\toifname "{device}" counter accept',
+        "\t}",
+    ]
+
+
+def _proxy_filter(device: str) -> list[str]:
+    return [
         "\t# What a transparent proxy amounts to for these flows: a forwarded packet that",
         "\t# belongs to no connection this router has seen (conntrack: invalid) is dropped.",
         "\t# Exception: LAN clients' own TCP connections, whose replies come back straight",
@@ -140,10 +186,63 @@ BYPASS_BASELINE = "\n".join(
         "\t\tct state invalid tcp flags & syn == 0 accept",
         "\t\tct state invalid counter drop",
         "\t}",
-        "}",
-        "",
     ]
-)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The bypass router's own firewall before dualnat, and what it does to the packets
+    that the asymmetric paths of a bypass router make invalid in its conntrack."""
+
+    name: str
+    summary: str
+    filter: Callable[[str], list[str]]  # LAN device → the chains
+    # a LAN client's handshake ACK (its SYN went out here, the SYN-ACK came from the
+    # main router directly): dropped?
+    drops_lan_ack: bool
+    # a SYN-ACK of a connection this router never saw (a device answering a forward the
+    # main router sent it directly): dropped?
+    drops_stray_synack: bool
+    # has a rule that drops invalid forwarded packets (what dualnat detects and answers
+    # with masquerade 'auto')
+    drop_rule: bool
+
+    def script(self, device: str = LAN_DEVICE) -> str:
+        return "\n".join(
+            ["flush ruleset", "table inet lab_bypass {", *self.filter(device), "}", ""]
+        )
+
+
+BASELINES: dict[str, Baseline] = {
+    b.name: b
+    for b in (
+        Baseline(
+            "fw4",
+            "firewall4 as OpenWrt ships it (invalid packets pass)",
+            lambda dev: _fw4_filter(dev, False),
+            drops_lan_ack=False,
+            drops_stray_synack=False,
+            drop_rule=False,
+        ),
+        Baseline(
+            "fw4-drop-invalid",
+            "firewall4 with Drop invalid packets (drop_invalid '1')",
+            lambda dev: _fw4_filter(dev, True),
+            drops_lan_ack=True,
+            drops_stray_synack=True,
+            drop_rule=True,
+        ),
+        Baseline(
+            "proxy",
+            "drops invalid packets except LAN TCP, which a proxy would carry",
+            _proxy_filter,
+            drops_lan_ack=False,
+            drops_stray_synack=True,
+            drop_rule=True,
+        ),
+    )
+}
+DEFAULT_BASELINE = "proxy"
 
 
 def load_main_router(
@@ -154,8 +253,10 @@ def load_main_router(
     return script
 
 
-def load_bypass_baseline(bypass: Netns, workdir: Path) -> None:
-    bypass.nft(BYPASS_BASELINE, workdir)
+def load_bypass_baseline(
+    bypass: Netns, workdir: Path, baseline: str = DEFAULT_BASELINE, device: str = LAN_DEVICE
+) -> None:
+    bypass.nft(BASELINES[baseline].script(device), workdir)
 
 
 def add_hand_rules(bypass: Netns, workdir: Path, rules: Sequence[str]) -> None:

@@ -7,9 +7,11 @@ runs its probes and returns an Outcome: every check with what the client got bac
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
+from typing import Any
 
 from addresses import (
     BYPASS_IP,
@@ -33,6 +35,7 @@ from probes import Probe
 from routers import PortForward, add_hand_rules, apply_dualnat, load_main_router, revert_dualnat
 from topology import BRIDGE_NF, Topology
 
+from dualnat.invalid_drop import from_running_system
 from dualnat.model import (
     Config,
     Forward,
@@ -57,10 +60,23 @@ def fwd(name: str, proto: str, ext: str, ip: IPv4Address, internal: str, **kw: o
     return Forward(name, Proto(proto), PortRange.parse(ext), ip, PortRange.parse(internal), **kw)  # type: ignore[arg-type]
 
 
-def make_plan(*forwards: Forward, net: NetworkState = NET, **settings: object) -> Plan:
-    """The planner's plan for these forwards on the lab's LAN."""
+def network(lab: Topology, net: NetworkState = NET) -> NetworkState:
+    """The lab's LAN as dualnat on the bypass router sees it: whether its firewall drops
+    invalid packets is detected from the rules loaded there (the baseline), as
+    `dualnat check` does on the router."""
+
+    def run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["ip", "netns", "exec", lab.bypass.name, *argv], **kwargs)
+
+    return replace(net, drops_invalid=from_running_system(run))
+
+
+def make_plan(
+    lab: Topology, *forwards: Forward, net: NetworkState = NET, **settings: object
+) -> Plan:
+    """The planner's plan for these forwards on the lab's LAN (see `network`)."""
     config = Config(Settings(**settings), forwards)  # type: ignore[arg-type]
-    return build_plan(config, net, services=SERVICES)
+    return build_plan(config, network(lab, net), services=SERVICES)
 
 
 def setup(
@@ -100,13 +116,44 @@ def deploy(
         setup(lab, entered, plan, renderer, loopback)
 
 
+# -- 0. LAN clients' own Internet access ---------------------------------------------------
+
+LAN_INTERNET = (
+    Probe("tcp", INET_SERVER, INTERNET_SERVER_PORT),
+    Probe("udp", INET_SERVER, INTERNET_SERVER_PORT),
+)
+
+
+def lan_internet_checks(lab: Topology) -> list[Check]:
+    """A wired LAN client whose gateway is the bypass router reaches an Internet server
+    over TCP and UDP, through the main router's NAT (the server sees the public address)."""
+    answers = lab.probe("c60", LAN_INTERNET)
+    return [
+        expect(
+            f"LAN client → internet server ({p.proto})",
+            a,
+            host=INET_SERVER,
+            peer=PUBLIC_IP,
+            port=INTERNET_SERVER_PORT,
+        )
+        for p, a in zip(LAN_INTERNET, answers, strict=True)
+    ]
+
+
+def lan_internet(lab: Topology, renderer: str | None, **settings: object) -> Outcome:
+    """dualnat with one forward (or nothing), and the LAN clients' own traffic."""
+    plan = make_plan(lab, WEB, **settings)
+    deploy(lab, plan, renderer, [])
+    return Outcome(tuple(lan_internet_checks(lab)), plan if renderer else None)
+
+
 # -- 1. port forward to a device whose gateway is the bypass router ----------------------
 
 WEB = fwd("web", "tcp", "8081", TARGET_VIA_BYPASS, "9001")
 
 
 def port_forward(lab: Topology, renderer: str | None) -> Outcome:
-    plan = make_plan(WEB)
+    plan = make_plan(lab, WEB)
     deploy(lab, plan, renderer, [WEB])
     [ans] = lab.probe("inet", [Probe("tcp", PUBLIC_IP, 8081)])
     return Outcome(
@@ -127,7 +174,7 @@ CAM = fwd("cam", "tcp", "8082", TARGET_VIA_MAIN, "9002", target_gateway=TargetGa
 def gateway_main(lab: Topology, renderer: str | None, snat: bool = True) -> Outcome:
     """`snat=False`: the plan of a config that wrongly says target_gateway=bypass."""
     forward = CAM if snat else replace(CAM, target_gateway=TargetGateway.BYPASS)
-    plan = make_plan(forward)
+    plan = make_plan(lab, forward)
     deploy(lab, plan, renderer, [forward])
     [ans] = lab.probe("inet", [Probe("tcp", PUBLIC_IP, 8082)])
     return Outcome(
@@ -164,7 +211,7 @@ def _internet_checks(lab: Topology, wants: Sequence[Want]) -> list[Check]:
 
 
 def ports(lab: Topology, renderer: str | None) -> Outcome:
-    plan = make_plan(*PORT_FORWARDS)
+    plan = make_plan(lab, *PORT_FORWARDS)
     deploy(lab, plan, renderer, PORT_FORWARDS)
     return Outcome(
         tuple(
@@ -185,7 +232,7 @@ def ports(lab: Topology, renderer: str | None) -> Outcome:
 def translated_range(lab: Topology, renderer: str | None) -> Outcome:
     """Only the translated range: each of 8000-8010 must land on its own port 9000-9010."""
     shifted = PORT_FORWARDS[-1]
-    plan = make_plan(shifted)
+    plan = make_plan(lab, shifted)
     deploy(lab, plan, renderer, [shifted])
     checks = _internet_checks(lab, _range(TARGET_RANGE, range(8000, 8011), SHIFT, ("tcp", "udp")))
     return Outcome(tuple(checks), plan)
@@ -214,7 +261,7 @@ HAIRPIN = fwd("web", "tcp", "8084", TARGET_VIA_BYPASS, "9004")
 
 
 def hairpin(lab: Topology, renderer: str | None) -> Outcome:
-    plan = make_plan(HAIRPIN, public_address=PUBLIC)
+    plan = make_plan(lab, HAIRPIN, public_address=PUBLIC)
     deploy(lab, plan, renderer, [HAIRPIN])
     probe = [Probe("tcp", PUBLIC_IP, 8084)]
     [lan], [wan] = lab.probe_many([("c60", probe), ("inet", probe)])
@@ -232,7 +279,7 @@ def hairpin(lab: Topology, renderer: str | None) -> Outcome:
 def hairpin_via_main_loopback(lab: Topology, renderer: str | None) -> Outcome:
     """A LAN client whose gateway is the main router (t51), with NAT loopback turned on
     there, as the plan's notes ask: the bypass router gets the connection from 192.168.1.1."""
-    plan = make_plan(HAIRPIN, public_address=PUBLIC)
+    plan = make_plan(lab, HAIRPIN, public_address=PUBLIC)
     deploy(lab, plan, renderer, [HAIRPIN], loopback=True)
     [ans] = lab.probe("t51", [Probe("tcp", PUBLIC_IP, 8084)])
     label = "LAN client with gateway = main → public:8084"
@@ -257,7 +304,7 @@ def bridge_netfilter(
             "br_netfilter is not available in this kernel (no "
             "/proc/sys/net/bridge and `modprobe br_netfilter` failed)"
         )
-    plan = make_plan(**(settings if settings is not None else MASQ_ON))
+    plan = make_plan(lab, **(settings if settings is not None else MASQ_ON))
     setup(lab, [], plan, renderer)
     if lab.bridge_nf:
         lab.main.sysctl({BRIDGE_NF: int(bridge_nf)})
@@ -312,7 +359,7 @@ def _service_checks(lab: Topology) -> list[Check]:
 
 
 def service_port(lab: Topology, renderer: str | None) -> Outcome:
-    plan = make_plan(WEB80, public_address=PUBLIC)
+    plan = make_plan(lab, WEB80, public_address=PUBLIC)
     if renderer is None:
         # The naive way: forward 80 to the bypass router and DNAT its port 80 by hand.
         setup(lab, [PortForward(("tcp",), PortRange.single(80), BYPASS_IP, PortRange.single(80))])
@@ -344,7 +391,7 @@ ALLOWED = fwd(
 
 
 def allow_source(lab: Topology, renderer: str | None) -> Outcome:
-    plan = make_plan(ALLOWED, public_address=PUBLIC)
+    plan = make_plan(lab, ALLOWED, public_address=PUBLIC)
     deploy(lab, plan, renderer, [ALLOWED])
     [inside, outside], [lan] = lab.probe_many(
         [
@@ -389,7 +436,7 @@ def leftovers(lab: Topology) -> list[str]:
 
 
 def revert(lab: Topology, renderer: str) -> Outcome:
-    plan = make_plan(WEB)
+    plan = make_plan(lab, WEB)
     deploy(lab, plan, renderer, [WEB])
     probe = [Probe("tcp", PUBLIC_IP, 8081)]
     [before] = lab.probe("inet", probe)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from addresses import MAIN_LAN_IP
 from redirects import redirects_forwarded, redirects_lan
-from routers import RENDERERS
+from routers import BASELINES, RENDERERS
 from topology import Topology
 
+pytestmark = pytest.mark.parametrize("baseline", list(BASELINES))
 each_renderer = pytest.mark.parametrize("renderer", RENDERERS)
 
 

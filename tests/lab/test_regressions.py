@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 from findings import dotted_lan_device, explicit_bypass_port, range_on_vendor_without_translation
-from routers import RENDERERS
+from routers import BASELINES, RENDERERS
 from topology import Topology
 
+pytestmark = pytest.mark.parametrize("baseline", list(BASELINES))
 each_renderer = pytest.mark.parametrize("renderer", RENDERERS)
 
 

@@ -44,7 +44,7 @@ from addresses import (
 )
 from netns import LabError, Netns, run
 from probes import Answer, Probe, run_probes
-from routers import load_bypass_baseline, load_main_router
+from routers import DEFAULT_BASELINE, load_bypass_baseline, load_main_router
 
 SERVER = Path(__file__).resolve().parent / "peer_server.py"
 BRIDGE_NF = "net.bridge.bridge-nf-call-iptables"
@@ -86,6 +86,7 @@ class Topology:
         self.procs: list[subprocess.Popen[str]] = []
         self.bridge_nf = bridge_netfilter_available()
         self.lan_device = LAN_DEVICE
+        self.baseline = DEFAULT_BASELINE  # routers.BASELINES: the bypass router's firewall
         self._spare = (LAN[n] for n in range(200, 250))
 
     # -- the pieces ---------------------------------------------------------------------
@@ -233,7 +234,7 @@ class Topology:
     def reset(self) -> None:
         """Baseline rules and sysctls, empty conntrack, neighbour and route caches."""
         load_main_router(self.main, self.workdir)
-        load_bypass_baseline(self.bypass, self.workdir)
+        load_bypass_baseline(self.bypass, self.workdir, self.baseline, self.lan_device)
         with ThreadPoolExecutor(max_workers=len(self.ns)) as pool:
             for future in [pool.submit(self._reset_ns, r, ns) for r, ns in self.ns.items()]:
                 future.result()
@@ -254,6 +255,13 @@ class Topology:
             f"sysctl -q -w {assignments} && {{ conntrack -F >/dev/null 2>&1; "
             "ip neigh flush all; ip route flush cache; }"
         )
+
+    def use_baseline(self, name: str) -> None:
+        """Give the bypass router another firewall baseline (loaded now if it changes, and
+        at every reset)."""
+        if name != self.baseline:
+            self.baseline = name
+            self.reset()
 
     def fresh_address(self, role: str) -> IPv4Address:
         """Give a LAN host one more address, never used before in this topology."""

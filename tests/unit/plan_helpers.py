@@ -34,10 +34,12 @@ def fwd(name: str = "nas_web", **kw: Any) -> Forward:
     return Forward(name, proto, ext, ip, internal_port, **kw)
 
 
-def plan(*forwards: Forward, services: ServicePorts = SERVICES, **settings: Any) -> Plan:
+def plan(
+    *forwards: Forward, services: ServicePorts = SERVICES, net: NetworkState = NET, **settings: Any
+) -> Plan:
     return build_plan(
         Config(replace(Settings(), **settings), tuple(forwards)),
-        NET,
+        net,
         services,
         resolve=lambda name: IPv4Address("198.51.100.9") if name == "home.example.net" else None,
     )

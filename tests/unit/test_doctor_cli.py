@@ -68,7 +68,11 @@ def test_diagnose_reads_proc_files_and_commands(tmp_path: Path) -> None:
     plan = example_plan()
     calls: list[list[str]] = []
     report = diagnose(plan, System(fake_proc(tmp_path), runner(nft.render(plan), calls)))
-    assert calls == [["nft", "list", "ruleset"], ["iptables-save", "-t", "nat"]]
+    assert calls == [
+        ["nft", "list", "ruleset"],
+        ["iptables-save", "-t", "nat"],
+        ["iptables-save", "-t", "filter"],
+    ]
     assert report.sysctls["net.ipv4.conf.br-lan.rp_filter"] == "2"
     assert report.sysctls["net.bridge.bridge-nf-call-iptables"] is None
     assert report.table.source == str(tmp_path / "net" / "nf_conntrack")

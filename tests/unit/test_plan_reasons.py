@@ -7,11 +7,12 @@ together use every template."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from finding_parts import PLACEHOLDER
-from plan_helpers import fwd, plan
+from plan_helpers import NET, fwd, plan
 from reason_parts import check_plan
 
 import dualnat.planner
@@ -19,11 +20,14 @@ from dualnat.model import DhcpMode, KeepSource, MasqueradeMode, TargetGateway
 from dualnat.plan import Dnat, Plan
 from dualnat.reasons import TEMPLATES, Part, part
 
+DROPPING = replace(NET, drops_invalid="firewall: config defaults: option drop_invalid '1'")
+
 
 def broad() -> list[Plan]:
     """Plans of every kind of forward and setting: relays for a service port and for
     bypass_port, allow_source with and without hairpin, hairpin with a public address,
-    SNAT for either reason, masquerade on or by vendor, DHCP moved (on or prepared, with
+    SNAT for either reason, masquerade on, by vendor or for a firewall that drops invalid
+    packets (and the warning when redirects are on there), DHCP moved (on or prepared, with
     or without DNS), and dualnat disabled."""
     forwards = [
         fwd("web", external_port="80", internal_port="8080", internal_ip="192.168.1.51"),
@@ -40,6 +44,8 @@ def broad() -> list[Plan]:
         plan(forwards[1], dhcp=DhcpMode.MOVE, dhcp_dns=False, disable_redirects=False),
         plan(forwards[2], dhcp=DhcpMode.MOVE),
         plan(*forwards, enabled=False),
+        plan(forwards[0], net=DROPPING),
+        plan(forwards[0], net=DROPPING, disable_redirects=False),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 
 import pytest
@@ -137,6 +138,65 @@ def test_masquerade(mode, vendor, expected):
         (m,) = masq
         assert m.source == LAN and m.exclude_dest == LAN and m.device == "br-lan"
         assert "sees every such device as the bypass router" in m.reason
+
+
+# d'. Masquerade for a firewall that drops invalid packets (LAN clients' asymmetric TCP)
+DROPPING = replace(NET, drops_invalid="/etc/config/firewall: config defaults: drop_invalid '1'")
+
+
+@pytest.mark.parametrize(
+    ("mode", "drops", "redirects_off", "masquerade", "warned"),
+    [
+        ("auto", True, True, True, False),  # the combination that cut the LAN off
+        ("auto", False, True, False, False),
+        ("auto", True, False, False, True),  # redirects on: clients ignoring them break
+        ("on", True, True, True, False),
+        ("off", True, False, False, True),
+        ("off", False, True, False, False),
+    ],
+)
+def test_masquerade_when_the_firewall_drops_invalid_packets(
+    mode, drops, redirects_off, masquerade, warned
+):
+    from dualnat.model import MasqueradeMode
+
+    p = plan(
+        fwd(),
+        net=DROPPING if drops else NET,
+        masquerade=MasqueradeMode(mode),
+        disable_redirects=redirects_off,
+    )
+    masq = p.of_kind(Masquerade)
+    assert bool(masq) is masquerade
+    if masquerade and mode == "auto":
+        assert "drop_invalid '1'" in masq[0].reason and "Cost:" in masq[0].reason
+    assert any("ignore the redirects" in w for w in p.warnings) is warned
+
+
+def test_masquerade_off_is_refused_when_it_would_cut_the_lan_off():
+    from dualnat.model import MasqueradeMode
+
+    with pytest.raises(ConfigInvalid) as exc:
+        plan(fwd(), net=DROPPING, masquerade=MasqueradeMode.OFF)
+    [problem] = exc.value.problems
+    assert (problem.kind, problem.field) == ("settings", "masquerade")
+    assert "drop_invalid '1'" in problem.message and "lose their TCP" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("setting", "drops", "masquerade"),
+    [("yes", False, True), ("no", True, False), ("auto", True, True), ("auto", False, False)],
+)
+def test_firewall_drops_invalid_setting_overrides_detection(setting, drops, masquerade):
+    from dualnat.model import DropsInvalid
+
+    p = plan(
+        fwd(),
+        net=DROPPING if drops else NET,
+        firewall_drops_invalid=DropsInvalid(setting),
+        main_router_vendor="ikuai",
+    )
+    assert bool(p.of_kind(Masquerade)) is masquerade
 
 
 # e. sysctl

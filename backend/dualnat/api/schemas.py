@@ -18,7 +18,16 @@ from ..config import (
     parse_public_address,
     parse_source,
 )
-from ..model import NAME_RE, DhcpMode, KeepSource, MasqueradeMode, PortRange, Proto, TargetGateway
+from ..model import (
+    NAME_RE,
+    DhcpMode,
+    DropsInvalid,
+    KeepSource,
+    MasqueradeMode,
+    PortRange,
+    Proto,
+    TargetGateway,
+)
 from ..vendors import vendor_ids
 from .fields import BoundedList, Choice, Parsed, Port, StrictBool, Text
 
@@ -55,6 +64,7 @@ class SettingsSchema(Strict):
     public_address = Parsed(parse_public_address, 253, allow_none=True, blank_is_none=True)
     masquerade = Choice(m.value for m in MasqueradeMode)
     disable_redirects = StrictBool()
+    firewall_drops_invalid = Choice(d.value for d in DropsInvalid)
     dhcp = Choice(d.value for d in DhcpMode)
     dhcp_dns = StrictBool()
     bypass_dhcp = StrictBool()

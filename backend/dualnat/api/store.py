@@ -44,6 +44,7 @@ SETTINGS_OPTIONS = (
     "public_address",
     "masquerade",
     "disable_redirects",
+    "firewall_drops_invalid",
     "dhcp",
     "dhcp_dns",
     "bypass_dhcp",

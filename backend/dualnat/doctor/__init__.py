@@ -13,7 +13,9 @@ Finding codes, with their severity and a title: findings.CODES. A code names the
 hop, e.g. forward.no_traffic (nothing reaches the bypass router: the main router's forward
 is missing or targets the device), forward.rules_missing (apply not run / firewall not
 reloaded), forward.unreplied (DNAT seen, no reply: the device answers through the main
-router, SNAT needed), system.ip_forward_off, system.redirects_on, system.rp_filter_strict.
+router, SNAT needed), system.ip_forward_off, system.redirects_on, system.rp_filter_strict,
+system.invalid_drop (the firewall drops invalid packets with redirects off and no
+masquerade: LAN clients lose TCP).
 
 The message and the fix are English; their parts name templates of messages.TEMPLATES
 with their parameters, so that LuCI shows them translated. JSON (``report.to_dict()``,
@@ -44,7 +46,12 @@ from typing import Any
 from ..plan import Plan
 from . import conntrack, ruleset, sysctls
 from .conntrack import Table
-from .diagnosis import ForwardDiagnosis, masquerade_findings, system_findings
+from .diagnosis import (
+    ForwardDiagnosis,
+    invalid_drop_findings,
+    masquerade_findings,
+    system_findings,
+)
 from .findings import CODES, Finding, Severity, worst
 from .ruleset import Ruleset, Sources
 from .system import System
@@ -155,6 +162,7 @@ def analyse(
     findings = system_findings(plan, rules, table)
     findings += masquerade_findings(plan)
     findings += sysctls.findings(plan, sysctl_values)
+    findings += invalid_drop_findings(plan, sysctl_values, rule_sources, rules)
     forwards: dict[str, dict[str, Any]] = {}
     for name, t in traffic.items():
         diag = ForwardDiagnosis(plan, t, rules.forwards.get(name), rules, table, sysctl_values, lan)

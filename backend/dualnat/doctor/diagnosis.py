@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .. import invalid_drop
 from ..model import MasqueradeMode
 from ..plan import Plan
 from ..vendors import load_vendor
 from .conntrack import Entry, Table
 from .findings import Finding, Severity
 from .messages import Part, part, plural
-from .ruleset import RuleCheck, Ruleset
+from .ruleset import RuleCheck, Ruleset, Sources
 from .sysctls import IP_FORWARD, conf_key
 from .traffic import ForwardTraffic, Lan
 
@@ -510,4 +511,42 @@ def masquerade_findings(plan: Plan) -> list[Finding]:
     ]
 
 
-__all__ = ["ForwardDiagnosis", "masquerade_findings", "system_findings"]
+def invalid_drop_findings(
+    plan: Plan, values: dict[str, str | None], sources: Sources, rules: Ruleset
+) -> list[Finding]:
+    """LAN clients lose TCP: the firewall drops invalid forwarded packets, redirects are
+    off and no masquerade is loaded (see dualnat.invalid_drop)."""
+    dropping = invalid_drop.from_nft(sources.nft or "") or invalid_drop.from_iptables(
+        sources.iptables_filter or ""
+    )
+    if dropping is None or not plan.settings.enabled:
+        return []
+    keys = [conf_key(dev, "send_redirects") for dev in ("all", plan.network.lan_device)]
+    if any(values.get(k) != "0" for k in keys):
+        return []  # redirects on: system.redirects_on says what that does
+    masq = rules.masquerade
+    if masq is not None and masq.ok:
+        return []
+    return [
+        Finding(
+            "system.invalid_drop",
+            None,
+            (part("system.invalid_drop"),),
+            (part("system.invalid_drop.fix"),),
+            (
+                dropping,
+                *(f"{k} = {values.get(k)}" for k in keys),
+                "no masquerade rule of dualnat is loaded"
+                if masq is None
+                else "dualnat's masquerade rule is planned but not loaded",
+            ),
+        )
+    ]
+
+
+__all__ = [
+    "ForwardDiagnosis",
+    "invalid_drop_findings",
+    "masquerade_findings",
+    "system_findings",
+]

@@ -51,6 +51,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "system.conntrack_unavailable": (Severity.WARNING, "the connection table could not be read"),
     "system.disabled": (Severity.INFO, "dualnat is disabled"),
     "system.masquerade_off": (Severity.WARNING, "masquerade is off for a risky main router"),
+    "system.invalid_drop": (Severity.ERROR, "LAN clients' TCP is dropped as invalid"),
 }
 
 

@@ -164,6 +164,15 @@ TEMPLATES: dict[str, str] = {
     "system.masquerade_off.fix": "Set option masquerade 'auto' (or 'on') in config dualnat "
     "'main' and run dualnat apply. Cost: the main router then sees those devices as the "
     "bypass router.",
+    "system.invalid_drop": "This machine's firewall drops invalid forwarded packets, "
+    "ICMP redirects are off and no masquerade rule is loaded: the main router answers LAN "
+    "clients directly, so this machine sees only half of each TCP handshake and drops the "
+    "rest as invalid. LAN clients whose gateway is the bypass router cannot open TCP "
+    "connections to the Internet.",
+    "system.invalid_drop.fix": "Set option masquerade 'auto' (or 'on') in config dualnat "
+    "'main' and run dualnat apply (the main router then sees those devices as the bypass "
+    "router); or stop dropping invalid packets (LuCI: Network → Firewall → Drop invalid "
+    "packets).",
     # -- kernel settings ------------------------------------------------------------------
     "system.ip_forward_off": "This machine does not forward IPv4 packets: nothing that "
     "arrives for a forward (and no LAN traffic that uses it as gateway) gets through. The "

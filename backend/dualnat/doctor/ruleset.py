@@ -23,6 +23,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from ..model import PortRange
+from ..nft_text import chains, tables
 from ..plan import Dnat, Item, Masquerade, Plan, Snat
 from ..render import iptables as ipt_render
 from ..render import nft as nft_render
@@ -33,10 +34,6 @@ KINDS = ("fw4", "nft", "iptables")
 NFT_TABLE = f"inet {nft_render.TABLE}"
 FW4_TABLE = "inet fw4"
 FW4_COMMENT = '"!fw4: {}"'
-
-_TABLE = re.compile(r"^table (\S+) (\S+) \{[ \t]*$", re.M)
-_CHAIN = re.compile(r"^\s*chain (\S+) \{[ \t]*$", re.M)
-_CLOSE = re.compile(r"^\s*\}[ \t]*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -75,40 +72,23 @@ class Ruleset:
 
 @dataclass(frozen=True)
 class Sources:
-    """The raw text: `nft list ruleset` and `iptables-save -t nat` (None: not readable)."""
+    """The raw text: `nft list ruleset`, `iptables-save -t nat` and `iptables-save -t
+    filter` (None: not readable)."""
 
     nft: str | None
     iptables: str | None
+    iptables_filter: str | None = None
 
 
 def read(system: System) -> Sources:
     return Sources(
-        system.command("nft", "list", "ruleset"), system.command("iptables-save", "-t", "nat")
+        system.command("nft", "list", "ruleset"),
+        system.command("iptables-save", "-t", "nat"),
+        system.command("iptables-save", "-t", "filter"),
     )
 
 
 # -- text helpers ---------------------------------------------------------------------------
-
-
-def tables(text: str) -> dict[str, str]:
-    """`family name` → the body of each top-level table block of nft text."""
-    out: dict[str, str] = {}
-    for m in _TABLE.finditer(text):
-        end = text.find("\n}", m.end())
-        body = text[m.end() : end if end >= 0 else len(text)]
-        key = f"{m.group(1)} {m.group(2)}"
-        out[key] = out.get(key, "") + body
-    return out
-
-
-def chains(body: str) -> dict[str, list[str]]:
-    """Chain name → its rule lines (stripped) in a table body."""
-    out: dict[str, list[str]] = {}
-    for m in _CHAIN.finditer(body):
-        close = _CLOSE.search(body, m.end())
-        block = body[m.end() : close.start() if close else len(body)]
-        out.setdefault(m.group(1), []).extend(ln.strip() for ln in block.splitlines() if ln.strip())
-    return out
 
 
 def _norm(part: str) -> str:

@@ -37,7 +37,8 @@ var FINDING_TITLES = {
 	'system.ruleset_unreadable': _('the firewall rules could not be read'),
 	'system.conntrack_unavailable': _('the connection table could not be read'),
 	'system.disabled': _('dualnat is disabled'),
-	'system.masquerade_off': _('masquerade is off for a risky main router')
+	'system.masquerade_off': _('masquerade is off for a risky main router'),
+	'system.invalid_drop': _('LAN clients\' TCP is dropped as invalid')
 };
 
 /* The templates of the findings' messages and fixes by id (backend/dualnat/doctor/messages.py
@@ -97,6 +98,8 @@ var MESSAGE_TEMPLATES = {
 	'system.conntrack_unavailable.fix': _('Run dualnat doctor as root; on OpenWrt install the conntrack package (opkg install conntrack) if /proc/net/nf_conntrack is missing.'),
 	'system.masquerade_off': _('masquerade is \'off\', but the main router ({vendor}) runs bridged traffic through netfilter: its Wi-Fi clients whose gateway is the bypass router lose IPv4 unless the bypass router masquerades (the main router remembers their first, bridged pass as \'no NAT\'). The bypass router cannot see this failure, because the replies never reach it; check from such a Wi-Fi client.'),
 	'system.masquerade_off.fix': _('Set option masquerade \'auto\' (or \'on\') in config dualnat \'main\' and run dualnat apply. Cost: the main router then sees those devices as the bypass router.'),
+	'system.invalid_drop': _('This machine\'s firewall drops invalid forwarded packets, ICMP redirects are off and no masquerade rule is loaded: the main router answers LAN clients directly, so this machine sees only half of each TCP handshake and drops the rest as invalid. LAN clients whose gateway is the bypass router cannot open TCP connections to the Internet.'),
+	'system.invalid_drop.fix': _('Set option masquerade \'auto\' (or \'on\') in config dualnat \'main\' and run dualnat apply (the main router then sees those devices as the bypass router); or stop dropping invalid packets (LuCI: Network → Firewall → Drop invalid packets).'),
 	'system.ip_forward_off': _('This machine does not forward IPv4 packets: nothing that arrives for a forward (and no LAN traffic that uses it as gateway) gets through. The kernel drops such connections before they enter the connection table.'),
 	'system.ip_forward_off.fix': _('sysctl -w {key}=1 (dualnat apply sets it and keeps it in /etc/sysctl.d/90-dualnat.conf; check that nothing turns it off at boot).'),
 	'system.redirects_on': _('This machine sends ICMP redirects: it tells LAN devices that forward through it on {device} to use the main router directly, so their traffic skips the bypass router (its proxy, its masquerade) after the first packets. The kernel sends them when either \'all\' or the device allows it.'),
@@ -125,13 +128,15 @@ var REASON_TEMPLATES = {
 	'plan.snat.hairpin': _('Hairpin: connections from LAN addresses (LAN clients, or the main router\'s own NAT loopback) get the source {bypass}; otherwise {device} would answer them directly on the LAN and the reply would not match. Clients on the Internet keep their address.'),
 	'plan.masquerade.on': _('LAN traffic that leaves through the bypass router gets its address {bypass} because masquerade is \'on\'; otherwise Wi-Fi clients whose gateway is the bypass router lose IPv4 (the main router\'s conntrack remembers their first hop as \'no NAT\'). Cost: the main router sees every such device as the bypass router.'),
 	'plan.masquerade.vendor': _('LAN traffic that leaves through the bypass router gets its address {bypass} because the main router ({vendor}) runs bridged traffic through netfilter; otherwise Wi-Fi clients whose gateway is the bypass router lose IPv4 (the main router\'s conntrack remembers their first hop as \'no NAT\'). Cost: the main router sees every such device as the bypass router.'),
+	'plan.masquerade.invalid_drop': _('LAN traffic that leaves through the bypass router gets its address {bypass} because this router\'s firewall drops invalid packets ({evidence}) and ICMP redirects are off: the main router answers LAN clients directly, so this router sees only half of each TCP handshake and would drop the rest as invalid, cutting LAN clients whose gateway is the bypass router off the Internet. With masquerade the replies come back through the bypass router. Cost: the main router sees every such device as the bypass router.'),
 	'plan.sysctl.ip_forward': _('The bypass router forwards LAN traffic and the forwarded connections.'),
 	'plan.sysctl.send_redirects': _('An ICMP redirect would tell LAN devices to send their Internet traffic straight to the main router, skipping the bypass router (its proxy and its masquerade). The kernel sends redirects if either \'all\' or the device allows it.'),
 	'plan.dhcp.on': _('The bypass router\'s DHCP server hands out {bypass} as gateway and is on (bypass_dhcp is 1: the main router\'s DHCP must be off by now).'),
 	'plan.dhcp.on_dns': _('The bypass router\'s DHCP server hands out {bypass} as gateway and DNS server and is on (bypass_dhcp is 1: the main router\'s DHCP must be off by now).'),
 	'plan.dhcp.prepared': _('The bypass router\'s DHCP server is prepared to hand out {bypass} as gateway but stays as it is until bypass_dhcp is 1, so that it never runs next to the main router\'s.'),
 	'plan.dhcp.prepared_dns': _('The bypass router\'s DHCP server is prepared to hand out {bypass} as gateway and DNS server but stays as it is until bypass_dhcp is 1, so that it never runs next to the main router\'s.'),
-	'plan.disabled': _('dualnat is disabled: nothing is planned and apply removes its rules')
+	'plan.disabled': _('dualnat is disabled: nothing is planned and apply removes its rules'),
+	'plan.invalid_drop_redirects_on': _('This router\'s firewall drops invalid packets ({evidence}) and ICMP redirects are on (disable_redirects is 0): LAN clients that ignore the redirects lose their TCP connections to the Internet. Set disable_redirects to 1 and masquerade to \'auto\' or \'on\', so that the replies come back through the bypass router.')
 };
 
 var KINDS = {

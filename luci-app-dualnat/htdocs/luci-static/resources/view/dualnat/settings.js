@@ -126,7 +126,7 @@ return view.extend({
 		o.validate = fieldErrors.validator();
 
 		o = s.taboption('advanced', form.ListValue, 'masquerade', _('Masquerade'),
-			_('Rewrite the source of LAN traffic leaving through this router. Automatic: on for main routers that run bridged Wi-Fi through their firewall (Linksys, Netgear).'));
+			_('Rewrite the source of LAN traffic leaving through this router. Automatic: on for main routers that run bridged Wi-Fi through their firewall (Linksys, Netgear), and when this router drops invalid packets with redirects off.'));
 		o.value('auto', _('Automatic'));
 		o.value('on', _('On'));
 		o.value('off', _('Off'));
@@ -136,6 +136,14 @@ return view.extend({
 		o = s.taboption('advanced', form.Flag, 'disable_redirects', _('No ICMP redirects'),
 			_('Stop this router from telling devices to bypass it.'));
 		o.default = '1';
+		o.validate = fieldErrors.validator();
+
+		o = s.taboption('advanced', form.ListValue, 'firewall_drops_invalid', _('This router drops invalid packets'),
+			_('Whether this router\'s firewall drops invalid forwarded packets. Automatic: firewall4\'s Drop invalid packets and the loaded rules. If it does and redirects are off, automatic masquerade is on, or LAN clients lose their TCP connections.'));
+		o.value('auto', _('Automatic'));
+		o.value('yes', _('Yes'));
+		o.value('no', _('No'));
+		o.default = 'auto';
 		o.validate = fieldErrors.validator();
 
 		o = s.taboption('advanced', form.ListValue, 'dhcp', _('DHCP'),
