@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXAMPLE := examples/bypass-router
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint unit lab bench ipk screenshots clean
+.PHONY: venv demo test lint unit lab bench ipk apk screenshots clean
 
 $(BIN)/dualnat: backend/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: venv
 ## ipk: the OpenWrt packages (luci-app-dualnat and its translations) in dist/, without the SDK
 ipk: venv
 	$(BIN)/python scripts/build_ipk.py --out dist
+
+## apk: the same packages for OpenWrt 25.12 (.apk, apk-tools v3) in dist/, without the SDK
+apk: venv
+	$(BIN)/python scripts/build_apk.py --out dist
 
 ## screenshots: run the UI tests and keep their screenshots in docs/screenshots
 screenshots: venv

@@ -1,4 +1,5 @@
-"""`make ipk` (scripts/build_ipk.py): the packages, opened and checked against the tree.
+"""`make ipk` (scripts/build_ipk.py, scripts/package_tree.py): the packages, opened and
+checked against the tree.
 
 The marshmallow wheel comes from PyPI the first time (pip, hash-checked) and is cached
 in build/cache. Without PyPI the tests skip and say why; in CI (DUALNAT_REQUIRE_LAB=1)
@@ -24,11 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import build_ipk  # noqa: E402
+import package_tree  # noqa: E402
 import po2lmo  # noqa: E402
 
 CACHE = ROOT / "build" / "cache"
 PACKAGE = ROOT / "luci-app-dualnat"
-VERSION = f"{build_ipk.backend_version()}-1"
+VERSION = f"{package_tree.backend_version()}-1"
 APP = f"luci-app-dualnat_{VERSION}_all.ipk"
 EXECUTABLES = {"etc/init.d/dualnat", "etc/uci-defaults/80_dualnat", "usr/bin/dualnat"}
 
@@ -132,7 +134,7 @@ def test_the_outer_archive_is_what_opkg_reads(app: Ipk) -> None:
         assert tar.extractfile("./debian-binary").read() == b"2.0\n"  # type: ignore[union-attr]
     for m in app.outer:
         assert (m.uid, m.gid, m.uname, m.gname) == (0, 0, "", "")
-        assert m.mtime == build_ipk.DEFAULT_EPOCH
+        assert m.mtime == package_tree.DEFAULT_EPOCH
 
 
 def test_the_control_fields(app: Ipk) -> None:
@@ -208,7 +210,7 @@ def test_the_files_are_the_ones_in_the_tree(app: Ipk) -> None:
             assert "/".join(parts[:i]) in dirs
     for key, (info, data) in app.data.items():
         assert (info.uid, info.gid, info.uname, info.gname) == (0, 0, "", "")
-        assert info.mtime == build_ipk.DEFAULT_EPOCH
+        assert info.mtime == package_tree.DEFAULT_EPOCH
         if data is None:
             assert info.isdir() and info.mode == 0o755, key
     names = [k for k in app.data]
@@ -216,7 +218,7 @@ def test_the_files_are_the_ones_in_the_tree(app: Ipk) -> None:
 
 
 def test_marshmallow_is_the_pinned_wheel_with_its_licence(app: Ipk) -> None:
-    wheel = CACHE / build_ipk.MARSHMALLOW_WHEEL
+    wheel = CACHE / package_tree.MARSHMALLOW_WHEEL
     with zipfile.ZipFile(wheel) as zf:
         for name in zf.namelist():
             if name.startswith("marshmallow/") and not name.endswith("/"):
@@ -285,7 +287,7 @@ def test_the_installed_command_runs_with_the_private_marshmallow(app: Ipk, tmp_p
 
 
 def test_the_translation_packages(built: tuple[Path, Path]) -> None:
-    for po_dir, (code, _title) in build_ipk.LANGS.items():
+    for po_dir, (code, _title) in package_tree.LANGS.items():
         ipk = open_ipk(built[0] / f"luci-i18n-dualnat-{code}_{VERSION}_all.ipk")
         f = fields(ipk.control["./control"][1])
         assert f["Package"] == f"luci-i18n-dualnat-{code}"
@@ -318,7 +320,7 @@ def test_sfh_hash_known_values() -> None:
 def test_the_sdk_install_step_matches_the_ipk(app: Ipk, tmp_path: Path) -> None:
     """luci-app-dualnat/src/Makefile (what the SDK build runs), with the release tarball
     the Makefile pins: it installs the same files as `make ipk`."""
-    mk = build_ipk.makefile_vars()
+    mk = package_tree.makefile_vars()
     req = tmp_path / "req.txt"
     req.write_text(
         f"marshmallow=={mk['MARSHMALLOW_VERSION']} --hash=sha256:{mk['MARSHMALLOW_HASH']}\n"

@@ -18,8 +18,8 @@ from dualnat.vendors import load_vendor, vendor_ids
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import build_ipk  # noqa: E402
 import i18n_scan  # noqa: E402
+import package_tree  # noqa: E402
 
 PACKAGE = ROOT / "luci-app-dualnat"
 RESOURCES = PACKAGE / "htdocs" / "luci-static" / "resources"
@@ -109,7 +109,7 @@ def test_the_views_are_luci_views() -> None:
 
 
 def test_the_package_makefile() -> None:
-    mk = build_ipk.makefile_vars()
+    mk = package_tree.makefile_vars()
     assert mk["PKG_VERSION"] == __version__
     assert mk["LUCI_PKGARCH"] == "all"
     assert mk["LUCI_DEPENDS"].split() == [
@@ -125,7 +125,7 @@ def test_the_package_makefile() -> None:
         "+python3-urllib",
         "+python3-uuid",
     ]
-    assert mk["MARSHMALLOW_VERSION"] == build_ipk.MARSHMALLOW
+    assert mk["MARSHMALLOW_VERSION"] == package_tree.MARSHMALLOW
     text = (PACKAGE / "Makefile").read_text()
     assert "include $(TOPDIR)/feeds/luci/luci.mk" in text
     assert "files.pythonhosted.org/packages/source/m/marshmallow" in text
