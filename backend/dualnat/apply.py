@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .context import is_live
-from .errors import ApplyError
+from .errors import ApplyError, ConfigInvalid
 from .plan import DhcpServer, Plan, Sysctl
 from .render.uci import UciSection, firewall_sections
 from .sync import dhcp_changes, firewall_changes
@@ -44,6 +44,13 @@ class Environment:
     sysctl_file: Path | None = None
     proc_sys: Path | None = None
     run: Runner = field(default=subprocess.run)
+    init_dir: Path | None = None  # on the router: where the init scripts are
+
+    def reload_skipped(self, service: str) -> str:
+        """Why `service` is not reloaded: what was found (or not) on this machine."""
+        if self.init_dir is None:
+            return f"not on the router (dualnat works on the folder {self.backend.config_dir})"
+        return f"{self.init_dir / service} does not exist on this router"
 
     @classmethod
     def detect(cls, backend: UciBackend) -> Environment:
@@ -63,6 +70,7 @@ class Environment:
             else None,
             sysctl_file=SYSCTL_FILE,
             proc_sys=Path("/proc/sys"),
+            init_dir=init,
         )
 
 
@@ -93,8 +101,12 @@ def _diff(config: str, before: Document, changes: Sequence[Change]) -> str:
 
 
 @contextmanager
-def _locked(state_dir: Path) -> Iterator[None]:
-    """One apply or revert at a time, across processes."""
+def _locked(state_dir: Path, dry_run: bool = False) -> Iterator[None]:
+    """One apply or revert at a time, across processes. A dry run writes nothing, not
+    even the lock file (it only reads files that writers replace atomically)."""
+    if dry_run:
+        yield
+        return
     state_dir.mkdir(parents=True, exist_ok=True)
     with open(state_dir / "lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -167,7 +179,8 @@ def _commit_checked(
     if not ok:
         raise restore(f"fw4 check failed: {out}")
     if target.reload_cmd is None:
-        messages.append(f"wrote {path}; {target.service} reload skipped (not running on OpenWrt)")
+        why = env.reload_skipped(target.service)
+        messages.append(f"wrote {path}; {target.service} reload skipped: {why}")
         return undo
     ok, out = _run_ok(env, target.reload_cmd)
     if not ok:
@@ -275,12 +288,17 @@ def _apply(env: Environment, plan: Plan | None, dry_run: bool) -> ApplyResult:
 
 
 def apply_plan(plan: Plan, env: Environment, dry_run: bool = False) -> ApplyResult:
-    """Make the firewall and DHCP configs and the sysctls match `plan` (idempotent)."""
-    with _locked(env.state_dir):
+    """Make the firewall and DHCP configs and the sysctls match `plan` (idempotent).
+
+    A plan with apply blockers (e.g. DHCP must move but there is no dhcp section) raises
+    ConfigInvalid with them before anything is written."""
+    if plan.apply_blockers:
+        raise ConfigInvalid(plan.apply_blockers)
+    with _locked(env.state_dir, dry_run):
         return _apply(env, plan, dry_run)
 
 
 def revert(env: Environment, dry_run: bool = False) -> ApplyResult:
     """Remove every dualnat_* section, undo dualnat's DHCP edits, restore the sysctls."""
-    with _locked(env.state_dir):
+    with _locked(env.state_dir, dry_run):
         return _apply(env, None, dry_run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -13,51 +14,19 @@ from .apply import Environment, apply_plan, revert
 from .context import backend_for, config_dir_from, is_live, make_plan
 from .errors import ApplyError, ConfigInvalid
 from .plan import Plan
+from .plan_text import main_router_text, plan_text
 from .render import REVERTERS, render
 from .uci import UciError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports a program that SIGPIPE ended
 
 
 def _print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
-
-
-def _plan_text(plan: Plan) -> str:
-    net = plan.network
-    lines = [
-        f"Bypass router {net.bypass_ip} on {net.lan_device} (LAN {net.lan}, zone "
-        f"'{net.lan_zone}'), main router {net.main_router_ip}",
-        "",
-    ]
-    for n, item in enumerate(plan.items, 1):
-        data = item.to_dict()
-        data.pop("reason")
-        data.pop("reason_parts")
-        head = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, [], False))
-        lines.append(f"{n:>3}. {head}")
-        lines.append(f"     why: {item.reason}")
-    lines += ["", _main_router_text(plan)]
-    lines += [f"warning: {w}" for w in plan.warnings]
-    return "\n".join(lines)
-
-
-def _main_router_text(plan: Plan) -> str:
-    mr = plan.main_router
-    lines = [f"On the main router ({mr.vendor}):"]
-    if not mr.port_forwards:
-        lines.append("  no port forwards")
-    for f in mr.port_forwards:
-        lines.append(
-            f"  port forward '{f.name}': {f.proto} external port {f.external_port} -> "
-            f"{f.internal_ip}:{f.internal_port}"
-        )
-    lines.append(f"  DHCP ({mr.dhcp['mode']}): {mr.dhcp['reason']}")
-    lines += [f"  note: {n}" for n in mr.notes]
-    return "\n".join(lines)
 
 
 def _main_router_json(plan: Plan) -> dict[str, Any]:
@@ -81,7 +50,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(plan.to_dict())
     else:
-        print(_plan_text(plan))
+        print(plan_text(plan))
     return EXIT_OK
 
 
@@ -100,7 +69,7 @@ def _cmd_main_router(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(_main_router_json(plan))
     else:
-        print(_main_router_text(plan))
+        print(main_router_text(plan))
     return EXIT_OK
 
 
@@ -218,9 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.config_dir = config_dir_from(args.config_dir)
+    if not args.config_dir.is_dir():
+        print(f"error: config folder {args.config_dir}: no such folder", file=sys.stderr)
+        return EXIT_INVALID
     args.backend = backend_for(args.config_dir)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`dualnat doctor --json | head -c 100`): stop quietly, with
+        # the status of a program that SIGPIPE ended, and let nothing write there again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
     except ConfigInvalid as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -239,7 +239,7 @@ def parse_config(doc: Document) -> tuple[Config, list[Problem]]:
         fwd = _forward(section, index, problems)
         if fwd is not None:
             forwards.append(fwd)
-    return Config(settings=settings, forwards=tuple(forwards)), problems
+    return Config(settings=settings, forwards=tuple(forwards), source=doc.path), problems
 
 
 def load_config(doc: Document) -> Config:

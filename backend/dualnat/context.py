@@ -59,6 +59,16 @@ def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[P
     config, problems = parse_config(backend.read(CONFIG_NAME))
     firewall = backend.read("firewall")
     docs = {name: backend.read(name) for name in ("uhttpd", "dropbear", "dhcp")}
+    network_file = Path(backend.config_dir) / "network"
+    if not network_file.exists():
+        missing = Problem(
+            "main",
+            "lan_interface",
+            f"{network_file} does not exist: dualnat reads interface "
+            f"'{config.settings.lan_interface}' (this router's LAN address and gateway) from it",
+            "settings",
+        )
+        raise ConfigInvalid([*problems, missing])
     try:
         net = network_state(config.settings, backend.read("network"), firewall, docs["dhcp"])
     except ConfigInvalid as exc:

@@ -179,6 +179,7 @@ class Config:
 
     settings: Settings = field(default_factory=Settings)
     forwards: tuple[Forward, ...] = ()
+    source: str = "/etc/config/dualnat"  # the file it was read from
 
     @property
     def enabled_forwards(self) -> tuple[Forward, ...]:

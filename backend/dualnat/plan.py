@@ -12,6 +12,7 @@ from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, ClassVar
 
+from .errors import Problem
 from .i18n_parts import Part, render
 from .model import NetworkState, PortRange, Settings
 
@@ -185,6 +186,10 @@ class Plan:
     items: tuple[Item, ...]
     main_router: MainRouterSettings
     warning_parts: tuple[tuple[Part, ...], ...] = field(default=())
+    source: str = "/etc/config/dualnat"  # the dualnat config it was planned from
+    # What keeps `apply` from writing this plan although it can be shown (a warning says
+    # the same): apply raises ConfigInvalid with these.
+    apply_blockers: tuple[Problem, ...] = field(default=())
 
     @property
     def warnings(self) -> tuple[str, ...]:

@@ -103,12 +103,16 @@ class _PortBook:
 
 
 def _service_conflict(protos: Iterable[str], ports: PortRange, services: ServicePorts) -> list[str]:
-    return sorted(
+    """The bypass router's service ports inside `ports`, as proto/port in numeric order."""
+    return [
         f"{proto}/{port}"
-        for proto in protos
-        for port in services.for_proto(proto)
-        if ports.contains(port)
-    )
+        for proto, port in sorted(
+            (proto, port)
+            for proto in protos
+            for port in services.for_proto(proto)
+            if ports.contains(port)
+        )
+    ]
 
 
 def _find_relay(
@@ -253,12 +257,19 @@ def _assign_relays(
                 segments.append(Relay(ports, ports))
                 continue
             relay = _find_relay(protos, ports, services, book)
+            busy = ", ".join(_service_conflict(protos, ports, services))
             if relay is None:
                 problems.append(
-                    Problem(fwd.name, "bypass_port", "no free port range is left; set bypass_port")
+                    Problem(
+                        fwd.name,
+                        "bypass_port",
+                        f"external_port {fwd.external_port} covers this router's own service "
+                        f"ports ({busy}), so the main router must target another range of "
+                        f"{ports.size} ports on the bypass router, and no free range that long "
+                        "is left; leave the service ports out of the range, or set bypass_port",
+                    )
                 )
                 break
-            busy = ", ".join(_service_conflict(protos, ports, services))
             segments.append(Relay(ports, relay, busy))
             book.claim(protos, relay, fwd.name)
         else:
@@ -458,20 +469,21 @@ def dhcp_mode(config: Config) -> DhcpMode:
     return DhcpMode.GATEWAY if vendor.dhcp_gateway_override else DhcpMode.MOVE
 
 
-def _dhcp_items(config: Config, net: NetworkState) -> tuple[list[Item], list[Problem]]:
+def _dhcp_items(config: Config, net: NetworkState) -> tuple[list[Item], list[Problem], list[Part]]:
+    """The DHCP item; without the LAN's dhcp section, a warning and what blocks apply."""
     if dhcp_mode(config) is not DhcpMode.MOVE:
-        return [], []
+        return [], [], []
     if net.dhcp_section is None:
-        return [], [
-            Problem(
-                "main",
-                "dhcp",
-                f"/etc/config/dhcp has no named 'config dhcp' section for interface "
-                f"'{config.settings.lan_interface}'; add one (LuCI: Network → Interfaces → "
-                "lan → DHCP Server → Set up DHCP Server) or set dhcp to 'off'",
-                "settings",
-            )
-        ]
+        interface = config.settings.lan_interface
+        blocker = Problem(
+            "main",
+            "dhcp",
+            f"/etc/config/dhcp has no named 'config dhcp' section for interface "
+            f"'{interface}'; add one (LuCI: Network → Interfaces → lan → DHCP Server → Set "
+            "up DHCP Server) or set dhcp to 'off'",
+            "settings",
+        )
+        return [], [blocker], [part("plan.dhcp.no_section", interface=interface)]
     b = text(net.bypass_ip)
     options = (f"3,{b}", f"6,{b}") if config.settings.dhcp_dns else (f"3,{b}",)
     dns = config.settings.dhcp_dns
@@ -482,7 +494,7 @@ def _dhcp_items(config: Config, net: NetworkState) -> tuple[list[Item], list[Pro
     item = DhcpServer(
         None, (part(reason, bypass=b),), net.dhcp_section, options, config.settings.bypass_dhcp
     )
-    return [item], []
+    return [item], [], []
 
 
 def _main_router(
@@ -576,10 +588,11 @@ def build_plan(
                 )
                 public_ip = None
     dhcp_items: list[Item] = []
+    blockers: list[Problem] = []
+    dhcp_warnings: list[Part] = []
     masquerade = _MasqueradeChoice()
     if config.settings.enabled:
-        dhcp_items, dhcp_problems = _dhcp_items(config, net)
-        problems += dhcp_problems
+        dhcp_items, blockers, dhcp_warnings = _dhcp_items(config, net)
         masquerade = _masquerade_choice(config, net)
         if masquerade.problem:
             problems.append(Problem("main", "masquerade", masquerade.problem, "settings"))
@@ -597,6 +610,7 @@ def build_plan(
         items += dhcp_items
         if masquerade.warning is not None:
             warnings.append((masquerade.warning,))
+        warnings += [(w,) for w in dhcp_warnings]
     hairpin_active = public_ip is not None and any(f.hairpin for f in forwards)
     return Plan(
         settings=config.settings,
@@ -604,4 +618,6 @@ def build_plan(
         items=tuple(items),
         main_router=_main_router(config, net, relays, hairpin_active),
         warning_parts=tuple(warnings),
+        apply_blockers=tuple(blockers),
+        source=config.source,
     )

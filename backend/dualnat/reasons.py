@@ -79,6 +79,10 @@ TEMPLATES: dict[str, str] = {
     "it never runs next to the main router's.",
     # -- warnings -------------------------------------------------------------------------
     "plan.disabled": "dualnat is disabled: nothing is planned and apply removes its rules",
+    "plan.dhcp.no_section": "/etc/config/dhcp has no named 'config dhcp' section for "
+    "interface '{interface}', so the bypass router cannot hand itself out as gateway: add "
+    "one (LuCI: Network → Interfaces → lan → DHCP Server → Set up DHCP Server) or set dhcp "
+    "to 'off'. Until then dualnat apply refuses to run.",
     "plan.invalid_drop_redirects_on": "This router's firewall drops invalid packets "
     "({evidence}) and ICMP redirects are on (disable_redirects is 0): LAN clients that "
     "ignore the redirects lose their TCP connections to the Internet. Set disable_redirects "

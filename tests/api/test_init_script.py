@@ -49,9 +49,17 @@ def test_the_script_is_a_procd_service() -> None:
     assert SCRIPT.stat().st_mode & 0o111, "the init script must be executable"
 
 
-def test_start_runs_the_daemon_with_respawn(tmp_path: Path) -> None:
+def test_start_applies_then_runs_the_daemon_with_respawn(tmp_path: Path) -> None:
+    fake = tmp_path / "dualnat"
+    fake.write_text('#!/bin/sh\necho "dualnat $*"\n')
+    fake.chmod(0o755)
+    out = run_sh(f"PROG={fake}\nstart_service", tmp_path).splitlines()
+    # the firewall gets the configured rules before the daemon starts (after a reinstall
+    # the removal's revert took them out)
+    assert out[0] == "logger -t dualnat | dualnat apply"
+    assert out[1] == "open" and out[-1] == "close"
     out = run_sh("start_service", tmp_path).splitlines()
-    assert out[0] == "open" and out[-1] == "close"
+    assert out[-1] == "close"
     assert "param command /usr/bin/dualnat ubus" in out
     assert any(line.startswith("param respawn ") for line in out)
     assert "param term_timeout 5" in out

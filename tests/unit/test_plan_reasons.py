@@ -27,7 +27,8 @@ def broad() -> list[Plan]:
     """Plans of every kind of forward and setting: relays for a service port and for
     bypass_port, allow_source with and without hairpin, hairpin with a public address,
     SNAT for either reason, masquerade on, by vendor or for a firewall that drops invalid
-    packets (and the warning when redirects are on there), DHCP moved (on or prepared, with
+    packets (and the warning when redirects are on there), DHCP moved (or not, for want of
+    a dhcp section) (on or prepared, with
     or without DNS), and dualnat disabled."""
     forwards = [
         fwd("web", external_port="80", internal_port="8080", internal_ip="192.168.1.51"),
@@ -46,6 +47,7 @@ def broad() -> list[Plan]:
         plan(*forwards, enabled=False),
         plan(forwards[0], net=DROPPING),
         plan(forwards[0], net=DROPPING, disable_redirects=False),
+        plan(forwards[0], net=replace(NET, dhcp_section=None), dhcp=DhcpMode.MOVE),
     ]
 
 

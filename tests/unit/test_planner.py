@@ -10,7 +10,7 @@ from plan_helpers import NET, fwd, plan
 
 from dualnat.errors import ConfigInvalid
 from dualnat.model import KeepSource, PortRange, TargetGateway
-from dualnat.plan import Dnat, Masquerade, Snat, Sysctl
+from dualnat.plan import DhcpServer, Dnat, Masquerade, Snat, Sysctl
 from dualnat.services import ServicePorts
 
 B = IPv4Address("192.168.1.2")
@@ -430,15 +430,25 @@ def test_dhcp_mode_setting_overrides_the_vendor():
     )
 
 
-def test_dhcp_move_without_a_dhcp_section_names_the_setting():
+def test_dhcp_move_without_a_dhcp_section_plans_with_a_warning_and_blocks_apply(tmp_path):
+    """Everything that writes nothing still works (plan, render, main-router, instructions);
+    apply refuses, naming the setting, and writes nothing."""
     from dataclasses import replace
 
+    from dualnat.apply import Environment, apply_plan
     from dualnat.model import Config, Settings
     from dualnat.planner import build_plan
+    from dualnat.uci import FileBackend
 
+    p = build_plan(
+        Config(Settings(main_router_vendor="linksys"), (fwd(),)),
+        replace(NET, dhcp_section=None),
+    )
+    assert p.of_kind(Dnat) and not p.of_kind(DhcpServer)
+    assert any("no named 'config dhcp' section for interface 'lan'" in w for w in p.warnings)
+    assert [(b.section, b.field) for b in p.apply_blockers] == [("main", "dhcp")]
+    env = Environment(FileBackend(tmp_path), tmp_path / ".dualnat")
     with pytest.raises(ConfigInvalid) as exc:
-        build_plan(
-            Config(Settings(main_router_vendor="linksys"), (fwd(),)),
-            replace(NET, dhcp_section=None),
-        )
-    assert [(p.section, p.field) for p in exc.value.problems] == [("main", "dhcp")]
+        apply_plan(p, env)
+    assert [(q.section, q.field) for q in exc.value.problems] == [("main", "dhcp")]
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -261,3 +262,11 @@ def test_two_sections_of_one_name_are_refused() -> None:
     section = firewall_sections(plan(fwd("x")))[0]
     with pytest.raises(ValueError, match="two firewall sections would be named"):
         check_unique_names([section, section])
+
+
+@pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
+def test_every_nft_map_and_set_is_used_by_a_rule(topology: str) -> None:
+    text = render(TOPOLOGIES[topology](), "nft")
+    declared = re.findall(r"^\t(?:map|set) (\w+) \{", text, re.M)
+    used = set(re.findall(r"@(\w+)", text))
+    assert set(declared) == used, text

@@ -11,7 +11,7 @@ from ipaddress import IPv4Network
 
 from ..model import PortRange
 from ..plan import Dnat, Masquerade, Plan, Snat, Sysctl
-from .common import HEADER, dnat_segments, text
+from .common import dnat_segments, header, text
 
 TABLE = "dualnat"
 ANY = IPv4Network("0.0.0.0/0")
@@ -104,16 +104,20 @@ def render(plan: Plan) -> str:
     masq = plan.of_kind(Masquerade)
     lines = [
         "#!/usr/sbin/nft -f",
-        f"# {HEADER}",
+        f"# {header(plan)}",
         "# Replaces the previous dualnat table atomically.",
         f"table inet {TABLE}",
         f"delete table inet {TABLE}",
         "",
         f"table inet {TABLE} {{",
     ]
-    lines += _block("map", "dnat_keep_port", f"{DNAT_KEY} : ipv4_addr", keep)
-    lines += _block("map", "dnat_to_port", f"{DNAT_KEY} : ipv4_addr . inet_service", shift)
-    lines += _block("set", "snat_to_bypass", SNAT_KEY, snat)
+    # a map or set only where a rule uses it
+    if keep:
+        lines += _block("map", "dnat_keep_port", f"{DNAT_KEY} : ipv4_addr", keep)
+    if shift:
+        lines += _block("map", "dnat_to_port", f"{DNAT_KEY} : ipv4_addr . inet_service", shift)
+    if snat:
+        lines += _block("set", "snat_to_bypass", SNAT_KEY, snat)
     lines += [
         "",
         "\tchain prerouting {",

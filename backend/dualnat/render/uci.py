@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..plan import Dnat, Masquerade, Plan, Snat
-from .common import HEADER, dnat_segments, source_choices, text
+from .common import dnat_segments, header, source_choices, text
 
 PREFIX = "dualnat_"
 # A forward's sections are named PREFIX + forward + "_" + kind, numbered "_0", "_1", ...
@@ -221,7 +221,7 @@ def _quote(value: str) -> str:
 
 def render(plan: Plan) -> str:
     """The sections as UCI text, ready to append to /etc/config/firewall."""
-    lines = [f"# {HEADER}"]
+    lines = [f"# {header(plan)}"]
     for sec in firewall_sections(plan):
         lines.append("")
         lines.append(f"config {sec.type} {_quote(sec.name)}")

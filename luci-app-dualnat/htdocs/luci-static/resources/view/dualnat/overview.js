@@ -136,6 +136,7 @@ var REASON_TEMPLATES = {
 	'plan.dhcp.prepared': _('The bypass router\'s DHCP server is prepared to hand out {bypass} as gateway but stays as it is until bypass_dhcp is 1, so that it never runs next to the main router\'s.'),
 	'plan.dhcp.prepared_dns': _('The bypass router\'s DHCP server is prepared to hand out {bypass} as gateway and DNS server but stays as it is until bypass_dhcp is 1, so that it never runs next to the main router\'s.'),
 	'plan.disabled': _('dualnat is disabled: nothing is planned and apply removes its rules'),
+	'plan.dhcp.no_section': _('/etc/config/dhcp has no named \'config dhcp\' section for interface \'{interface}\', so the bypass router cannot hand itself out as gateway: add one (LuCI: Network → Interfaces → lan → DHCP Server → Set up DHCP Server) or set dhcp to \'off\'. Until then dualnat apply refuses to run.'),
 	'plan.invalid_drop_redirects_on': _('This router\'s firewall drops invalid packets ({evidence}) and ICMP redirects are on (disable_redirects is 0): LAN clients that ignore the redirects lose their TCP connections to the Internet. Set disable_redirects to 1 and masquerade to \'auto\' or \'on\', so that the replies come back through the bypass router.')
 };
 
