@@ -164,7 +164,7 @@ LAYOUTS = {
         "config t 'c'\n\n\toption x '3'\n"
     ),
     "unterminated": "config t 'a'\n\toption x 1\nconfig t 'b'\nconfig t 'c'\n\toption x 3 # c",
-    "shared-line": "config t 'a'; option x 1; config t 'b'\n\toption x 2\nconfig t 'c'\n",
+    "shared-line": "config t 'a'; option x '1'; config t 'b'\n\toption x 2\nconfig t 'c'\n",
     "merged": "config t 'a'\n\toption x 1\nconfig t 'b'\nconfig t 'a'\n\tlist l p\nconfig t 'c'\n",
     "multi-line": (
         "config t 'a'\n\toption x 'one\ntwo'\nconfig t 'b'\n\toption y x\\\ny\nconfig t 'c'\n"

@@ -266,41 +266,54 @@ def test_delete_section_keeps_the_users_comments() -> None:
 
 
 def test_edits_on_statements_sharing_a_line_do_not_touch_neighbours() -> None:
+    # quoted words: a bare word glued to ";" would end the line for libuci
     text = (
         "# keep me\n"
-        "config rule r1; option a 1; option b 2 # note\n"
+        "config rule 'r1'; option a '1'; option b '2' # note\n"
         "config rule r2\n"
-        "\toption c 3; list d x; list d y\n"
+        "\toption c '3'; list d 'x'; list d 'y'\n"
     )
     doc = Document.parse(text)
     doc.set_option("r1", "a", "one")
-    assert doc.serialize().splitlines()[1] == "config rule r1; option a 'one'; option b 2 # note"
+    first = "config rule 'r1'; option a 'one'; option b '2' # note"
+    assert doc.serialize().splitlines()[1] == first
     doc.set_option("r1", "z", "new")  # inserted after the last statement of r1
     assert doc.serialize().splitlines()[1:3] == [
-        "config rule r1; option a 'one'; option b 2 # note",
+        "config rule 'r1'; option a 'one'; option b '2' # note",
         "\toption z 'new'",
     ]
     doc.set_list("r2", "d", ["q"])
     doc.delete_option("r1", "b")
     assert doc.serialize() == (
         "# keep me\n"
-        "config rule r1; option a 'one' # note\n"
+        "config rule 'r1'; option a 'one' # note\n"
         "\toption z 'new'\n"
         "config rule r2\n"
-        "\toption c 3; list d 'q'\n"
+        "\toption c '3'; list d 'q'\n"
     )
     doc.delete_section("r1")
-    assert doc.serialize() == "# keep me\nconfig rule r2\n\toption c 3; list d 'q'\n"
+    assert doc.serialize() == "# keep me\nconfig rule r2\n\toption c '3'; list d 'q'\n"
 
 
 def test_insert_inside_a_line_when_another_section_follows_on_it() -> None:
-    doc = Document.parse("config t r1\n\toption a 1; config t r2; option b 2\n")
+    doc = Document.parse("config t r1\n\toption a '1'; config t 'r2'; option b '2'\n")
     doc.set_option("r1", "c", "3")
     doc.set_option("r2", "d", "4")
     assert doc.serialize() == (
-        "config t r1\n\toption a 1; option c '3'; config t r2; option b 2\n\toption d '4'\n"
+        "config t r1\n\toption a '1'; option c '3'; config t 'r2'; option b '2'\n\toption d '4'\n"
     )
     assert [s.options for s in doc.sections()] == [{"a": "1", "c": "3"}, {"b": "2", "d": "4"}]
+
+
+def test_an_edit_never_wakes_text_that_libuci_skipped() -> None:
+    # "b;" ends the line for libuci: "option c d" is not read.  Quoting the new value
+    # would make libuci read it, so the edited statement gets a line of its own.
+    doc = Document.parse("config t r\n\toption a b; option c d # note\n\toption e f\n")
+    assert doc.section("r") == Section("t", "r", {"a": "b", "e": "f"})
+    doc.set_option("r", "a", "new value")
+    assert Document.parse(doc.serialize()).sections() == doc.sections()
+    assert doc.section("r") == Section("t", "r", {"a": "new value", "e": "f"})
+    assert doc.serialize().endswith("\toption e f\n")
 
 
 def test_multi_line_statements_are_rewritten_whole() -> None:

@@ -43,6 +43,8 @@ class Model:
 
 
 def meaning(stmts: list[tuple[str, list[str]]]) -> Model:
+    """libuci's semantics: an empty option value sets nothing; a changed option and an
+    option turned into a list move to the end (the generator keeps types per name)."""
     model = Model()
     current = None
     for keyword, args in stmts:
@@ -54,17 +56,22 @@ def meaning(stmts: list[tuple[str, list[str]]]) -> Model:
             if current is None:
                 current = {"type": args[0], "name": name, "options": {}}
                 model.sections.append(current)
-            current["type"] = args[0]
+            assert current["type"] == args[0]
         elif keyword == "option":
-            current["options"][args[0]] = args[1]
+            opts = current["options"]
+            if args[1] and opts.get(args[0]) != args[1]:
+                opts.pop(args[0], None)
+                opts[args[0]] = args[1]
         else:
-            old = current["options"].get(args[0])
+            opts = current["options"]
+            old = opts.get(args[0])
             if old is None:
-                current["options"][args[0]] = [args[1]]
+                opts[args[0]] = [args[1]]
             elif isinstance(old, str):
-                current["options"][args[0]] = [old, args[1]]
+                del opts[args[0]]
+                opts[args[0]] = [old, args[1]]
             else:
-                current["options"][args[0]] = [*old, args[1]]
+                opts[args[0]] = [*old, args[1]]
     return model
 
 
@@ -126,9 +133,15 @@ def statements(draw: st.DrawFn) -> list[tuple[str, list[str]]]:
     stmts: list[tuple[str, list[str]]] = []
     if draw(st.integers(0, 4)) == 0:
         stmts.append(("package", [draw(st.sampled_from(["firewall", "my-pkg"]))]))
+    type_of: dict[str, str] = {}  # libuci refuses a named section re-typed
     for _ in range(draw(st.integers(0, 5))):
         name = draw(st.one_of(st.none(), st.sampled_from(SECTION_NAMES)))
-        stmts.append(("config", [draw(types), name or ""]))
+        type_ = type_of.get(name) if name else None
+        if type_ is None:
+            type_ = draw(types)
+            if name:
+                type_of[name] = type_
+        stmts.append(("config", [type_, name or ""]))
         for _ in range(draw(st.integers(0, 4))):
             keyword = draw(st.sampled_from(["option", "list"]))
             stmts.append((keyword, [draw(st.sampled_from(OPTION_NAMES)), draw(values)]))
@@ -137,17 +150,21 @@ def statements(draw: st.DrawFn) -> list[tuple[str, list[str]]]:
 
 def statement_text(
     keyword: str, args: list[str], last_on_line: bool, rnd: random.Random, plain: bool
-) -> str:
+) -> tuple[str, bool]:
+    """The statement's text, and whether its last word is bare (no quote or backslash:
+    libuci would then end the whole line at a ";" glued to it)."""
     out = keyword if plain or rnd.random() < 0.5 else keyword[0]
     # An empty last argument may be left out, but not before ";" (libuci would
     # then read the ";" as the argument).
     omit_last = last_on_line and keyword in ("config", "option") and not args[-1]
+    word = ""
     for i, arg in enumerate(args):
         if omit_last and i == len(args) - 1 and rnd.random() < 0.5:
             break
         sep = "\t" if plain and keyword != "config" else spaces(rnd, plain, 1)
-        out += sep + encoded(arg, rnd, plain)
-    return out
+        word = encoded(arg, rnd, plain)
+        out += sep + word
+    return out, not set(word) & set("'\"\\")
 
 
 @st.composite
@@ -178,14 +195,16 @@ def uci_files(draw: st.DrawFn) -> tuple[str, Model]:
         group = stmts[i : i + (1 if plain else rnd.randint(1, 3))]
         i += len(group)
         line = ""
+        bare = False
         for j, (kw, args) in enumerate(group):
-            if j:
-                line += spaces(rnd, plain) + ";" + spaces(rnd, plain)
-            line += statement_text(kw, args, j == len(group) - 1, rnd, plain)
+            if j:  # a ";" glued to a bare word would end the line: space it then
+                line += spaces(rnd, plain, 1 if bare else 0) + ";" + spaces(rnd, plain)
+            text, bare = statement_text(kw, args, j == len(group) - 1, rnd, plain)
+            line += text
         indent = "\t" if plain and group[0][0] in ("option", "list") else spaces(rnd, plain)
         line = indent + line
-        if not plain and rnd.random() < 0.15:
-            line += spaces(rnd, plain) + ";"
+        if not plain and bare and rnd.random() < 0.15:
+            line += ";"  # glued to a bare word: libuci ignores the rest of the line
         if rnd.random() < 0.2:
             line += spaces(rnd, plain) + comment()
         else:

@@ -1,10 +1,29 @@
-"""Lossless UCI document: a read view of its sections and format-preserving edits."""
+"""Lossless UCI document: libuci's reading of a file and format-preserving edits.
+
+Reading (:meth:`Document.parse`) agrees with libuci (OpenWrt's ``uci``): the same files
+are refused, with libuci's reason, line and byte (:class:`UciParseError`), and the
+same values are read (see :mod:`.lexer` for the syntax and :mod:`.model` for the
+semantics).  The read view is a list of :class:`Section`; besides ``type``, ``name``
+and ``options`` each section carries:
+
+* ``lines``: the 1-based line of every ``config`` statement that opened or re-opened
+  the section (libuci merges a named section stated twice; a strict reader can refuse
+  that and name both lines);
+* ``option_lines``: per option in ``options``, the line of the first statement that
+  contributes to its final value.
+
+Edits (``set_option``, ``add_section``, ``apply`` ...) change only the statements they
+concern; every other byte of the file is kept.
+
+A parsed document keeps its text and is read in one fast pass; the statement chunks
+that edits work on are made on the first edit.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .changes import (
     AddListItem,
@@ -17,131 +36,63 @@ from .changes import (
     SetSection,
 )
 from .errors import SectionNotFoundError, UciParseError
-from .lexer import Chunk, Statement, split_chunks
+from .lexer import Chunk, byte_offset, split_chunks
+from .model import Builder, Owned, Ref, Refused, Sec, Section
+from .model import OptionValue as OptionValue
 from .names import check_name, check_type, check_value, format_type, quote
+from .scan import read
 
-OptionValue = str | list[str]
 _REF_RE = re.compile(r"@([!-~]+?)\[(-?\d+)\]")
-
-
-@dataclass(frozen=True)
-class Section:
-    """One section as libuci sees it: ``name`` is None for anonymous sections.
-
-    ``options`` keeps file order; a list option is a ``list[str]``.  Instances are
-    snapshots: changing them does not change the document.
-    """
-
-    type: str
-    name: str | None
-    options: dict[str, OptionValue] = field(default_factory=dict)
-
-    @property
-    def anonymous(self) -> bool:
-        """True if the section has no name."""
-        return self.name is None
-
-    def get(self, option: str, default: str | None = None) -> str | None:
-        """Value of *option*; a list option is returned joined by single spaces."""
-        value = self.options.get(option)
-        if value is None:
-            return default
-        return " ".join(value) if isinstance(value, list) else value
-
-    def get_list(self, option: str) -> list[str]:
-        """Items of *option*; a plain value is split on whitespace (like OpenWrt scripts)."""
-        value = self.options.get(option)
-        if value is None:
-            return []
-        return list(value) if isinstance(value, list) else value.split()
-
-
-Ref = tuple[int, int]  # (chunk index, statement index)
 _OPTION_CHANGES = (SetOption, SetList, DeleteOption, AddListItem, DeleteListItem)
-
-
-@dataclass
-class _Owned:
-    """Statements that make up one named section."""
-
-    configs: list[Ref] = field(default_factory=list)
-    members: list[Ref] = field(default_factory=list)
-
-    def last(self) -> Ref:
-        return max(self.configs[-1], self.members[-1]) if self.members else self.configs[-1]
+Expected = list[tuple[str, tuple[str, ...]]]
 
 
 @dataclass
 class _Model:
     package: str | None
-    sections: list[Section]
-    by_name: dict[str, Section]
-    owned: dict[str, _Owned]
+    sections: list[Sec]
+    by_name: dict[str, Sec]
+    owned: dict[str, Owned] | None  # None: read without chunks (no edits yet)
+    newlines: int = 0  # newline characters in the document (with owned)
+
+
+def _from_builder(builder: Builder, owned: bool, newlines: int = 0) -> _Model:
+    return _Model(
+        builder.package,
+        builder.sections,
+        builder.by_name,
+        builder.owned if owned else None,
+        newlines,
+    )
 
 
 def _build(chunks: Sequence[Chunk], path: str) -> _Model:
-    """Apply libuci's semantics to the statements; record which belong to which section."""
-    package = None
-    sections: list[Section] = []
-    by_name: dict[str, Section] = {}
-    owned: dict[str, _Owned] = {}
-    types: dict[str, str] = {}
-    current: Section | None = None
-    current_name: str | None = None
+    """Apply libuci's semantics to the chunks' statements, recording which statements
+    belong to which named section; lines are counted from the chunks' text."""
+    builder = Builder(track=True)
+    line = 1
     for ci, chunk in enumerate(chunks):
+        text = chunk.text
+        newlines = text.count("\n")
         for si, stmt in enumerate(chunk.statements):
-            keyword, args = stmt.keyword, stmt.args
-            if keyword == "option" or keyword == "list":
-                if current is None:
-                    raise UciParseError(
-                        "option/list command found before the first section", path, stmt.line
-                    )
-                if current_name is not None:
-                    owned[current_name].members.append((ci, si))
-                opts = current.options
-                name, value = args
-                if keyword == "option":
-                    opts[name] = value
-                else:
-                    old = opts.get(name)
-                    if old is None:
-                        opts[name] = [value]
-                    elif isinstance(old, str):
-                        opts[name] = [old, value]
-                    else:
-                        old.append(value)
-            elif keyword == "config":
-                type_ = args[0]
-                name = args[1] or None
-                current_name = name
-                if name is None:
-                    current = Section(type_, None, {})
-                    sections.append(current)
-                    continue
-                if name in by_name:
-                    types[name] = type_
-                    current = by_name[name]
-                else:
-                    current = Section(type_, name, {})
-                    types[name] = type_
-                    sections.append(current)
-                    by_name[name] = current
-                    owned[name] = _Owned()
-                owned[name].configs.append((ci, si))
-            else:  # package
-                package = args[0]
-                current = None
-                current_name = None
-    if types:  # a repeated config statement may have changed the type
-        for i, sec in enumerate(sections):
-            if sec.name is not None and types[sec.name] != sec.type:
-                sections[i] = by_name[sec.name] = Section(types[sec.name], sec.name, sec.options)
-    return _Model(package, sections, by_name, owned)
+            at = line + text.count("\n", 0, stmt.start) if newlines > 1 else line
+            try:
+                builder.statement(stmt.keyword, stmt.args, at, (ci, si))
+            except Refused as exc:
+                start = text.rfind("\n", 0, stmt.start) + 1
+                byte = byte_offset(text, start, stmt.start)
+                raise UciParseError(exc.reason, path, at, byte) from None
+        line += newlines
+    return _from_builder(builder, True, line - 1)
 
 
-def _copy(sec: Section) -> Section:
-    opts = {k: list(v) if isinstance(v, list) else v for k, v in sec.options.items()}
-    return Section(sec.type, sec.name, opts)
+def _expected(texts: Sequence[str]) -> Expected:
+    """(keyword, args) of statements written by us (export style)."""
+    return _args_of(split_chunks("\n".join(texts), in_section=True))
+
+
+def _args_of(chunks: Iterable[Chunk]) -> Expected:
+    return [(s.keyword, s.args) for chunk in chunks for s in chunk.statements]
 
 
 class Document:
@@ -151,32 +102,62 @@ class Document:
     text.  New or rewritten statements use libuci's export style.
     """
 
-    __slots__ = ("_chunks", "_model", "_nl", "path")
+    __slots__ = ("_chunk_list", "_model", "_nl", "_text", "path")
 
     def __init__(self, chunks: Iterable[Chunk] = (), path: str = "<string>") -> None:
         self.path = path
-        self._chunks = list(chunks)
+        self._chunk_list: list[Chunk] | None = list(chunks)
+        self._text: str | None = None
         self._model: _Model | None = None
         self._nl = "\n"
-        for chunk in self._chunks:
+        for chunk in self._chunk_list:
             if chunk.text.endswith("\n"):
                 self._nl = "\r\n" if chunk.text.endswith("\r\n") else "\n"
                 break
 
     @classmethod
     def parse(cls, text: str, path: str = "<string>") -> Document:
-        """Parse *text*; raise :class:`UciParseError` (with path and line) if malformed."""
-        doc = cls(split_chunks(text, path), path)
-        doc._state()
+        """Read *text* as libuci does; raise :class:`UciParseError` (with libuci's reason,
+        the path, line and byte) where libuci refuses it."""
+        doc = cls.__new__(cls)
+        doc.path = path
+        doc._text = text
+        doc._chunk_list = None
+        doc._model = _from_builder(read(text, path), False)
+        newline = text.find("\n")
+        doc._nl = "\r\n" if newline > 0 and text[newline - 1] == "\r" else "\n"
         return doc
+
+    @property
+    def _chunks(self) -> list[Chunk]:
+        """The statement chunks, made from the parsed text when first needed."""
+        chunks = self._chunk_list
+        if chunks is None:
+            assert self._text is not None
+            chunks = self._chunk_list = split_chunks(self._text, self.path)
+            self._text = None
+        return chunks
+
+    @_chunks.setter
+    def _chunks(self, chunks: list[Chunk]) -> None:
+        self._chunk_list = chunks
+        self._text = None
 
     def serialize(self) -> str:
         """The document's text (the parsed input, byte for byte, if unchanged)."""
-        return "".join(chunk.text for chunk in self._chunks)
+        if self._chunk_list is None:
+            assert self._text is not None
+            return self._text
+        return "".join(chunk.text for chunk in self._chunk_list)
 
     def copy(self) -> Document:
         """An independent copy."""
-        other = Document(self._chunks, self.path)
+        other = Document((), self.path)
+        if self._chunk_list is None:
+            other._chunk_list = None
+            other._text = self._text
+        else:
+            other._chunk_list = list(self._chunk_list)
         other._nl = self._nl
         return other
 
@@ -186,18 +167,37 @@ class Document:
     # -- read view ---------------------------------------------------------------
 
     def _state(self) -> _Model:
-        if self._model is None:
-            self._model = _build(self._chunks, self.path)
-        return self._model
+        model = self._model
+        if model is None:
+            if self._chunk_list is None:
+                assert self._text is not None
+                model = _from_builder(read(self._text, self.path), False)
+            else:
+                model = _build(self._chunk_list, self.path)
+            self._model = model
+        return model
+
+    def _edit_state(self) -> _Model:
+        """The read view with each named section's statements (makes the chunks)."""
+        model = self._model
+        if model is None or model.owned is None:
+            model = self._model = _build(self._chunks, self.path)
+        return model
+
+    def _owned(self) -> dict[str, Owned]:
+        owned = self._edit_state().owned
+        assert owned is not None
+        return owned
 
     @property
     def package(self) -> str | None:
-        """Name given by a ``package`` statement, if any."""
+        """Name given by the last ``package`` statement, if any (libuci reads a config
+        by its file name and only checks this name)."""
         return self._state().package
 
     def sections(self) -> list[Section]:
         """All sections in file order (named sections merged as libuci does)."""
-        return [_copy(sec) for sec in self._state().sections]
+        return [sec.snapshot() for sec in self._state().sections]
 
     def section(self, ref: str) -> Section | None:
         """Section by name, or by ``@type[index]`` (index over sections of that type,
@@ -206,16 +206,16 @@ class Document:
         m = _REF_RE.fullmatch(ref)
         if m is None:
             sec = model.by_name.get(ref)
-            return _copy(sec) if sec is not None else None
+            return sec.snapshot() if sec is not None else None
         of_type = [sec for sec in model.sections if sec.type == m.group(1)]
         index = int(m.group(2))
         if -len(of_type) <= index < len(of_type):
-            return _copy(of_type[index])
+            return of_type[index].snapshot()
         return None
 
     def sections_of_type(self, type: str) -> list[Section]:
         """Sections of the given type, in file order."""
-        return [_copy(sec) for sec in self._state().sections if sec.type == type]
+        return [sec.snapshot() for sec in self._state().sections if sec.type == type]
 
     # -- edits -------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ class Document:
                 j += 1
             self._delete_sections([c.name for c in changes[i:j]])  # type: ignore[union-attr]
             return j
-        if isinstance(change, SetSection) and self._state().owned.get(change.name) is None:
+        if isinstance(change, SetSection) and self._owned().get(change.name) is None:
             j = i + 1
             options: list[tuple[str, OptionValue]] = []
             while j < len(changes):
@@ -287,7 +287,7 @@ class Document:
     def _section_span(self, name: str) -> tuple[int, int] | None:
         """The chunks (first, last) that hold section *name* and nothing of another
         section: one config statement and its members; None for any other layout."""
-        owned = self._state().owned.get(name)
+        owned = self._owned().get(name)
         if owned is None or len(owned.configs) != 1:
             return None
         first, last = owned.configs[0][0], owned.last()[0]
@@ -348,7 +348,7 @@ class Document:
         """
         check_name(name, "section name")
         check_type(type)
-        if self._state().owned.get(name) is not None:
+        if self._owned().get(name) is not None:
             raise ValueError(f"section '{name}' exists already")
         lines = [f"config {format_type(type)} {quote(name)}"]
         opts: dict[str, OptionValue] = {}
@@ -376,30 +376,32 @@ class Document:
                     self.set_list(name, option, value)
             return
         text = (self._nl if last >= 0 else "") + self._nl.join(lines) + self._nl
-        new = split_chunks(text, self.path)
+        new = split_chunks(text, self.path, in_section=True)
         at = last + 1
-        chunks[at:at] = new
-        model = self._state_if_built()
-        if model is None:
+        model = self._model
+        if model is None or model.owned is None:
+            chunks[at:at] = new
+            self._model = None
             return
         # Existing statements all sit at or before `last`: their refs stay valid.
-        owned = _Owned()
+        base = model.newlines - sum(chunk.text.count("\n") for chunk in chunks[at:]) + 1
+        chunks[at:at] = new
+        builder = Builder(track=True)
+        line = base
         for k, chunk in enumerate(new):
             for si, stmt in enumerate(chunk.statements):
-                (owned.configs if stmt.keyword == "config" else owned.members).append((at + k, si))
-        sec = Section(type, name, opts)
-        model.sections.append(sec)
-        model.by_name[name] = sec
-        model.owned[name] = owned
-
-    def _state_if_built(self) -> _Model | None:
-        return self._model
+                builder.statement(stmt.keyword, stmt.args, line, (at + k, si))
+            line += chunk.text.count("\n")
+        model.newlines += text.count("\n")
+        model.sections += builder.sections
+        model.by_name.update(builder.by_name)
+        model.owned.update(builder.owned)
 
     def _delete_sections(self, names: list[str]) -> None:
         """delete_section for many sections with one rebuild of the read view."""
         for name in names:
             check_name(name, "section name")
-        owned_all = self._state().owned
+        owned_all = self._owned()
         refs: list[Ref] = []
         configs: set[Ref] = set()
         for name in dict.fromkeys(names):
@@ -419,7 +421,7 @@ class Document:
         check_name(name, "section name")
         check_type(type)
         text = f"config {format_type(type)} {quote(name)}"
-        owned = self._state().owned.get(name)
+        owned = self._owned().get(name)
         if owned is None:
             self._append_section(text)
             return
@@ -437,9 +439,12 @@ class Document:
         if current == value:
             return
         text = f"option {option} {quote(value)}"
-        refs = self._option_refs(self._state().owned[name], option)
+        refs = self._option_refs(self._owned()[name], option)
         if len(refs) == 1 and self._replace_in_place(refs[0], text):
-            sec.options[option] = value  # the read view stays valid: same statements
+            if current is None:  # an empty value was there: libuci's order may differ
+                self._model = None
+            else:
+                sec.options[option] = value  # the read view stays valid: same statements
             return
         self._write_option(name, option, [text])
 
@@ -461,7 +466,7 @@ class Document:
         check_name(option, "option name")
         check_value(value)
         self._require(name)
-        owned = self._state().owned[name]
+        owned = self._owned()[name]
         refs = self._option_refs(owned, option)
         self._insert_after(refs[-1] if refs else owned.last(), [f"list {option} {quote(value)}"])
         self._model = None
@@ -470,7 +475,7 @@ class Document:
         """Remove the statements of *option* whose value is *value* (uci del_list)."""
         check_name(name, "section name")
         check_name(option, "option name")
-        owned = self._state().owned.get(name)
+        owned = self._owned().get(name)
         if owned is None:
             return
         for ci, si in reversed(self._option_refs(owned, option)):
@@ -482,7 +487,7 @@ class Document:
         """Remove every statement of *option* in section *name* (no-op if absent)."""
         check_name(name, "section name")
         check_name(option, "option name")
-        owned = self._state().owned.get(name)
+        owned = self._owned().get(name)
         if owned is None:
             return
         for ref in reversed(self._option_refs(owned, option)):
@@ -496,19 +501,19 @@ class Document:
 
     # -- edit helpers ------------------------------------------------------------
 
-    def _require(self, name: str) -> Section:
+    def _require(self, name: str) -> Sec:
         check_name(name, "section name")
-        sec = self._state().by_name.get(name)
+        sec = self._edit_state().by_name.get(name)
         if sec is None:
             raise SectionNotFoundError(name)
         return sec
 
-    def _option_refs(self, owned: _Owned, option: str) -> list[Ref]:
+    def _option_refs(self, owned: Owned, option: str) -> list[Ref]:
         chunks = self._chunks
         return [(ci, si) for ci, si in owned.members if chunks[ci].statements[si].args[0] == option]
 
     def _write_option(self, name: str, option: str, texts: list[str]) -> None:
-        owned = self._state().owned[name]
+        owned = self._owned()[name]
         refs = self._option_refs(owned, option)
         if refs:
             for ref in reversed(refs[1:]):
@@ -518,9 +523,25 @@ class Document:
             self._insert_after(owned.last(), texts)
         self._model = None
 
-    def _set_chunk(self, ci: int, text: str) -> None:
-        """Replace chunk *ci* by the chunk(s) lexed from *text*."""
-        self._chunks[ci : ci + 1] = split_chunks(text, self.path)
+    def _set_chunk(self, ci: int, text: str, expect: Expected) -> None:
+        """Replace chunk *ci* by the chunk(s) lexed from *text*.
+
+        If libuci would not read them as the statements *expect* (the old line hid text
+        behind one of its quirks, e.g. a bare word glued to ``;``), the statements are
+        written in export style instead, one a line.
+        """
+        try:
+            new: list[Chunk] | None = split_chunks(text, self.path, in_section=True)
+        except UciParseError:
+            new = None
+        if new is None or _args_of(new) != expect:
+            lines = "".join(self._export_line(kw, args) for kw, args in expect)
+            new = split_chunks(lines, self.path, in_section=True)
+        self._chunks[ci : ci + 1] = new
+
+    def _export_line(self, keyword: str, args: tuple[str, ...]) -> str:
+        indent = "\t" if keyword in ("option", "list") else ""
+        return indent + _export(keyword, args) + self._nl
 
     def _replace(self, ref: Ref, texts: list[str], indent: str) -> None:
         """Replace one statement by *texts* (export style when it starts its line)."""
@@ -532,7 +553,8 @@ class Document:
             new = body + chunk.text[stmt.end :]
         else:
             new = chunk.text[: stmt.start] + "; ".join(texts) + chunk.text[stmt.end :]
-        self._set_chunk(ci, new)
+        old = _args(chunk)
+        self._set_chunk(ci, new, old[:si] + _expected(texts) + old[si + 1 :])
 
     def _replace_in_place(self, ref: Ref, text: str) -> bool:
         """Replace a statement that is alone on its line when the result is still exactly
@@ -541,8 +563,13 @@ class Document:
         chunk = self._chunks[ci]
         if si != 0 or len(chunk.statements) != 1:
             return False
-        new = split_chunks("\t" + text + chunk.text[chunk.statements[0].end :], self.path)
-        if len(new) != 1 or len(new[0].statements) != 1:
+        try:
+            new = split_chunks(
+                "\t" + text + chunk.text[chunk.statements[0].end :], self.path, in_section=True
+            )
+        except UciParseError:
+            return False
+        if len(new) != 1 or _args(new[0]) != _expected([text]):
             return False
         self._chunks[ci] = new[0]
         return True
@@ -560,7 +587,8 @@ class Document:
             start, end = stmt.start, stmts[si + 1].start
         else:
             start, end = stmts[si - 1].end, stmt.end
-        self._set_chunk(ci, chunk.text[:start] + chunk.text[end:])
+        old = _args(chunk)
+        self._set_chunk(ci, chunk.text[:start] + chunk.text[end:], old[:si] + old[si + 1 :])
         return False
 
     def _insert_after(self, ref: Ref, texts: list[str]) -> None:
@@ -570,11 +598,13 @@ class Document:
         if si == len(chunk.statements) - 1:
             self._end_line(ci)
             new = "".join(f"\t{t}{self._nl}" for t in texts)
-            self._chunks[ci + 1 : ci + 1] = split_chunks(new, self.path)
+            self._chunks[ci + 1 : ci + 1] = split_chunks(new, self.path, in_section=True)
         else:
             stmt = chunk.statements[si]
             joined = "".join(f"; {t}" for t in texts)
-            self._set_chunk(ci, chunk.text[: stmt.end] + joined + chunk.text[stmt.end :])
+            old = _args(chunk)
+            expect = old[: si + 1] + _expected(texts) + old[si + 1 :]
+            self._set_chunk(ci, chunk.text[: stmt.end] + joined + chunk.text[stmt.end :], expect)
 
     def _end_line(self, ci: int) -> None:
         """Make sure chunk *ci* (possibly the unterminated last line) ends with a newline."""
@@ -583,14 +613,16 @@ class Document:
             return
         text = chunk.text + self._nl
         # Probe with a comment line: the newline must end the line, not continue it.
-        probe = split_chunks(text + "#", self.path)
+        try:
+            probe = split_chunks(text + "#", self.path, in_section=True)
+        except UciParseError:  # e.g. `option a 'b';` reads only without a newline
+            probe = []
         if len(probe) == 2 and _args(probe[0]) == _args(chunk):
             self._chunks[ci] = probe[0]
             return
         # A trailing backslash would turn the newline into a continuation: rewrite.
-        parts = [_export(stmt) for stmt in chunk.statements]
-        text = ("\t" if parts and parts[0][0] != "c" else "") + "; ".join(parts) + self._nl
-        self._chunks[ci : ci + 1] = split_chunks(text, self.path)
+        lines = "".join(self._export_line(s.keyword, s.args) for s in chunk.statements)
+        self._chunks[ci : ci + 1] = split_chunks(lines, self.path, in_section=True)
 
     def _append_section(self, config_text: str) -> None:
         """Append a config statement after the last non-blank line, after one blank line."""
@@ -603,7 +635,7 @@ class Document:
             new = self._nl + config_text + self._nl
         else:
             new = config_text + self._nl
-        chunks[last + 1 : last + 1] = split_chunks(new, self.path)
+        chunks[last + 1 : last + 1] = split_chunks(new, self.path, in_section=True)
         self._model = None
 
 
@@ -611,11 +643,11 @@ def _args(chunk: Chunk) -> list[tuple[str, tuple[str, ...]]]:
     return [(s.keyword, s.args) for s in chunk.statements]
 
 
-def _export(stmt: Statement) -> str:
+def _export(keyword: str, args: tuple[str, ...]) -> str:
     """A statement in export style (without indentation)."""
-    if stmt.keyword == "config":
-        type_, name = stmt.args
+    if keyword == "config":
+        type_, name = args
         return f"config {format_type(type_)}" + (f" {quote(name)}" if name else "")
-    if stmt.keyword == "package":
-        return f"package {stmt.args[0]}"
-    return f"{stmt.keyword} {stmt.args[0]} {quote(stmt.args[1])}"
+    if keyword == "package":
+        return f"package {args[0]}"
+    return f"{keyword} {args[0]} {quote(args[1])}"

@@ -10,12 +10,20 @@ class UciError(Exception):
 
 
 class UciParseError(UciError):
-    """Malformed UCI text; carries the file path and the 1-based line number."""
+    """Malformed UCI text, refused as libuci refuses it.
 
-    def __init__(self, reason: str, path: str = "<string>", line: int = 1) -> None:
+    ``reason`` is libuci's text, ``line`` the 1-based line and ``byte`` the 0-based byte
+    offset in that line where libuci stopped (its ``uci`` command prints both as "at
+    line N, byte M"); None when not known.  ``str()`` is ``path:line: reason``.
+    """
+
+    def __init__(
+        self, reason: str, path: str = "<string>", line: int = 1, byte: int | None = None
+    ) -> None:
         self.reason = reason
         self.path = path
         self.line = line
+        self.byte = byte
         super().__init__(f"{path}:{line}: {reason}")
 
 

@@ -1,19 +1,40 @@
-"""Lossless tokenizer for UCI text.
+"""Lossless tokenizer for UCI text that reads it exactly as libuci does.
 
-The text is cut into :class:`Chunk` objects: each chunk is one or more whole physical
-lines (one "logical line": more than one when a quoted value or a backslash
-continuation spans lines) holding zero or more statements (``;`` separates
-statements on a line).  Concatenating the chunk texts gives back the input exactly.
-Statement syntax and argument counts are checked here; section semantics are not.
+The text is cut into :class:`Chunk` objects: each chunk is one libuci "logical line":
+one or more whole physical lines (more than one when a quoted value or a backslash
+continuation spans lines) holding zero or more statements.  Concatenating the chunk
+texts gives back the input exactly.
+
+:class:`Reader` follows libuci's parser (file.c: ``uci_parse_line``, ``next_arg``,
+``parse_str``, ``assert_eol``) character for character, including its quirks:
+
+* the keyword is the text up to the next space or tab, so ``config\\n`` or
+  ``option;`` are "invalid command";
+* a bare word glued to ``;`` (``config x;``) ends the line: libuci overwrites the
+  ``;`` and ignores the rest of the line (a quoted or escaped word does not: there the
+  ``;`` separates statements, but may not end the line: ``option a 'b';`` is an
+  "invalid command");
+* a ``;`` where an argument is expected is an empty argument;
+* ``#`` outside quotes starts a comment, also inside a word;
+* errors carry libuci's reason text, the line and the byte offset in that line where
+  libuci stopped (an unterminated quote is reported where it opens; an error on a last
+  line without newline on that line, where libuci reports the line before).
+
+Statement syntax and argument counts are checked here; section semantics are not
+(see :mod:`.model`), except that an option before any section is refused here, as
+libuci does it before reading the option's arguments.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from .errors import UciParseError
-from .names import is_config_name, is_name, is_type
+from .names import is_name, is_package_name, is_type
+
+OPTION_BEFORE_SECTION = "option/list command found before the first section"
 
 KEYWORDS = {
     "package": "package",
@@ -25,30 +46,21 @@ KEYWORDS = {
     "list": "list",
     "l": "list",
 }
-
-_UNQUOTED = r"""(?:[^ \t\n\r\v\f'"\\#;]++|\\\r\n|\\[\s\S]|\\\Z)++"""
-_WORD_RE = re.compile(rf"""(?:'[^']*+'|"(?:[^"\\]++|\\[\s\S])*+"|{_UNQUOTED})++""")
-_SEGMENT_RE = re.compile(rf"""'([^']*)'|"((?:[^"\\]|\\[\s\S])*)"|({_UNQUOTED})""")
-_ESCAPE_RE = re.compile(r"\\(\r\n|[\s\S]|\Z)")
-_SPACE_RE = re.compile(r"[ \t\r\v\f]*+")
-_NAME_RE = re.compile(r"[A-Za-z0-9_]+")
-
-# One ordinary line: optional simple statement, optional comment, end of line.
-_SIMPLE_ARG = r"""([^ \t\n\r\v\f'"\\#;]++|'[^'\n]*+')"""
-_FAST_LINE_RE = re.compile(
-    r"[ \t]*+"
-    rf"(?:(config|option|list|package|[colp])(?:[ \t]++{_SIMPLE_ARG})?(?:[ \t]++{_SIMPLE_ARG})?)?"
-    r"[ \t\r]*+(?:#[^\n]*+)?(\n|\Z)"
-)
+SPACE = " \t\n\v\f\r"  # C isspace()
+_WS_RE = re.compile(r"[ \t\n\v\f\r]*+")
+_BLANK_RE = re.compile(r"[ \t]*+")  # strtok(" \t") skips these
+_TOKEN_RE = re.compile(r"[^ \t]*+")
+_PLAIN_RE = re.compile(r"""[^ \t\n\v\f\r'"\\#;]++""")
+_DQ_RUN_RE = re.compile(r'[^"\\]*+')
 
 
 class Statement(NamedTuple):
     """One statement; ``start``/``end`` are offsets into its chunk's text."""
 
     keyword: str  # canonical: "package", "config", "option" or "list"
-    args: tuple[str, ...]  # decoded: (name,), (type, name or ""), (name, value)
-    start: int
-    end: int
+    args: tuple[str, ...]  # decoded: (name,), (type, name or ""), (name, value or "")
+    start: int  # the keyword
+    end: int  # after its last non-empty argument
     line: int  # 1-based line of the keyword, at parse time
 
 
@@ -64,195 +76,342 @@ class Chunk(NamedTuple):
         return not self.statements and not self.text.strip(" \t\r\n\v\f")
 
 
-def _unescape_match(m: re.Match[str]) -> str:
-    char = m.group(1)
-    return "" if char in ("\n", "\r\n", "") else char
+def byte_offset(text: str, start: int, pos: int) -> int:
+    """Bytes (UTF-8, undecodable bytes kept) between *start* and *pos* of *text*."""
+    return len(text[start:pos].encode("utf-8", "surrogateescape"))
 
 
-def decode_word(raw: str) -> str:
-    """Decode the raw text of one word (quotes, escapes, continuations) to its value."""
-    if "\\" not in raw and "'" not in raw and '"' not in raw:
-        return raw
-    if raw[0] == "'" and raw.find("'", 1) == len(raw) - 1:
-        return raw[1:-1]
-    out = []
-    for m in _SEGMENT_RE.finditer(raw):
-        single, double, bare = m.groups()
-        if single is not None:
-            out.append(single)
-        else:
-            seg = double if double is not None else bare
-            out.append(_ESCAPE_RE.sub(_unescape_match, seg) if "\\" in seg else seg)
-    return "".join(out)
+class Reader:
+    """libuci reading one logical line of *text* that starts at offset *start*.
 
+    ``pos`` and ``end`` are offsets into *text*: ``end`` is the end of what libuci has
+    in its line buffer (after the last physical line read, or where it wrote a NUL);
+    ``read_end`` is the end of the last physical line read.
+    """
 
-class _Scanner:
-    """State of one tokenizing run over *text*."""
+    __slots__ = ("end", "line", "line_start", "n", "path", "pos", "read_end", "text", "word_end")
 
-    def __init__(self, text: str, path: str, first_line: int) -> None:
+    def __init__(self, text: str, start: int, line: int, path: str = "<string>") -> None:
         self.text = text
+        self.n = len(text)
         self.path = path
-        self.first_line = first_line
+        self.pos = start
+        self.end = self.read_end = start
+        self.line = line - 1
+        self.line_start = start
+        self.word_end = start
+        self._read()
 
-    def line_at(self, pos: int) -> int:
-        return self.first_line + self.text.count("\n", 0, pos)
+    # -- the line buffer -----------------------------------------------------------
 
-    def error(self, reason: str, pos: int) -> UciParseError:
-        return UciParseError(reason, self.path, self.line_at(pos))
+    def _read(self) -> bool:
+        """uci_getln: append the next physical line to the buffer; False at EOF."""
+        end = self.end
+        if end >= self.n:
+            return False
+        newline = self.text.find("\n", end)
+        self.line_start = end
+        self.end = self.read_end = self.n if newline < 0 else newline + 1
+        self.line += 1
+        return True
 
-    def word(self, pos: int) -> re.Match[str]:
-        """Match the word at *pos* (not at whitespace, ``#``, ``;`` or a newline)."""
+    def error(self, reason: str, pos: int | None = None) -> UciParseError:
+        """A parse error at *pos* (default: where the parser is) on the current line."""
+        at = self.pos if pos is None else pos
+        byte = byte_offset(self.text, self.line_start, at)
+        return UciParseError(reason, self.path, self.line, byte)
+
+    def skip_ws(self) -> None:
+        self.pos = _WS_RE.match(self.text, self.pos, self.end).end()
+
+    # -- words ---------------------------------------------------------------------
+
+    def _backslash(self) -> bool:
+        """parse_backslash: False if the backslash continued the line (nothing to add)."""
         text = self.text
-        m = _WORD_RE.match(text, pos)
-        end = m.end() if m else pos
-        if end < len(text) and text[end] in "'\"":
-            raise self.error("unterminated quote", end)
-        if m is None:  # pragma: no cover - callers never stop at such a character
-            raise self.error("unexpected character", pos)
-        return m
+        q = self.pos + 1
+        self.pos = q
+        end = self.end
+        if (
+            q >= end
+            or text[q] == "\n"
+            or (text[q] == "\r" and q + 2 == end and text[q + 1] == "\n")
+        ):
+            self.pos = end  # the next line replaces the backslash's line end
+            self._read()
+            return False
+        return True
 
-    def statement(self, pos: int) -> tuple[str, list[tuple[int, int, str]]]:
-        """Read one statement's words from *pos*; return keyword and (start, end, value)."""
+    def _quote_error(self, quote: str, pos: int, line: int, line_start: int) -> UciParseError:
+        byte = byte_offset(self.text, line_start, pos)
+        return UciParseError(f"EOF with unterminated {quote}", self.path, line, byte)
+
+    def _single(self, out: list[str]) -> None:
         text = self.text
-        n = len(text)
-        words: list[tuple[int, int, str]] = []
+        opened = (self.pos, self.line, self.line_start)
+        self.pos += 1
         while True:
-            m = self.word(pos)
-            words.append((m.start(), m.end(), decode_word(m.group())))
-            pos = _SPACE_RE.match(text, m.end()).end()
-            if pos >= n or text[pos] in "\n#;":
-                break
-        keyword = KEYWORDS.get(words[0][2])
-        if keyword is None:
-            raise self.error("invalid command", words[0][0])
-        return keyword, words
+            close = text.find("'", self.pos, self.end)
+            if close >= 0:
+                out.append(text[self.pos : close])
+                self.pos = close + 1
+                return
+            out.append(text[self.pos : self.end])
+            self.pos = self.end
+            if not self._read():
+                raise self._quote_error("'", *opened)
 
-    def chunk_slow(self, pos: int) -> tuple[list[tuple[str, list[tuple[int, int, str]]]], int]:
-        """Read one logical line starting at *pos*; return its statements and end."""
+    def _double(self, out: list[str]) -> None:
         text = self.text
-        n = len(text)
-        found = []
+        opened = (self.pos, self.line, self.line_start)
+        self.pos += 1
         while True:
-            pos = _SPACE_RE.match(text, pos).end()
-            if pos >= n:
-                break
-            char = text[pos]
-            if char == "\n":
-                pos += 1
-                break
-            if char == "#":
-                newline = text.find("\n", pos)
-                pos = n if newline < 0 else newline + 1
-                break
-            if char == ";":
-                pos += 1
+            m = _DQ_RUN_RE.match(text, self.pos, self.end)
+            if m.end() > self.pos:
+                out.append(m.group())
+                self.pos = m.end()
+            pos = self.pos
+            if pos >= self.end:
+                if not self._read():
+                    raise self._quote_error('"', *opened)
                 continue
-            keyword, words = self.statement(pos)
-            found.append((keyword, words))
-            pos = words[-1][1]
-        return found, pos
+            if text[pos] == '"':
+                self.pos = pos + 1
+                return
+            if self._backslash():
+                out.append(text[self.pos])
+                self.pos += 1
+
+    def word(self) -> str:
+        """parse_str: read one word at ``pos`` (not at whitespace); return its value."""
+        text = self.text
+        start = self.pos
+        out: list[str] = []
+        plain = True  # no quote or backslash: libuci's write position is its read position
+        semicolon = False
+        while True:
+            pos = self.pos
+            char = text[pos] if pos < self.end else ""
+            if char == "'":
+                plain = False
+                self._single(out)
+            elif char == '"':
+                plain = False
+                self._double(out)
+            elif char == "#":
+                self.end = pos  # a comment: libuci ends the line here
+                break
+            elif not char:
+                break
+            elif char == ";":
+                semicolon = True
+                break
+            elif char == "\\":
+                plain = False
+                if self._backslash():
+                    out.append(text[self.pos])
+                    self.pos += 1
+            else:
+                m = _PLAIN_RE.match(text, pos, self.end)
+                out.append(m.group())
+                self.pos = m.end()
+            pos = self.pos
+            if pos >= self.end or text[pos] in SPACE:
+                break
+        if self.pos > start:
+            self.word_end = self.pos
+        if semicolon:
+            if plain:
+                self.end = self.pos  # the ';' becomes the word's end: the line ends here
+        elif self.pos < self.end:
+            self.pos += 1
+        return "".join(out)
+
+    def arg(self, required: bool = False, check: Callable[[str], bool] | None = None) -> str:
+        """next_arg: the next argument ("" if none; ``;`` stands for an empty one)."""
+        self.skip_ws()
+        pos = self.pos
+        if pos < self.end and self.text[pos] == ";":
+            self.pos = pos + 1
+            value = ""
+        else:
+            value = self.word()
+        if not value:
+            if required:
+                raise self.error("insufficient arguments")
+            return ""
+        if check is not None and not check(value):
+            raise self.error("invalid character in name field")
+        return value
+
+    def assert_eol(self) -> None:
+        """Refuse a further non-empty argument."""
+        if self.arg():
+            raise self.error("too many arguments")
+
+    # -- statements ----------------------------------------------------------------
+
+    def statements(self, in_section: bool) -> Iterator[Statement]:
+        """Yield the line's statements as they are read (offsets into the whole text).
+
+        *in_section*: a section is open (else an option is refused, as libuci does).
+        A caller that refuses a statement stops iterating: the reader then still
+        stands where libuci would report that error (``error()``).
+        """
+        text = self.text
+        self.skip_ws()
+        while True:
+            first = _BLANK_RE.match(text, self.pos, self.end).end()
+            if first >= self.end:
+                return
+            after = _TOKEN_RE.match(text, first, self.end).end()
+            word = text[first:after]
+            if word[0] == "#":
+                return
+            keyword = KEYWORDS.get(word)
+            if keyword is None:
+                raise self.error("invalid command")
+            if (keyword == "option" or keyword == "list") and not in_section:
+                raise self.error(OPTION_BEFORE_SECTION)
+            if after >= self.end:
+                kind = "option" if keyword == "list" else keyword
+                raise self.error(f"{kind} without name")
+            line = self.line
+            self.pos = after + 1
+            self.word_end = after
+            if keyword == "config":
+                type_ = self.arg(required=True)
+                if not is_type(type_):
+                    raise self.error("invalid character in type field")
+                name = self.arg(check=is_name)
+                end = self.word_end
+                self.assert_eol()
+                args: tuple[str, ...] = (type_, name)
+                in_section = True
+            elif keyword == "package":
+                args = (self.arg(required=True, check=is_package_name),)
+                end = self.word_end
+                self.assert_eol()
+            else:
+                name = self.arg(required=True, check=is_name)
+                value = self.arg()
+                end = self.word_end
+                self.assert_eol()
+                args = (name, value)
+            yield Statement(keyword, args, first, end, line)
 
 
-def _check(scanner: _Scanner, keyword: str, words: list[tuple[int, int, str]]) -> tuple[str, ...]:
-    """Validate argument count and names of a statement; return its arguments."""
-    args = [w[2] for w in words[1:]]
-    maximum = 1 if keyword == "package" else 2
-    if len(args) > maximum:
-        raise scanner.error("too many arguments", words[maximum + 1][0])
-    if not args or not args[0]:
-        raise scanner.error("insufficient arguments", words[min(1, len(args))][0])
-    first = args[0]
-    if keyword == "package":
-        if not is_config_name(first):
-            raise scanner.error("invalid character in name field", words[1][0])
-    elif keyword == "config":
-        if not is_type(first):
-            raise scanner.error("invalid character in type field", words[1][0])
-        if len(args) == 1:
-            args.append("")  # anonymous section
-        elif args[1] and not is_name(args[1]):
-            raise scanner.error("invalid character in name field", words[2][0])
-    else:
+# One ordinary line that libuci reads like this regex: a keyword followed by a space or
+# tab, one or two simple words (bare, or single/double quoted without escapes), then
+# whitespace and an optional comment.  Names, types and counts are checked by callers.
+_BARE = r"""[^ \t\n\r\v\f'"\\#;\x00]++"""
+_WORD = rf"""({_BARE}|'[^'\n\x00]*+'|"[^"\\\n\x00]*+")"""
+_FAST_LINE_RE = re.compile(
+    rf"[ \t]*+(?:(option|config|list|package|[colp])[ \t]++{_WORD}(?:[ \t]++{_WORD})?)?"
+    r"[ \t\r]*+(?:#[^\n]*+)?(?:\n|\Z)"
+)
+
+
+def unquote(raw: str) -> str:
+    """Value of a simple word matched by the fast paths (bare or quoted, no escapes)."""
+    return raw[1:-1] if raw[0] == "'" or raw[0] == '"' else raw
+
+
+def fast_statement(keyword: str, arg1: str, arg2: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """Canonical keyword and arguments of a fast-path line, or None if libuci would
+    refuse it (the general path then reports the error)."""
+    canon = KEYWORDS[keyword]
+    first = unquote(arg1)
+    if canon == "option" or canon == "list":
         if not is_name(first):
-            raise scanner.error("invalid character in name field", words[1][0])
-        if len(args) == 1:
-            args.append("")
-    return tuple(args)
+            return None
+        return canon, (first, unquote(arg2) if arg2 is not None else "")
+    if canon == "config":
+        name = unquote(arg2) if arg2 is not None else ""
+        if not is_type(first) or (name and not is_name(name)):
+            return None
+        return canon, (first, name)
+    if arg2 is not None or not is_package_name(first):
+        return None
+    return canon, (first,)
+
+
+def check_text(text: str, path: str) -> None:
+    """Refuse what libuci cannot read faithfully: NUL bytes (fgets would drop the rest
+    of their line)."""
+    nul = text.find("\x00")
+    if nul >= 0:
+        line_start = text.rfind("\n", 0, nul) + 1
+        line = text.count("\n", 0, nul) + 1
+        raise UciParseError("NUL byte", path, line, byte_offset(text, line_start, nul))
 
 
 def split_chunks(
-    text: str, path: str = "<string>", first_line: int = 1, *, fast: bool = True
+    text: str,
+    path: str = "<string>",
+    first_line: int = 1,
+    *,
+    fast: bool = True,
+    in_section: bool | None = None,
 ) -> list[Chunk]:
     """Cut *text* into chunks; raise :class:`UciParseError` on malformed statements.
 
-    ``fast=False`` disables the single-regex path for ordinary lines (for tests).
+    *in_section*: whether a section is open before *text* (None: only if *text* is
+    not a whole file, i.e. *first_line* > 1).  ``fast=False`` reads every line with
+    the general reader (for tests).
     """
-    scanner = _Scanner(text, path, first_line)
+    check_text(text, path)
     chunks: list[Chunk] = []
     append = chunks.append
     fast_match = _FAST_LINE_RE.match if fast else None
-    name_match = _NAME_RE.fullmatch
+    opened = first_line > 1 if in_section is None else in_section
     n = len(text)
     pos = 0
     line = first_line
     while pos < n:
-        m = fast_match(text, pos) if fast_match else None
+        m = fast_match(text, pos) if fast_match is not None else None
         if m is not None:
+            keyword, arg1, arg2 = m.groups()
             end = m.end()
-            keyword, arg1, arg2, newline = m.groups()
             if keyword is None:
                 append(Chunk(text[pos:end], ()))
-            elif (
-                arg2 is not None
-                and (keyword[0] == "o" or keyword[0] == "l")
-                and name_match(arg1) is not None
-            ):  # the common `option name value` line
-                value = arg2[1:-1] if arg2[0] == "'" else arg2
-                stmt = Statement(
-                    KEYWORDS[keyword], (arg1, value), m.start(1) - pos, m.end(3) - pos, line
-                )
-                append(Chunk(text[pos:end], (stmt,)))
-            else:
-                words = [(m.start(1), m.end(1), keyword)]
-                for group, raw in ((2, arg1), (3, arg2)):
-                    if raw is None:
-                        break
-                    value = raw[1:-1] if raw[0] == "'" else raw
-                    words.append((m.start(group), m.end(group), value))
-                canon = KEYWORDS[keyword]
-                args = _check(scanner, canon, words)
-                stmt = Statement(canon, args, words[0][0] - pos, words[-1][1] - pos, line)
-                append(Chunk(text[pos:end], (stmt,)))
-            if newline:
                 line += 1
-            pos = end
-            continue
-        found, end = scanner.chunk_slow(pos)
+                pos = end
+                continue
+            found = fast_statement(keyword, arg1, arg2)
+            if found is not None and (opened or found[0] in ("config", "package")):
+                canon, args = found
+                last = 3 if arg2 is not None else 2
+                stmt = Statement(canon, args, m.start(1) - pos, m.end(last) - pos, line)
+                append(Chunk(text[pos:end], (stmt,)))
+                opened = opened or canon == "config"
+                line += 1
+                pos = end
+                continue
+        reader = Reader(text, pos, line, path)
         stmts = []
-        for keyword, words in found:
-            args = _check(scanner, keyword, words)
-            start = words[0][0]
-            stmt_line = line + text.count("\n", pos, start)
-            stmts.append(Statement(keyword, args, start - pos, words[-1][1] - pos, stmt_line))
+        for stmt in reader.statements(opened):
+            opened = opened or stmt.keyword == "config"
+            stmts.append(stmt._replace(start=stmt.start - pos, end=stmt.end - pos))
+        end = reader.read_end  # libuci reads whole physical lines
         append(Chunk(text[pos:end], tuple(stmts)))
         line += text.count("\n", pos, end)
         pos = end
     return chunks
 
 
+def decode_word(raw: str) -> str:
+    """Decode the raw text of one word (quotes, escapes, continuations) to its value."""
+    return Reader(raw, 0, 1).word()
+
+
 def split_words(text: str, path: str = "<string>") -> list[str]:
-    """Split a command line into decoded words (uci quoting; ``#`` starts a comment)."""
-    scanner = _Scanner(text, path, 1)
+    """Split a command line into decoded words as ``uci batch`` does (uci_parse_argument:
+    words up to the first empty one; ``#`` starts a comment)."""
+    reader = Reader(text, 0, 1, path)
     words = []
-    pos = 0
-    n = len(text)
     while True:
-        pos = _SPACE_RE.match(text, pos).end()
-        if pos >= n or text[pos] in "\n#":
+        word = reader.arg()
+        if not word:
             return words
-        if text[pos] == ";":
-            pos += 1
-            continue
-        m = scanner.word(pos)
-        words.append(decode_word(m.group()))
-        pos = m.end()
+        words.append(word)

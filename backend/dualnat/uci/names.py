@@ -6,6 +6,7 @@ import re
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_]+")
 _CONFIG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # no leading "-": not an option
+_PACKAGE_RE = re.compile(r"[A-Za-z0-9_-]+")  # libuci's check of a `package` statement
 _TYPE_RE = re.compile(r"[!-~]+")  # printable ASCII 33..126, no space
 _BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # control chars except tab
 _TYPE_NEEDS_QUOTES = re.compile(r"['\"\\#;]")
@@ -24,6 +25,11 @@ def is_type(text: str) -> bool:
 def is_config_name(text: str) -> bool:
     """True if *text* is a valid config (file) name: ``[A-Za-z0-9_-]+``, no leading ``-``."""
     return isinstance(text, str) and _CONFIG_RE.fullmatch(text) is not None
+
+
+def is_package_name(text: str) -> bool:
+    """True if libuci accepts *text* in a ``package`` statement (``[A-Za-z0-9_-]+``)."""
+    return _PACKAGE_RE.fullmatch(text) is not None
 
 
 def check_name(text: str, what: str = "name") -> str:
