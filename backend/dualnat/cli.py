@@ -113,6 +113,36 @@ def _cmd_revert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _shown_default(option: dict[str, Any]) -> str:
+    """An option's default as it would be written in the file."""
+    value = option["default"]
+    if option["required"]:
+        return "required"
+    if option["name"] == "internal_port":
+        return "default: the external_port"
+    if isinstance(value, bool):
+        return f"default '{int(value)}'"
+    if value in (None, "", []):
+        return "default: not set"
+    return f"default '{value}'"
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .options import schema
+
+    data = schema()
+    if args.json:
+        _print_json(data)
+        return EXIT_OK
+    for section, options in data.items():
+        print(f"config {section}")
+        for o in options:
+            kind = f"list of {o['kind']}" if o["list"] else o["kind"]
+            extra = f" ({' | '.join(o['choices'])})" if o["choices"] else ""
+            print(f"  {o['name']:<24} {kind}{extra}; {_shown_default(o)}")
+    return EXIT_OK
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import diagnose
 
@@ -175,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("revert", help="remove everything dualnat wrote")
     p.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
     p.set_defaults(func=_cmd_revert)
+    p = sub.add_parser("schema", help="every option of /etc/config/dualnat, with its type")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_schema, needs_config=False)
     p = sub.add_parser("doctor", help="check the running rules, settings and connections")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_doctor)
@@ -187,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.config_dir = config_dir_from(args.config_dir)
-    if not args.config_dir.is_dir():
+    if getattr(args, "needs_config", True) and not args.config_dir.is_dir():
         print(f"error: config folder {args.config_dir}: no such folder", file=sys.stderr)
         return EXIT_INVALID
     args.backend = backend_for(args.config_dir)

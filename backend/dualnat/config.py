@@ -1,204 +1,169 @@
-"""Read /etc/config/dualnat (a UCI document) into the typed model, collecting every problem."""
+"""Read /etc/config/dualnat (a UCI document) into the typed model, collecting every problem.
+
+The reader is strict: every section type and option must be in the option table
+(options.py), a named section may appear once, an option is a single value or a list as
+the table says, values must be UTF-8, and a file without a `config dualnat` section is
+"not configured". Each problem names the file, the line, the section and the option, with
+the nearest known name as a suggestion for a typo. The CLI, the HTTP API, ubus and LuCI's
+checks all read through here, so they report the same errors.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from ipaddress import IPv4Address, IPv4Network
-from typing import TypeVar
+import difflib
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
 from .errors import ConfigInvalid, Problem
-from .model import (
-    NAME_RE,
-    NOT_PUBLIC,
-    Config,
-    DhcpMode,
-    DropsInvalid,
-    Forward,
-    KeepSource,
-    MasqueradeMode,
-    PortRange,
-    Proto,
-    Settings,
-    TargetGateway,
+from .model import NAME_RE, Config, Forward, PortRange, Settings
+from .options import (
+    FORWARD_TYPE,
+    MAX_ALLOW_SOURCES,
+    MAX_DESCRIPTION,
+    OPTIONS,
+    PUBLIC_ADDRESS_AUTO,
+    SETTINGS_TYPE,
+    Option,
+    parse_bool,
+    parse_ipv4,
+    parse_public_address,
+    parse_source,
+    parse_vendor,
 )
 from .uci import Document, Section
-from .vendors import vendor_ids
-
-T = TypeVar("T")
 
 CONFIG_NAME = "dualnat"
-MAX_ALLOW_SOURCES = 64
-MAX_DESCRIPTION = 128
-TRUE_WORDS = {"1", "yes", "on", "true", "enabled"}
-FALSE_WORDS = {"0", "no", "off", "false", "disabled"}
-HOST_RE_PART = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
-PUBLIC_ADDRESS_AUTO = "auto"
+KIND = {SETTINGS_TYPE: "settings", FORWARD_TYPE: "forward"}
+
+__all__ = [
+    "CONFIG_NAME",
+    "MAX_ALLOW_SOURCES",
+    "MAX_DESCRIPTION",
+    "PUBLIC_ADDRESS_AUTO",
+    "load_config",
+    "locate",
+    "parse_bool",
+    "parse_config",
+    "parse_ipv4",
+    "parse_public_address",
+    "parse_source",
+    "parse_vendor",
+]
 
 
-class _Reader:
-    """Typed access to one section's options that records problems instead of raising."""
+def _suggest(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
-    def __init__(self, section: Section, kind: str, name: str, problems: list[Problem]) -> None:
+
+def _not_utf8(text: str) -> bool:
+    """True when the text holds bytes that were not UTF-8 (read with surrogateescape)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+class _Section:
+    """One section's options, read against the table; problems are recorded, not raised."""
+
+    def __init__(
+        self, doc: Document, section: Section, kind: str, name: str, problems: list[Problem]
+    ) -> None:
+        self.doc = doc
         self.section = section
         self.kind = kind
         self.name = name
         self.problems = problems
+        self.table = OPTIONS[section.type]
 
-    def problem(self, fld: str, message: str) -> None:
-        self.problems.append(Problem(self.name, fld, message, self.kind))
+    def line(self, option: str | None = None) -> int:
+        lines = self.section.option_lines
+        if option is not None and option in lines:
+            return lines[option]
+        return self.section.lines[0] if self.section.lines else 0
 
-    def raw(self, fld: str) -> str | None:
-        value = self.section.options.get(fld)
-        if isinstance(value, list):
-            self.problem(fld, "must be a single value, not a list")
-            return None
-        if value is None or value.strip() == "":
+    def problem(self, option: str, message: str) -> None:
+        self.problems.append(
+            Problem(self.name, option, message, self.kind, self.doc.path, self.line(option))
+        )
+
+    def check_shape(self) -> None:
+        """Unknown options, list/single mismatches, bytes that are not UTF-8."""
+        for option, value in self.section.options.items():
+            known = self.table.get(option)
+            if known is None:
+                what = "settings" if self.kind == "settings" else "a forward"
+                self.problem(option, f"unknown option for {what}{_suggest(option, self.table)}")
+                continue
+            if isinstance(value, list) and not known.is_list:
+                self.problem(option, "takes one value: write 'option', not 'list' (and only once)")
+            elif isinstance(value, str) and known.is_list:
+                self.problem(option, f"takes a list: write one 'list {option} ...' per value")
+            values = value if isinstance(value, list) else [value]
+            if any(_not_utf8(v) for v in values):
+                self.problem(option, "is not UTF-8 text")
+
+    def raw(self, option: str) -> str | None:
+        """The option's text, stripped; None when absent, empty or of the wrong shape."""
+        value = self.section.options.get(option)
+        if not isinstance(value, str) or _not_utf8(value) or not value.strip():
             return None
         return value.strip()
 
-    def missing(self, fld: str) -> bool:
-        value = self.section.options.get(fld)
-        return value is None or (isinstance(value, str) and not value.strip())
+    def items(self, option: str) -> list[str]:
+        value = self.section.options.get(option)
+        if not isinstance(value, list):
+            return []
+        return [v.strip() for v in value if v.strip() and not _not_utf8(v)]
 
-    def typed(self, fld: str, parse: Callable[[str], T], default: T) -> T:
-        text = self.raw(fld)
+    def value(self, option: str) -> Any:
+        """The model value of a single-value option (its default when absent or bad)."""
+        opt: Option = self.table[option]
+        text = self.raw(option)
         if text is None:
-            return default
+            given = self.section.options.get(option)
+            if opt.required and (given is None or (isinstance(given, str) and not given.strip())):
+                self.problem(option, "is required")
+            return opt.default
         try:
-            return parse(text)
+            return opt.parse(text)
         except ValueError as exc:
-            self.problem(fld, str(exc))
-            return default
-
-    def boolean(self, fld: str, default: bool) -> bool:
-        return self.typed(fld, parse_bool, default)
+            self.problem(option, str(exc))
+            return opt.default
 
 
-def parse_bool(text: str) -> bool:
-    word = text.lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError(f"'{text}' is not a boolean (use 1 or 0)")
+def _settings(doc: Document, section: Section, problems: list[Problem]) -> Settings:
+    r = _Section(doc, section, "settings", section.name or "main", problems)
+    r.check_shape()
+    values = {name: r.value(name) for name in r.table}
+    return Settings(**values)
 
 
-def _choice(enum: type) -> Callable[[str], object]:
-    def parse(text: str) -> object:
-        try:
-            return enum(text.lower())
-        except ValueError:
-            allowed = ", ".join(m.value for m in enum)
-            raise ValueError(f"'{text}' is not one of: {allowed}") from None
-
-    return parse
-
-
-def parse_ipv4(text: str) -> IPv4Address:
-    try:
-        return IPv4Address(text)
-    except ValueError:
-        raise ValueError(f"'{text}' is not an IPv4 address") from None
-
-
-def parse_source(text: str) -> IPv4Network:
-    try:
-        return IPv4Network(text, strict=False)
-    except ValueError:
-        raise ValueError(f"'{text}' is not an IPv4 address or network (a.b.c.d/nn)") from None
-
-
-def parse_public_address(text: str) -> str:
-    """An IPv4 address, a DNS name or ``auto`` (discovered over HTTP, see publicip.py);
-    private and special addresses are refused."""
-    if text.lower() == PUBLIC_ADDRESS_AUTO:
-        return PUBLIC_ADDRESS_AUTO
-    try:
-        addr = IPv4Address(text)
-    except ValueError:
-        labels = text.rstrip(".").split(".")
-        if (
-            len(text) > 253
-            or len(labels) < 2
-            or not all(re.fullmatch(HOST_RE_PART, label) for label in labels)
-            or labels[-1].isdigit()
-        ):
-            raise ValueError(f"'{text}' is neither an IPv4 address nor a DNS name") from None
-        return text.rstrip(".").lower()
-    if any(addr in net for net in NOT_PUBLIC):
-        raise ValueError(
-            f"{addr} is not a public address; use the main router's WAN address "
-            "(behind carrier NAT there is no public address to hairpin to)"
-        )
-    return str(addr)
-
-
-def parse_vendor(text: str) -> str:
-    vendor = text.lower()
-    if vendor not in vendor_ids():
-        raise ValueError(f"'{text}' is not one of: {', '.join(sorted(vendor_ids()))}")
-    return vendor
-
-
-def _settings(section: Section | None, problems: list[Problem]) -> Settings:
-    if section is None:
-        return Settings()
-    r = _Reader(section, "settings", section.name or "main", problems)
-    lan_interface = r.raw("lan_interface") or "lan"
-    if not re.fullmatch(r"[A-Za-z0-9_]{1,32}", lan_interface):
-        r.problem("lan_interface", f"'{lan_interface}' is not an interface name")
-    return Settings(
-        enabled=r.boolean("enabled", True),
-        lan_interface=lan_interface,
-        bypass_ip=r.typed("bypass_ip", parse_ipv4, None),
-        main_router_ip=r.typed("main_router_ip", parse_ipv4, None),
-        main_router_vendor=r.typed("main_router_vendor", parse_vendor, "generic"),
-        public_address=r.typed("public_address", parse_public_address, None),
-        masquerade=r.typed("masquerade", _choice(MasqueradeMode), MasqueradeMode.AUTO),
-        disable_redirects=r.boolean("disable_redirects", True),
-        firewall_drops_invalid=r.typed(
-            "firewall_drops_invalid", _choice(DropsInvalid), DropsInvalid.AUTO
-        ),
-        dhcp=r.typed("dhcp", _choice(DhcpMode), DhcpMode.AUTO),
-        dhcp_dns=r.boolean("dhcp_dns", True),
-        bypass_dhcp=r.boolean("bypass_dhcp", False),
-    )
-
-
-def _forward(section: Section, index: int, problems: list[Problem]) -> Forward | None:
+def _forward(
+    doc: Document, section: Section, index: int, problems: list[Problem]
+) -> Forward | None:
     name = section.name or f"@forward[{index}]"
-    r = _Reader(section, "forward", name, problems)
+    r = _Section(doc, section, "forward", name, problems)
     before = len(problems)
     if section.name is None or not NAME_RE.match(section.name):
         r.problem("name", "a forward needs a name of 1-32 characters a-z, 0-9 or _")
-    proto = r.typed("proto", _choice(Proto), Proto.TCP)
-    external = r.typed("external_port", PortRange.parse, None)
-    if r.missing("external_port"):
-        r.problem("external_port", "is required")
-    internal_ip = r.typed("internal_ip", parse_ipv4, None)
-    if r.missing("internal_ip"):
-        r.problem("internal_ip", "is required")
-    internal_port = r.typed("internal_port", PortRange.parse, external)
-    sources_raw = section.get_list("allow_source")
-    sources: list[IPv4Network] = []
-    if len(sources_raw) > MAX_ALLOW_SOURCES:
+    r.check_shape()
+    values = {
+        option: r.value(option)
+        for option, known in r.table.items()
+        if not known.is_list and option != "internal_port"
+    }
+    external: PortRange | None = values.pop("external_port")
+    internal_ip = values.pop("internal_ip")
+    internal_port = r.value("internal_port") or external
+    sources = []
+    items = r.items("allow_source")
+    if len(items) > MAX_ALLOW_SOURCES:
         r.problem("allow_source", f"at most {MAX_ALLOW_SOURCES} entries")
-    for text in sources_raw[:MAX_ALLOW_SOURCES]:
+    for text in items[:MAX_ALLOW_SOURCES]:
         try:
             sources.append(parse_source(text))
         except ValueError as exc:
             r.problem("allow_source", str(exc))
-    description = section.get("description") or ""
-    if len(description) > MAX_DESCRIPTION:
-        r.problem("description", f"at most {MAX_DESCRIPTION} characters")
-    fwd_kwargs = dict(
-        enabled=r.boolean("enabled", True),
-        target_gateway=r.typed("target_gateway", _choice(TargetGateway), TargetGateway.BYPASS),
-        keep_source_ip=r.typed("keep_source_ip", _choice(KeepSource), KeepSource.AUTO),
-        hairpin=r.boolean("hairpin", True),
-        bypass_port=r.typed("bypass_port", PortRange.parse, None),
-    )
     if len(problems) > before or external is None or internal_ip is None:
         return None
     assert internal_port is not None
@@ -210,41 +175,117 @@ def _forward(section: Section, index: int, problems: list[Problem]) -> Forward |
         )
         return None
     return Forward(
-        name=section.name or name,
-        proto=proto,
+        name=name,
         external_port=external,
         internal_ip=internal_ip,
         internal_port=internal_port,
         allow_source=tuple(sources),
-        description=description,
-        **fwd_kwargs,
+        **values,
     )
 
 
-def parse_config(doc: Document) -> tuple[Config, list[Problem]]:
+def _section_problems(doc: Document, sections: list[Section]) -> list[Problem]:
+    """Unknown section types and named sections stated twice (UCI would merge them)."""
+    problems: list[Problem] = []
+    for index, section in enumerate(sections):
+        line = section.lines[0] if section.lines else 0
+        label = section.name or f"@{section.type}[{index}]"
+        if section.type not in OPTIONS:
+            problems.append(
+                Problem(
+                    label,
+                    "type",
+                    f"unknown section type '{section.type}'"
+                    f"{_suggest(section.type, OPTIONS)}; dualnat has "
+                    f"'config {SETTINGS_TYPE}' and 'config {FORWARD_TYPE}'",
+                    "section",
+                    doc.path,
+                    line,
+                )
+            )
+        elif len(section.lines) > 1:
+            where = " and ".join(str(n) for n in section.lines)
+            problems.append(
+                Problem(
+                    label,
+                    "name",
+                    f"section '{section.name}' is defined more than once (lines {where}); "
+                    "UCI would merge them into one: give each its own name",
+                    KIND[section.type],
+                    doc.path,
+                    line,
+                )
+            )
+    return problems
+
+
+def parse_config(doc: Document, *, require_main: bool = True) -> tuple[Config, list[Problem]]:
     """Build the model from what is valid in a dualnat document, and list every problem.
 
     Forwards with problems are left out of the returned Config, so that later checks can
-    still run on the others and the user sees every problem at once.
+    still run on the others and the user sees every problem at once. Without a `config
+    dualnat` section the file is "not configured" (a problem), unless `require_main` is
+    false (reading what there is to show it, as the API's GETs do).
     """
-    problems: list[Problem] = []
-    mains = doc.sections_of_type("dualnat")
-    if len(mains) > 1:
+    sections = doc.sections()
+    problems = _section_problems(doc, sections)
+    mains = [s for s in sections if s.type == SETTINGS_TYPE]
+    if not mains and require_main:
         problems.append(
-            Problem("", "dualnat", "only one 'config dualnat' section is allowed", "settings")
+            Problem(
+                "main",
+                "",
+                f"not configured: {doc.path} has no 'config {SETTINGS_TYPE}' section, so "
+                "dualnat does nothing (the package's default file has one)",
+                "settings",
+                doc.path,
+            )
         )
-    settings = _settings(mains[0] if mains else None, problems)
+    elif len(mains) > 1:
+        problems.append(
+            Problem(
+                "",
+                SETTINGS_TYPE,
+                f"only one 'config {SETTINGS_TYPE}' section is allowed (lines "
+                f"{' and '.join(str(s.lines[0]) for s in mains if s.lines)})",
+                "settings",
+                doc.path,
+                mains[1].lines[0] if mains[1].lines else 0,
+            )
+        )
+    settings = _settings(doc, mains[0], problems) if mains else Settings()
     forwards: list[Forward] = []
-    for index, section in enumerate(doc.sections_of_type("forward")):
-        fwd = _forward(section, index, problems)
+    for index, section in enumerate(s for s in sections if s.type == FORWARD_TYPE):
+        fwd = _forward(doc, section, index, problems)
         if fwd is not None:
             forwards.append(fwd)
     return Config(settings=settings, forwards=tuple(forwards), source=doc.path), problems
 
 
-def load_config(doc: Document) -> Config:
-    """Build the model from a parsed dualnat document; raise ConfigInvalid listing every problem."""
-    config, problems = parse_config(doc)
+def locate(problems: Iterable[Problem], doc: Document) -> list[Problem]:
+    """Give problems found later (by the planner) the file and line of their section and
+    option in `doc`, where they have none yet."""
+    sections = doc.sections()
+    by_name = {s.name: s for s in sections if s.name is not None}
+    main = next((s for s in sections if s.type == SETTINGS_TYPE), None)
+    out = []
+    for p in problems:
+        if p.line:
+            out.append(p)
+            continue
+        section = main if p.kind == "settings" else by_name.get(p.section)
+        if section is None:
+            out.append(p)
+            continue
+        line = section.option_lines.get(p.field) or (section.lines[0] if section.lines else 0)
+        out.append(replace(p, file=doc.path, line=line))
+    return out
+
+
+def load_config(doc: Document, *, require_main: bool = True) -> Config:
+    """Build the model from a parsed dualnat document; raise ConfigInvalid listing every
+    problem (see parse_config for `require_main`)."""
+    config, problems = parse_config(doc, require_main=require_main)
     if problems:
         raise ConfigInvalid(problems)
     return config

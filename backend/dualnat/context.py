@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .config import CONFIG_NAME, parse_config
+from .config import CONFIG_NAME, locate, parse_config
 from .errors import ConfigInvalid, Problem
 from .invalid_drop import from_running_system
 from .model import Config, DropsInvalid, MasqueradeMode, NetworkState
@@ -15,7 +15,7 @@ from .network import network_state
 from .plan import Plan
 from .planner import Resolver, build_plan, resolve_ipv4
 from .services import ServicePorts, from_configs, from_proc
-from .uci import FileBackend, UciBackend, UciCommandBackend
+from .uci import Document, FileBackend, UciBackend, UciCommandBackend
 
 ROUTER_CONFIG_DIR = Path("/etc/config")
 ENV_CONFIG_DIR = "DUALNAT_CONFIG_DIR"
@@ -43,11 +43,13 @@ def backend_for(config_dir: Path) -> UciBackend:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything the planner needs, read from one config folder."""
+    """Everything the planner needs, read from one config folder (and the dualnat
+    document it came from, to place problems at their line)."""
 
     config: Config
     network: NetworkState
     services: ServicePorts
+    document: Document
 
 
 def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[Problem]]:
@@ -56,7 +58,8 @@ def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[P
     Returns the inputs built from everything valid, with the problems found so far; raises
     ConfigInvalid only when the LAN itself cannot be determined.
     """
-    config, problems = parse_config(backend.read(CONFIG_NAME))
+    document = backend.read(CONFIG_NAME)
+    config, problems = parse_config(document)
     firewall = backend.read("firewall")
     docs = {name: backend.read(name) for name in ("uhttpd", "dropbear", "dhcp")}
     network_file = Path(backend.config_dir) / "network"
@@ -68,17 +71,17 @@ def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[P
             f"'{config.settings.lan_interface}' (this router's LAN address and gateway) from it",
             "settings",
         )
-        raise ConfigInvalid([*problems, missing])
+        raise ConfigInvalid(locate([*problems, missing], document))
     try:
         net = network_state(config.settings, backend.read("network"), firewall, docs["dhcp"])
     except ConfigInvalid as exc:
-        raise ConfigInvalid([*problems, *exc.problems]) from None
+        raise ConfigInvalid(locate([*problems, *exc.problems], document)) from None
     services = ServicePorts.defaults().union(from_configs(docs))
     if live:
         services = services.union(from_proc())
         if _may_need_live_invalid_drop(config, net):
             net = replace(net, drops_invalid=from_running_system())
-    return Inputs(config, net, services), problems
+    return Inputs(config, net, services, document), problems
 
 
 def _may_need_live_invalid_drop(config: Config, net: NetworkState) -> bool:
@@ -112,5 +115,5 @@ def make_plan(
     except ConfigInvalid as exc:
         problems = [*problems, *exc.problems]
     if problems:
-        raise ConfigInvalid(problems)
+        raise ConfigInvalid(locate(problems, inputs.document))
     return plan

@@ -8,23 +8,31 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the configuration, tied to a section and a field."""
+    """One thing wrong with the configuration, tied to a section and a field, and where
+    known to the file and line (``/etc/config/dualnat:12: forward 'web': proto: ...``)."""
 
     section: str
     field: str
     message: str
     kind: str = "forward"
+    file: str = ""
+    line: int = 0
 
     def __str__(self) -> str:
+        place = f"{self.file}:{self.line}: " if self.file and self.line else ""
+        place = place or (f"{self.file}: " if self.file else "")
         where = f"{self.kind} '{self.section}'" if self.section else self.kind
-        return f"{where}: {self.field}: {self.message}"
+        field = f"{self.field}: " if self.field else ""
+        return f"{place}{where}: {field}{self.message}"
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | int]:
         return {
             "kind": self.kind,
             "section": self.section,
             "field": self.field,
             "message": self.message,
+            "file": self.file,
+            "line": self.line,
         }
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import PUBLIC_ADDRESS_AUTO
 from .model import NOT_PUBLIC
+from .options import PUBLIC_ADDRESS_AUTO
 from .planner import Resolver, resolve_ipv4
 from .uci import UciBackend, atomic_write
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .config import parse_bool
+from .options import parse_bool
 from .plan import DhcpServer
 from .render.uci import PREFIX, UciSection
 from .uci import (

@@ -246,7 +246,23 @@ def stored_set(client: FlaskClient) -> dict[str, dict]:
     return {f.pop("name"): f for f in client.get(f"{API}/forwards").get_json()["forwards"]}
 
 
-UNRELATED = "\n# not a forward: stays as it is\nconfig note 'keep'\n\toption text 'x y'  # mine\n"
+UNRELATED = "\n# not a forward: stays as it is\n#config note 'keep'\n#\toption text 'x y'  # mine\n"
+
+
+def test_a_section_dualnat_does_not_know_is_refused_like_the_cli_does(
+    client: FlaskClient, confdir: Path
+) -> None:
+    """One reader: the API names the same problem as `dualnat check`, and writes nothing."""
+    with (confdir / "dualnat").open("a") as f:
+        f.write("\nconfig note 'keep'\n\toption text 'x y'\n")
+    before = snapshot(confdir)
+    r = client.get(f"{API}/forwards")
+    assert r.status_code == 409
+    [message] = r.get_json()["errors"]["_config"]
+    assert message.startswith("unknown section type 'note'")
+    r = client.put(f"{API}/config", json={"main_router_vendor": "xiaomi"})
+    assert r.status_code == 422 and "_config" in r.get_json()["errors"]
+    assert snapshot(confdir) == before
 
 
 def test_put_forwards_replaces_the_set_and_keeps_everything_else(
@@ -271,10 +287,9 @@ def test_put_forwards_replaces_the_set_and_keeps_everything_else(
         ("forward", "nas_web"),
         ("forward", "web"),
         ("forward", "office_ssh"),
-        ("note", "keep"),
         ("forward", "cam"),
     ]
-    # the settings, nas_web (already as given), comments and the other section: byte for byte
+    # the settings, nas_web (already as given) and the comments: byte for byte
     head = before[: before.index("# A game server")]
     assert text.startswith(head)
     assert UNRELATED in text

@@ -84,9 +84,12 @@ def test_invalid_config_exit_2_one_error_per_line(capsys, confdir: Path) -> None
     before = (confdir / "firewall").read_bytes()
     code, out, err = run(capsys, "--config-dir", str(confdir), "apply")
     assert code == 2 and out == ""
+    where = confdir / "dualnat"
     assert sorted(err.strip().splitlines()) == [
-        "error: forward 'game': internal_ip: 10.9.9.9 is not inside the LAN 192.168.1.0/24",
-        "error: forward 'office_ssh': external_port: ports must be between 1 and 65535",
+        f"error: {where}:26: forward 'game': internal_ip: 10.9.9.9 is not inside the LAN "
+        "192.168.1.0/24",
+        f"error: {where}:41: forward 'office_ssh': external_port: ports must be between 1 and "
+        "65535",
     ]
     assert (confdir / "firewall").read_bytes() == before
 

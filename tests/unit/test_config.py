@@ -34,7 +34,14 @@ config forward 'nas_web'
 """
 
 
+MAIN = "config dualnat 'main'\n"
+
+
 def problems(text: str) -> list[tuple[str, str]]:
+    """(section, field) of every problem; a file without a main section gets one (a file
+    without it is 'not configured', see test_strict_config.py)."""
+    if "config dualnat" not in text:
+        text = MAIN + text
     with pytest.raises(ConfigInvalid) as exc:
         load_config(Document.parse(text))
     return [(p.section, p.field) for p in exc.value.problems]
@@ -56,7 +63,8 @@ def test_full_config() -> None:
 def test_defaults() -> None:
     cfg = load_config(
         Document.parse(
-            "config forward 'a'\n\toption external_port '80'\n\toption internal_ip '192.168.1.5'\n"
+            MAIN + "config forward 'a'\n\toption external_port '80'\n"
+            "\toption internal_ip '192.168.1.5'\n"
         )
     )
     assert cfg.settings == Settings()
@@ -109,15 +117,18 @@ def test_required_fields_and_bad_names() -> None:
     assert ("@forward[1]", "name") in found
 
 
-def test_duplicate_forward_names_merge_like_libuci_so_check_overlaps_elsewhere() -> None:
-    # UCI merges two sections with one name; the result is a single forward.
-    cfg = load_config(
-        Document.parse(
-            "config forward 'a'\n\toption external_port '1'\n\toption internal_ip '192.168.1.5'\n"
-            "config forward 'a'\n\toption external_port '2'\n"
-        )
+def test_duplicate_forward_names_are_refused_naming_both_lines() -> None:
+    # UCI would merge two sections of one name into a mix of both: refused.
+    text = (
+        MAIN
+        + "config forward 'a'\n\toption external_port '1'\n\toption internal_ip '192.168.1.5'\n"
+        "config forward 'a'\n\toption external_port '2'\n"
     )
-    assert [f.external_port for f in cfg.forwards] == [PortRange(2, 2)]
+    with pytest.raises(ConfigInvalid) as exc:
+        load_config(Document.parse(text, "/x/dualnat"))
+    [problem] = exc.value.problems
+    assert (problem.section, problem.field, problem.line) == ("a", "name", 2)
+    assert "lines 2 and 5" in problem.message
 
 
 @pytest.mark.parametrize(

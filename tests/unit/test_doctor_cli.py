@@ -115,5 +115,7 @@ def test_cli_invalid_config_exit_2(capsys, confdir: Path, tmp_path: Path, machin
     cfg = confdir / "dualnat"
     cfg.write_text(cfg.read_text().replace("192.168.1.50", "10.0.0.50"))
     assert main(["--config-dir", str(confdir), "doctor", "--json"]) == 2
-    assert "error: forward 'nas_web': internal_ip" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {confdir / 'dualnat'}:")
+    assert "forward 'nas_web': internal_ip" in err
     assert calls == []  # nothing was read

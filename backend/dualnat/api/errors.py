@@ -47,8 +47,10 @@ def problem_key(problem: Problem, subject: tuple[str, str] | None = None) -> str
     ):
         return problem.field
     if problem.kind == "settings":
-        return f"config.{problem.field}"
-    return f"forwards.{problem.section}.{problem.field}"
+        return f"config.{problem.field}" if problem.field else "_config"
+    if problem.kind == "forward":
+        return f"forwards.{problem.section}.{problem.field}"
+    return "_config"  # a section dualnat does not know
 
 
 def problem_errors(problems: Iterable[Problem], subject: tuple[str, str] | None = None) -> Errors:

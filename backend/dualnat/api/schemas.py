@@ -11,13 +11,6 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields
 
-from ..config import (
-    MAX_ALLOW_SOURCES,
-    MAX_DESCRIPTION,
-    parse_ipv4,
-    parse_public_address,
-    parse_source,
-)
 from ..model import (
     NAME_RE,
     DhcpMode,
@@ -27,6 +20,13 @@ from ..model import (
     PortRange,
     Proto,
     TargetGateway,
+)
+from ..options import (
+    MAX_ALLOW_SOURCES,
+    MAX_DESCRIPTION,
+    parse_ipv4,
+    parse_public_address,
+    parse_source,
 )
 from ..vendors import vendor_ids
 from .fields import BoundedList, Choice, Parsed, Port, StrictBool, Text

@@ -18,6 +18,7 @@ from typing import Any
 from ..config import CONFIG_NAME
 from ..context import make_plan
 from ..errors import ConfigInvalid, Problem
+from ..options import FORWARD_TYPE, OPTIONS, SETTINGS_NAME, SETTINGS_TYPE
 from ..uci import (
     Change,
     DeleteOption,
@@ -32,36 +33,9 @@ from ..uci import (
 from .errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, ApiError, problem_errors
 from .service import Service
 
-SETTINGS_TYPE = "dualnat"
-SETTINGS_NAME = "main"
-FORWARD_TYPE = "forward"
-SETTINGS_OPTIONS = (
-    "enabled",
-    "lan_interface",
-    "bypass_ip",
-    "main_router_ip",
-    "main_router_vendor",
-    "public_address",
-    "masquerade",
-    "disable_redirects",
-    "firewall_drops_invalid",
-    "dhcp",
-    "dhcp_dns",
-    "bypass_dhcp",
-)
-FORWARD_OPTIONS = (
-    "enabled",
-    "proto",
-    "external_port",
-    "internal_ip",
-    "internal_port",
-    "target_gateway",
-    "keep_source_ip",
-    "hairpin",
-    "allow_source",
-    "bypass_port",
-    "description",
-)
+# the options a write sets or removes: every option of the section type (options.py)
+SETTINGS_OPTIONS = tuple(OPTIONS[SETTINGS_TYPE])
+FORWARD_OPTIONS = tuple(OPTIONS[FORWARD_TYPE])
 
 
 class _Overlay:

@@ -24,7 +24,8 @@ from flask import Flask
 
 from ..api import create_app
 from ..api.service import EXTENSION
-from ..config import PUBLIC_ADDRESS_AUTO, parse_config
+from ..config import parse_config
+from ..options import PUBLIC_ADDRESS_AUTO
 from ..publicip import DiscoveryError, PublicAddress
 from ..uci import UciError
 from .adapter import OBJECT, dispatch, load_binding, register

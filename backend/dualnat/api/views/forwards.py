@@ -84,7 +84,9 @@ def _forward_set(data: Any) -> dict[str, dict[str, Any]]:
 
 @bp.get("/forwards")
 def list_forwards() -> dict[str, Any]:
-    return LIST_SCHEMA.dump({"forwards": load_config(service().document()).forwards})
+    return LIST_SCHEMA.dump(
+        {"forwards": load_config(service().document(), require_main=False).forwards}
+    )
 
 
 @bp.put("/forwards")
@@ -115,7 +117,7 @@ def create_forward() -> Any:
 @bp.get("/forwards/<forward_id>")
 def get_forward(forward_id: str) -> dict[str, Any]:
     name = _checked_id(forward_id)
-    for fwd in load_config(service().document()).forwards:
+    for fwd in load_config(service().document(), require_main=False).forwards:
         if fwd.name == name:
             return SCHEMA.dump(fwd)
     raise ApiError(NOT_FOUND, {"id": [f"no forward named '{name}'"]})

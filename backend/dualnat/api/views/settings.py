@@ -19,7 +19,7 @@ SCHEMA = SettingsSchema()
 @bp.get("/config")
 def get_config() -> dict[str, Any]:
     """The settings as the planner reads them (defaults filled in)."""
-    return SCHEMA.dump(load_config(service().document()).settings)
+    return SCHEMA.dump(load_config(service().document(), require_main=False).settings)
 
 
 @bp.put("/config")

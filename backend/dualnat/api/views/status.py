@@ -47,7 +47,7 @@ def status() -> dict[str, Any]:
         "public_address": _public(svc, None),
     }
     try:
-        config, _ = parse_config(svc.document())
+        config, _ = parse_config(svc.document(), require_main=False)
         data["enabled"] = config.settings.enabled
         data["forwards"] = {"total": len(config.forwards), "enabled": len(config.enabled_forwards)}
         data["public_address"] = _public(svc, config.settings.public_address)

@@ -1,0 +1,251 @@
+"""The options of /etc/config/dualnat: one table of every option of every section type.
+
+Each option has its kind, whether it is a single value or a list, its bounds, its default
+(the model's, see model.Settings and model.Forward) and a help key; `parse` turns its text
+into the model's value or raises ValueError with a plain message. The config reader
+(config.py) refuses every option and section type that is not here; the API's schemas and
+LuCI's field lists are checked against this table.
+
+    OPTIONS["forward"]["external_port"].parse("8000-8010")  # PortRange(8000, 8010)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+from .model import (
+    NOT_PUBLIC,
+    DhcpMode,
+    DropsInvalid,
+    Forward,
+    KeepSource,
+    MasqueradeMode,
+    PortRange,
+    Proto,
+    Settings,
+    TargetGateway,
+)
+from .vendors import vendor_ids
+
+SETTINGS_TYPE = "dualnat"
+SETTINGS_NAME = "main"
+FORWARD_TYPE = "forward"
+MAX_ALLOW_SOURCES = 64
+MAX_DESCRIPTION = 128
+TRUE_WORDS = frozenset({"1", "yes", "on", "true", "enabled"})
+FALSE_WORDS = frozenset({"0", "no", "off", "false", "disabled"})
+PUBLIC_ADDRESS_AUTO = "auto"
+INTERFACE_RE = re.compile(r"[A-Za-z0-9_]{1,32}")
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+# -- the values ---------------------------------------------------------------------------
+
+
+def parse_bool(text: str) -> bool:
+    word = text.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"'{text}' is not a boolean (use 1 or 0)")
+
+
+def parse_ipv4(text: str) -> IPv4Address:
+    try:
+        return IPv4Address(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not an IPv4 address") from None
+
+
+def parse_source(text: str) -> IPv4Network:
+    try:
+        return IPv4Network(text, strict=False)
+    except ValueError:
+        raise ValueError(f"'{text}' is not an IPv4 address or network (a.b.c.d/nn)") from None
+
+
+def parse_public_address(text: str) -> str:
+    """An IPv4 address, a DNS name or ``auto`` (discovered over HTTP, see publicip.py);
+    private and special addresses are refused."""
+    if text.lower() == PUBLIC_ADDRESS_AUTO:
+        return PUBLIC_ADDRESS_AUTO
+    try:
+        addr = IPv4Address(text)
+    except ValueError:
+        labels = text.rstrip(".").split(".")
+        if (
+            len(text) > 253
+            or len(labels) < 2
+            or not all(_HOST_LABEL.fullmatch(label) for label in labels)
+            or labels[-1].isdigit()
+        ):
+            raise ValueError(f"'{text}' is neither an IPv4 address nor a DNS name") from None
+        return text.rstrip(".").lower()
+    if any(addr in net for net in NOT_PUBLIC):
+        raise ValueError(
+            f"{addr} is not a public address; use the main router's WAN address "
+            "(behind carrier NAT there is no public address to hairpin to)"
+        )
+    return str(addr)
+
+
+def parse_vendor(text: str) -> str:
+    vendor = text.lower()
+    if vendor not in vendor_ids():
+        raise ValueError(f"'{text}' is not one of: {', '.join(sorted(vendor_ids()))}")
+    return vendor
+
+
+def parse_interface(text: str) -> str:
+    if not INTERFACE_RE.fullmatch(text):
+        raise ValueError(f"'{text}' is not an interface name")
+    return text
+
+
+def parse_description(text: str) -> str:
+    if len(text) > MAX_DESCRIPTION:
+        raise ValueError(f"at most {MAX_DESCRIPTION} characters")
+    return text
+
+
+def choice(enum: type[StrEnum]) -> Callable[[str], StrEnum]:
+    """A parser for one of the enum's values (any letter case)."""
+
+    def parse(text: str) -> StrEnum:
+        try:
+            return enum(text.lower())
+        except ValueError:
+            allowed = ", ".join(m.value for m in enum)
+            raise ValueError(f"'{text}' is not one of: {allowed}") from None
+
+    return parse
+
+
+# -- the table ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a section type.
+
+    `kind` names the value's form for forms and schemas: bool, choice, ipv4, ports,
+    address (public_address), network (allow_source), interface, vendor, text.
+    `default` is the model's value when the option is absent (None: unset; for
+    internal_port, "the external port"). `help` is the key of its help text.
+    """
+
+    name: str
+    kind: str
+    parse: Callable[[str], Any]
+    default: Any = None
+    is_list: bool = False
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    max_items: int = 0
+    help: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `dualnat schema --json` and LuCI see."""
+        default = self.default.value if isinstance(self.default, StrEnum) else self.default
+        if isinstance(default, tuple):
+            default = list(default)
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "list": self.is_list,
+            "required": self.required,
+            "default": default if isinstance(default, (str, bool, int, list)) else None,
+            "choices": list(self.choices),
+            "max_items": self.max_items,
+            "help": self.help,
+        }
+
+
+def _defaults(model: type) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(model):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def _table(model: type, section: str, options: Iterable[Option]) -> Mapping[str, Option]:
+    """Options with the model's defaults filled in (the model is where defaults live)."""
+    defaults = _defaults(model)
+    return {
+        o.name: dataclasses.replace(
+            o,
+            default=defaults.get(o.name, o.default),
+            help=o.help or f"{section}.{o.name}",
+        )
+        for o in options
+    }
+
+
+def _choice(name: str, enum: type[StrEnum], **kw: Any) -> Option:
+    return Option(name, "choice", choice(enum), choices=tuple(m.value for m in enum), **kw)
+
+
+def _bool(name: str) -> Option:
+    return Option(name, "bool", parse_bool)
+
+
+OPTIONS: Mapping[str, Mapping[str, Option]] = {
+    SETTINGS_TYPE: _table(
+        Settings,
+        "settings",
+        (
+            _bool("enabled"),
+            Option("lan_interface", "interface", parse_interface),
+            Option("bypass_ip", "ipv4", parse_ipv4),
+            Option("main_router_ip", "ipv4", parse_ipv4),
+            Option(
+                "main_router_vendor", "vendor", parse_vendor, choices=tuple(sorted(vendor_ids()))
+            ),
+            Option("public_address", "address", parse_public_address),
+            _choice("masquerade", MasqueradeMode),
+            _bool("disable_redirects"),
+            _choice("firewall_drops_invalid", DropsInvalid),
+            _choice("dhcp", DhcpMode),
+            _bool("dhcp_dns"),
+            _bool("bypass_dhcp"),
+        ),
+    ),
+    FORWARD_TYPE: _table(
+        Forward,
+        "forward",
+        (
+            _bool("enabled"),
+            _choice("proto", Proto, default=Proto.TCP),
+            Option("external_port", "ports", PortRange.parse, required=True),
+            Option("internal_ip", "ipv4", parse_ipv4, required=True),
+            Option("internal_port", "ports", PortRange.parse),
+            _choice("target_gateway", TargetGateway),
+            _choice("keep_source_ip", KeepSource),
+            _bool("hairpin"),
+            Option(
+                "allow_source", "network", parse_source, is_list=True, max_items=MAX_ALLOW_SOURCES
+            ),
+            Option("bypass_port", "ports", PortRange.parse),
+            Option("description", "text", parse_description),
+        ),
+    ),
+}
+SECTION_TYPES = tuple(OPTIONS)
+
+
+def schema() -> dict[str, Any]:
+    """The table as JSON-ready data: section type → list of options (`dualnat schema`)."""
+    return {
+        section: [option.to_dict() for option in options.values()]
+        for section, options in OPTIONS.items()
+    }
