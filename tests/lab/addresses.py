@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
-# Internet segment: the main router's WAN address is "the public address".
-WAN = IPv4Network("198.51.100.0/24")
-PUBLIC_IP = IPv4Address("198.51.100.1")
-INET_CLIENT = IPv4Address("198.51.100.10")
-INET_CLIENT_ALT = IPv4Address("198.51.100.11")  # second source address of the client
-INET_SERVER = IPv4Address("198.51.100.20")
+# Internet segment: the main router's WAN address is "the public address". Not a
+# documentation block (198.51.100.0/24 and its kind): transparent proxies skip those as
+# reserved (a proxy test would never see the capture) and miniupnpd refuses a reserved
+# WAN address. 11.0.0.0/8 is ordinary public unicast space, private to this lab.
+WAN = IPv4Network("11.0.0.0/24")
+PUBLIC_IP = IPv4Address("11.0.0.1")
+INET_CLIENT = IPv4Address("11.0.0.10")
+INET_CLIENT_ALT = IPv4Address("11.0.0.11")  # second source address of the client
+INET_SERVER = IPv4Address("11.0.0.20")
 # The Internet does not route private addresses (seed 002, step ⑤ "daddr=192.168.1.123 ???").
 UNROUTED = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 

@@ -1,6 +1,6 @@
 """A lab client: try several TCP/UDP connections at once, print one JSON answer each.
 
-Run inside a namespace: ``python3 probe_client.py TIMEOUT '[["tcp", "198.51.100.1", 8080,
+Run inside a namespace: ``python3 probe_client.py TIMEOUT '[["tcp", "11.0.0.1", 8080,
 null, 1], ...]'`` (proto, address, port, source address or null, UDP exchanges). Prints a
 JSON list of ``{"ok": bool, "text": last answer or error}`` in the same order. Stdlib only.
 """

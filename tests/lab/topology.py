@@ -1,6 +1,6 @@
 """Build, reset and tear down the lab: namespaces joined by veth pairs and bridges.
 
-    internet client .10 .11 ─┐   198.51.100.0/24
+    internet client .10 .11 ─┐   11.0.0.0/24
     internet server .20 ─────┴─ wan switch ─ wan0 .1 [main router] br-lan 192.168.1.1
                                                                     ├─ Wi-Fi client .61
                                                                     └─ lan switch
