@@ -38,10 +38,15 @@ def _main_router_json(plan: Plan) -> dict[str, Any]:
     return data
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 forward', '4 forwards'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     plan = _plan(args)
-    n = len(plan.main_router.port_forwards)
-    print(f"configuration is valid: {n} forward(s), {len(plan.items)} planned item(s)")
+    forwards = _count(len(plan.main_router.port_forwards), "forward")
+    print(f"configuration is valid: {forwards}, {_count(len(plan.items), 'planned item')}")
     return EXIT_OK
 
 

@@ -182,7 +182,8 @@ def _validate_forward(fwd: Forward, net: NetworkState) -> list[Problem]:
             "larger ranges)",
         )
     if fwd.bypass_port is not None and fwd.bypass_port.size != fwd.external_port.size:
-        bad("bypass_port", f"must span {fwd.external_port.size} port(s) like external_port")
+        size = fwd.external_port.size
+        bad("bypass_port", f"must span {size} port{'' if size == 1 else 's'} like external_port")
     return problems
 
 

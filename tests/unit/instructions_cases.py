@@ -7,7 +7,7 @@ from collections.abc import Callable
 from plan_helpers import fwd, plan
 
 from dualnat.instructions.catalog import load_catalog
-from dualnat.model import MasqueradeMode, TargetGateway
+from dualnat.model import DhcpMode, MasqueradeMode, TargetGateway
 from dualnat.plan import Plan
 from dualnat.vendors import load_vendor, vendor_ids
 
@@ -53,6 +53,20 @@ CASES: dict[str, Callable[[str], Plan]] = {
     # more rules than ASUS takes (64)
     "too_many": lambda v: plan(
         *(fwd(f"f{i}", external_port=str(30000 + i)) for i in range(70)), main_router_vendor=v
+    ),
+    # what a reader meets at home: a named public address, DHCP moved to the bypass router
+    # even where the main router could hand out the gateway, several forwards covered by
+    # hairpin (a list of names), two without it, a relayed port 80 and a translated range
+    "several": lambda v: plan(
+        fwd("nas_web", internal_port=443),
+        fwd("game", proto="udp", external_port="27015-27020", internal_ip="192.168.1.60"),
+        fwd("web", external_port="80", internal_port="8080", internal_ip="192.168.1.51"),
+        fwd("rng", proto="tcpudp", external_port="8000-8003", internal_port="9000-9003"),
+        fwd("ssh", external_port="2222", internal_port="22", hairpin=False),
+        fwd("office", external_port="3389", internal_ip="192.168.1.70", hairpin=False),
+        public_address="home.example.net",
+        dhcp=DhcpMode.MOVE,
+        main_router_vendor=v,
     ),
     "none": lambda v: plan(main_router_vendor=v),
     "disabled": lambda v: plan(fwd(), enabled=False, main_router_vendor=v),

@@ -30,7 +30,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_check(capsys, confdir: Path) -> None:
     code, out, _ = run(capsys, "--config-dir", str(confdir), "check")
-    assert code == 0 and "4 forward(s)" in out
+    assert code == 0 and "configuration is valid: 4 forwards, " in out and "(s)" not in out
 
 
 def test_config_dir_from_environment(capsys, confdir: Path, monkeypatch) -> None:

@@ -86,3 +86,11 @@ def test_the_check_sees_parts_that_do_not_give_the_text() -> None:
     broken = {**finding, "message": finding["message"] + "!"}
     with pytest.raises(AssertionError):
         check_finding(broken)
+
+
+def test_no_rule_loaded_has_a_singular_and_a_plural() -> None:
+    one = plural("forward.rules_missing.none", 1, kind="fw4").render()
+    assert one.startswith("The bypass router has not loaded the 1 rule that dualnat needs")
+    assert one.endswith("something removed it.")
+    many = plural("forward.rules_missing.none", 3, kind="fw4").render()
+    assert "has none of dualnat's 3 rules for this forward" in many

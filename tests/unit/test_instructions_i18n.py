@@ -8,31 +8,89 @@ import re
 import pytest
 from instructions_cases import LANGS, VENDORS, catalog, vendor_labels
 
-from dualnat.instructions.catalog import normalize_lang, placeholders
+from dualnat.instructions.catalog import PLURAL_FORMS, load_catalog, normalize_lang, placeholders
 from dualnat.instructions.profile import _CONFIDENCE
 from dualnat.vendors import load_vendor
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 KANA = re.compile(r"[\u3040-\u30ff]")
+# Full-width brackets, quotes and other CJK punctuation.
+CJK_PUNCTUATION = re.compile(r"[\u3000-\u303f\uff00-\uffef]")
 # Messages that are the same in every language on purpose.
 NEUTRAL = {"proto.tcp", "proto.udp", "proto.tcpudp"}
 # Punctuation and quoting that only differ between English and the CJK languages.
-PUNCTUATION = {"render.colon", "render.paren", "render.dash", "doc.quote", "doc.list_sep"}
+PUNCTUATION = {
+    "render.colon", "render.paren", "render.dash", "doc.quote", "doc.list_sep",
+    "doc.named_address",
+}  # fmt: skip
+FORMS = {"one", "other"}
+
+
+def base(key: str) -> str:
+    """step.forward.one → step.forward: the message, whatever its plural form."""
+    head, _, last = key.rpartition(".")
+    return head if last in FORMS else key
+
+
+def plural_forms(lang: str) -> dict[str, set[str]]:
+    """{message: its plural forms} for the messages that have them."""
+    out: dict[str, set[str]] = {}
+    for key in catalog(lang):
+        if base(key) != key:
+            out.setdefault(base(key), set()).add(key.rpartition(".")[2])
+    return out
 
 
 def test_every_catalogue_has_every_key():
-    keys = [set(catalog(lang)) for lang in LANGS]
+    keys = [{base(k) for k in catalog(lang)} for lang in LANGS]
     assert keys[0] == keys[1] == keys[2], {
         lang: sorted(keys[0] ^ k) for lang, k in zip(LANGS, keys, strict=True)
     }
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_plural_messages_have_the_forms_of_their_language(lang):
+    forms = plural_forms(lang)
+    assert forms.keys() == plural_forms("en").keys()
+    for key, have in forms.items():
+        assert have == set(PLURAL_FORMS[lang]), (lang, key)
+
+
 @pytest.mark.parametrize("lang", ["zh", "ja"])
 def test_placeholders_match_english(lang):
     en = catalog("en")
-    other = catalog(lang)
-    for key, text in en.items():
-        assert placeholders(other[key]) == placeholders(text), key
+    for key, text in catalog(lang).items():
+        assert placeholders(text) == placeholders(en[key]), key
+
+
+def test_singular_and_plural_take_the_same_values():
+    en = catalog("en")
+    for key in plural_forms("en"):
+        one, other = placeholders(en[f"{key}.one"]), placeholders(en[f"{key}.other"])
+        assert one - {"n"} == other - {"n"}, key
+
+
+@pytest.mark.parametrize(("lang", "n"), [("en", 1), ("en", 2), ("en", 0), ("zh", 1), ("ja", 1)])
+def test_plural_picks_the_form(lang, n):
+    cat = load_catalog(lang)
+    text = cat.plural("step.forwards_open", n, menu="M", bypass_ip="192.0.2.2")
+    form = "one" if lang == "en" and n == 1 else "other"
+    assert text == cat.t(f"step.forwards_open.{form}", n=n, menu="M", bypass_ip="192.0.2.2")
+
+
+@pytest.mark.parametrize(
+    ("lang", "items", "joined"),
+    [
+        ("en", ["a"], "a"),
+        ("en", ["a", "b"], "a and b"),
+        ("en", ["a", "b", "c"], "a, b and c"),
+        ("zh", ["“a”", "“b”", "“c”"], "“a”、“b”和“c”"),
+        ("zh", ["3,10.0.0.2", "6,10.0.0.2"], "3,10.0.0.2 和 6,10.0.0.2"),
+        ("ja", ["「a」", "「b」"], "「a」と「b」"),
+    ],
+)
+def test_join_lists_the_way_the_language_does(lang, items, joined):
+    assert load_catalog(lang).join(items) == joined
 
 
 @pytest.mark.parametrize("lang", ["zh", "ja"])
@@ -66,9 +124,11 @@ def test_vendor_labels_have_every_language(vendor):
         if hint is not None:
             assert set(LANGS) <= set(hint), f"{vendor}: {key}.hint"
         for lang in ("zh", "ja"):
+            text = entry[lang]
             assert (
-                CJK.search(entry[lang]) or KANA.search(entry[lang]) or entry[lang] == entry["en"]
-            ), f"{vendor}: {key} ({lang})"
+                CJK.search(text) or KANA.search(text) or CJK_PUNCTUATION.search(text)
+                or text == entry["en"]
+            ), f"{vendor}: {key} ({lang})"  # fmt: skip
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -172,6 +172,19 @@ def test_move_mode_never_runs_two_dhcp_servers():
     assert fields(keep["dhcp.prepare"])["dns"] == ("6,192.168.1.1", "text")
 
 
+def test_openwrt_switches_its_dhcp_server_off_with_ignore_interface():
+    """LuCI has no "DHCP server" checkbox: a checked "Ignore interface" on the General
+    Setup tab switches it off (luci-mod-network interfaces.js)."""
+    doc = build_instructions(CASES["several"]("openwrt"), "en")
+    s = steps(doc)
+    assert "DHCP Server, switch the DHCP server off" in s["dhcp.main_off"].text
+    (field,) = s["dhcp.main_off"].fields
+    assert (field.label, field.value, field.kind) == (
+        "General Setup → Ignore interface", "on", "checkbox"
+    )  # fmt: skip
+    assert fields(s["dhcp.main_off"])["enable"] == ("on", "checkbox")
+
+
 def test_xiaomi_offers_moving_dhcp_for_older_firmware():
     doc = build_instructions(CASES["single"]("xiaomi"), "en")
     assert [s.id for s in doc.sections if s.id.startswith("dhcp")] == ["dhcp", "dhcp_alt"]

@@ -142,7 +142,7 @@ class ForwardDiagnosis:
             evidence.append(f"... and {len(rules.missing) - MAX_EVIDENCE_LINES} more")
         expected = len(rules.expected)
         if not rules.present:
-            message = [part("forward.rules_missing.none", expected=expected, kind=kind)]
+            message = [plural("forward.rules_missing.none", expected, kind=kind)]
         else:
             message = [
                 part(

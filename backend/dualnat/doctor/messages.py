@@ -26,7 +26,10 @@ TEMPLATES: dict[str, str] = {
     "reload.none": "On OpenWrt run dualnat apply; on a plain Linux bypass router load "
     "dualnat render --format nft | nft -f - (or --format iptables | sh).",
     # -- forward.rules_missing ----------------------------------------------------------
-    "forward.rules_missing.none": "The bypass router has none of dualnat's {expected} rules "
+    "forward.rules_missing.none.one": "The bypass router has not loaded the {n} rule that "
+    "dualnat needs for this forward (firewall: {kind}): dualnat apply was not run, or the "
+    "firewall was not reloaded since, or something removed it.",
+    "forward.rules_missing.none.other": "The bypass router has none of dualnat's {n} rules "
     "for this forward loaded (firewall: {kind}): dualnat apply was not run, or the firewall "
     "was not reloaded since, or something removed them.",
     "forward.rules_missing.some": "The bypass router has only {present} of dualnat's "

@@ -1,10 +1,16 @@
-"""Message catalogues: one TOML file per language in i18n/, flattened to dotted keys."""
+"""Message catalogues: one TOML file per language in i18n/, flattened to dotted keys.
+
+A message whose English depends on a number has one key per plural form the language
+distinguishes (CLDR categories): English ``key.one`` and ``key.other``, Chinese and
+Japanese only ``key.other``. ``Catalog.plural(key, n)`` picks the form and passes n as {n}.
+"""
 
 from __future__ import annotations
 
 import re
 import string
 import tomllib
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -16,6 +22,13 @@ _LATIN = re.compile(r"[A-Za-z0-9]")
 # Chinese and Japanese put a space between their own script and an inserted Latin word.
 _SPACED = frozenset({"zh", "ja"})
 _ALIASES = {"zh-cn": "zh", "zh_cn": "zh", "zh-hans": "zh", "zh_hans": "zh", "ja-jp": "ja"}
+# The plural forms of each language, and which one a number takes.
+PLURAL_FORMS: dict[str, tuple[str, ...]] = {
+    "en": ("one", "other"),
+    "zh": ("other",),
+    "ja": ("other",),
+}
+_PLURAL_RULE: dict[str, Callable[[int], str]] = {"en": lambda n: "one" if n == 1 else "other"}
 
 
 def normalize_lang(text: str) -> str:
@@ -61,6 +74,24 @@ class Catalog:
         if self.lang not in _SPACED:
             return template.format(**values)
         return fill_spaced(template, values)
+
+    def plural(self, key: str, n: int, **values: object) -> str:
+        """The form of message `key` that the number n takes, with n as {n}."""
+        form = _PLURAL_RULE.get(self.lang, lambda _: "other")(n)
+        return self.t(f"{key}.{form}", n=n, **values)
+
+    def join(self, items: Iterable[str]) -> str:
+        """'a, b and c' in English, 'a、b和c' in Chinese, 'a、bとc' in Japanese."""
+        words = list(items)
+        out = words[0] if words else ""
+        for i, word in enumerate(words[1:], start=2):
+            glue = self.messages["doc.list_last" if i == len(words) else "doc.list_sep"]
+            out = self._concat(self._concat(out, glue), word)
+        return out
+
+    def _concat(self, left: str, right: str) -> str:
+        space = self.lang in _SPACED and _meets(left, right)
+        return f"{left} {right}" if space else left + right
 
 
 def _meets(left: str, right: str) -> bool:

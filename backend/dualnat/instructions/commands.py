@@ -49,16 +49,11 @@ def dhcp_gateway(options: Iterable[tuple[str, str]]) -> str:
     return "\n".join([*dhcp_options(options), "uci commit dhcp", "service dnsmasq restart"]) + "\n"
 
 
-def dhcp_prepare(options: Iterable[tuple[str, str]]) -> str:
+def dhcp_prepare(comment: str) -> str:
     """The bypass router gets its DHCP options from `dualnat apply` (which records them so
-    that `dualnat revert` removes exactly those) while its DHCP server stays off."""
-    values = ", ".join(value for value, _ in options)
-    lines = [
-        "uci set dhcp.lan.ignore='1'",
-        "uci commit dhcp",
-        f"# dualnat apply adds the DHCP options {values}",
-        "dualnat apply",
-    ]
+    that `dualnat revert` removes exactly those) while its DHCP server stays off. `comment`
+    (in the reader's language) says which options apply adds."""
+    lines = ["uci set dhcp.lan.ignore='1'", "uci commit dhcp", f"# {comment}", "dualnat apply"]
     return "\n".join(lines) + "\n"
 
 

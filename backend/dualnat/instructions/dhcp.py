@@ -64,7 +64,7 @@ class _Dhcp:
         if ui.uci:
             options = [(f"3,{self.bypass}", "")]
             if with_dns:
-                comment = ui.t("note.dns_optional") if self.dns == "auto" else ""
+                comment = ui.t("code.dns_optional") if self.dns == "auto" else ""
                 options.append((f"6,{self.bypass}", comment))
             code = Code(commands.dhcp_gateway(options), "main_router")
             out.append(Step(f"{p}.uci", ui.t("step.dhcp_uci"), code=code))
@@ -82,13 +82,18 @@ class _Dhcp:
             Field(f"{p}.bypass.router", ui.t("field.dnsmasq_router"), router),
             Field(f"{p}.bypass.dns", ui.t("field.dnsmasq_dns"), dns, note=dns_note),
         )
-        code = Code(commands.dhcp_prepare([(router, ""), (dns, "")]), "bypass_router")
+        options = (router, dns)
+        comment = ui.plural("code.dhcp_prepare", len(options), options=ui.join(options))
+        code = Code(commands.dhcp_prepare(comment), "bypass_router")
         notes = (ui.t("note.dhcp_luci"), ui.t("note.dhcp_range"), ui.t("note.not_openwrt"))
         prepare = Step(f"{p}.prepare", ui.t("step.dhcp_prepare"), fields, code, notes)
         used = Used()
         menu = used.add(ui.label("menu.dhcp"))
         lab = ui.label("field.dhcp_enable")
-        off = checkbox(ui, f"{p}.enable", used.add(lab), "off", lab.confidence)
+        # The checkbox that switches the server off: unchecked, or checked where it is a
+        # "disable" box (the vendor's dhcp.off_checkbox, e.g. LuCI's "Ignore interface").
+        state = str(ui.dhcp.get("off_checkbox", "off"))
+        off = checkbox(ui, f"{p}.enable", used.add(lab), state, lab.confidence)
         main_off = used.step(f"{p}.main_off", ui.t("step.dhcp_main_off", menu=menu), (off,))
         code = Code(commands.dhcp_enable(), "bypass_router")
         bypass_on = Step(f"{p}.bypass_on", ui.t("step.dhcp_bypass_on"), code=code)

@@ -64,12 +64,12 @@ def hairpin_coverage(plan: Plan) -> tuple[set[str], set[str]]:
     return direct, {f for f in via_loopback if f}
 
 
-def public_address(plan: Plan) -> str:
-    """The public address LAN clients use, as planned: the configured name with the address
-    it resolved to, or just the address (also when it was discovered)."""
+def public_address(plan: Plan) -> tuple[str, str]:
+    """The public address LAN clients use, as planned: (the configured name, the address it
+    resolved to), or ("", the address) when it was given as an address or discovered."""
     planned = next((str(d.dest_addr) for d in plan.of_kind(Dnat) if d.hairpin), "")
     configured = plan.settings.public_address or ""
     named = any(c.isalpha() for c in configured) and configured.lower() != "auto"
     if named and planned:
-        return f"{configured} ({planned})"
-    return planned or configured
+        return configured, planned
+    return "", planned or configured

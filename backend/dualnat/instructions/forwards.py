@@ -54,13 +54,15 @@ def _entry_step(ui: Ui, e: Entry) -> Step:
         external=e.external,
         internal=e.internal,
     )
+    ports = e.external.size  # "external port 80", "external ports 8000-8003"
     if ui.separate_range_form:
-        text = ui.t("step.forward_in_form", form=used.add(ui.label(f"form.{form}")), **what)
+        form_label = used.add(ui.label(f"form.{form}"))
+        text = ui.plural("step.forward_in_form", ports, form=form_label, **what)
     else:
-        text = ui.t("step.forward", **what)
+        text = ui.plural("step.forward", ports, **what)
     notes: list[str] = []
     if e.relayed:
-        notes.append(ui.t("note.relay", external=e.external, internal=e.internal))
+        notes.append(ui.plural("note.relay", ports, external=e.external, internal=e.internal))
     if e.relayed and e.ranged and ui.port_forward.get("confidence") != "confirmed":
         used.hint(ui.t("hint.range_translation"))
     return used.step(f"forward.{e.key}", text, fields, notes=tuple(notes))
@@ -80,12 +82,12 @@ def steps(ui: Ui, rules: list[Entry]) -> list[Step]:
     notes = [ui.t("note.forms")] if ui.separate_range_form else []
     limits = ui.limits
     if limits.get("max_rules"):
-        notes.append(ui.t("note.limit_rules", max=limits["max_rules"]))
+        notes.append(ui.plural("note.limit_rules", int(limits["max_rules"])))
     elif not limits.get("unlimited"):
         notes.append(ui.t("note.limit_unknown"))
     if limits.get("max_ports_per_rule"):
-        notes.append(ui.t("note.limit_ports", max=limits["max_ports_per_rule"]))
-    text = ui.t("step.forwards_open", menu=menu, count=len(rules))
+        notes.append(ui.plural("note.limit_ports", int(limits["max_ports_per_rule"])))
+    text = ui.plural("step.forwards_open", len(rules), menu=menu)
     out = [used.step("forwards.open", text, notes=tuple(notes))]
     if ui.has("text.forwards_before"):
         out.append(_text_step(ui, "forwards.before", "text.forwards_before"))

@@ -10,10 +10,6 @@ from .model import Section, Step, Warning
 from .profile import Ui, confidence
 
 
-def _names(ui: Ui, names: list[str]) -> str:
-    return ui.t("doc.list_sep").join(ui.t("doc.quote", name=n) for n in names)
-
-
 def _loopback(ui: Ui, who: str) -> Step:
     """What this vendor needs for NAT loopback, with the fields to set if it has any."""
     used = Used()
@@ -41,8 +37,9 @@ def section(ui: Ui, plan: Plan, rules: list[Entry]) -> Section | None:
     off = [n for n in names if n not in via_loopback and n not in direct]
     steps: list[Step] = []
     if covered:
-        public = public_address(plan)
-        text = ui.t("step.hairpin_covered", public=public, names=_names(ui, covered))
+        name, address = public_address(plan)
+        public = ui.t("doc.named_address", name=name, address=address) if name else address
+        text = ui.t("step.hairpin_covered", public=public, names=ui.names(covered))
         steps.append(Step("hairpin.bypass", text))
     elif looped:
         steps.append(Step("hairpin.no_public", ui.t("step.hairpin_no_public")))
@@ -50,7 +47,8 @@ def section(ui: Ui, plan: Plan, rules: list[Entry]) -> Section | None:
         who = ui.t("who.main_gateway") if covered else ui.t("who.all")
         steps.append(_loopback(ui, who))
     if off:
-        steps.append(Step("hairpin.off", ui.t("step.hairpin_off", names=_names(ui, off))))
+        text = ui.plural("step.hairpin_off", len(off), names=ui.names(off))
+        steps.append(Step("hairpin.off", text))
     return Section("hairpin", ui.t("section.hairpin"), tuple(steps))
 
 

@@ -8,6 +8,7 @@ does not define comes from the catalogue.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -71,6 +72,18 @@ class Ui:
     def t(self, key: str, **values: object) -> str:
         """A catalogue message (never a vendor label) with the common placeholders."""
         return self.cat.t(key, **{**self.context, **values})
+
+    def plural(self, key: str, n: int, **values: object) -> str:
+        """The catalogue message `key` in the plural form that n takes (n is {n})."""
+        return self.cat.plural(key, n, **{**self.context, **values})
+
+    def join(self, items: Iterable[str]) -> str:
+        """Items as a list in running text ('a, b and c')."""
+        return self.cat.join(items)
+
+    def names(self, names: Iterable[str]) -> str:
+        """Forward or rule names, each quoted, as a list in running text."""
+        return self.join(self.t("doc.quote", name=n) for n in names)
 
     def label(self, key: str, **values: object) -> Label:
         """The vendor's label `key`, else the catalogue's, with its confidence and hint."""
