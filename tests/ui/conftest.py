@@ -78,9 +78,32 @@ class DevServer:
             return json.loads(r.read())
 
     def set_conntrack(self, text: str) -> None:
+        self._post("/_test/conntrack", text.encode())
+
+    def set_grant(self, grant: str) -> None:
+        """What the pages' full session holds of the ACL group from now on: "write",
+        "read" or "none" (pages already open keep what they learnt when they loaded)."""
+        import json
+
+        self._post("/_test/session", json.dumps({"grant": grant}).encode())
+
+    def reload_firewall(self, reload: bool) -> None:
+        """False: the firewall keeps the rules it has loaded now, whatever is written
+        later; True: it reloads now and after every write (the default)."""
+        import json
+
+        self._post("/_test/firewall", json.dumps({"reload": reload}).encode())
+
+    def skip_firewall_sections(self, names: list[str]) -> None:
+        """firewall4 does not load these sections (as if it skipped them)."""
+        import json
+
+        self._post("/_test/firewall", json.dumps({"skip": names}).encode())
+
+    def _post(self, path: str, data: bytes) -> None:
         from urllib.request import Request, urlopen
 
-        req = Request(f"{self.url}/_test/conntrack", data=text.encode(), method="POST")
+        req = Request(f"{self.url}{path}", data=data, method="POST")
         with urlopen(req, timeout=5):
             pass
 

@@ -14,10 +14,22 @@ calls the way uhttpd's /ubus does:
   dualnat config, runs ``apply`` through the same ubus object;
 * ``luci-rpc getHostHints`` and ``session access``.
 
+Access is checked as rpcd and uhttpd check it, from the package's ACL file
+(root/usr/share/rpcd/acl.d): a session holds the group's read and write parts, its read
+part, or nothing of it. A call of a ubus method the session may not use is refused with
+JSON-RPC error -32002 (uhttpd's "Access denied"), a uci write to a config without uci
+write access with ubus status 6 (rpcd's "Permission denied"), and the page's
+``nodespec`` says read-only as LuCI's dispatcher does for a menu node whose ACL group is
+granted read only. A page opened
+with ``?acl=read`` gets a read-only session; ``POST /_test/session`` changes the full
+session's grant later (an administrator revoking access while the page is open).
+
 The "router" is a folder: UCI files, a /proc with sysctls and a connection table,
 and ``nft list ruleset`` rendered from the firewall config by the lab's firewall4
-emulation. Start it with ``python tests/ui/devserver.py [--port N] [--workdir DIR]``;
-it prints ``READY <url>`` when it listens (loopback only).
+emulation (tests/api/fw4_ruleset.py), reloaded after every write unless
+``POST /_test/firewall`` freezes it (the firewall not reloaded). Start it with
+``python tests/ui/devserver.py [--port N] [--workdir DIR]``; it prints
+``READY <url>`` when it listens (loopback only).
 """
 
 from __future__ import annotations
@@ -27,14 +39,13 @@ import contextlib
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +55,8 @@ for extra in (ROOT / "backend", ROOT / "tests" / "api", ROOT / "tests" / "lab"):
         sys.path.insert(0, str(extra))
 
 import fake_ubus  # noqa: E402  (tests/api: the python-ubus stand-in)
-import fw4_emulation  # noqa: E402  (tests/lab: the firewall4 stand-in)
 from flask import Flask, Response, abort, jsonify, redirect, request, send_file  # noqa: E402
+from fw4_ruleset import Firewall4  # noqa: E402  (tests/api: firewall4's loaded rules)
 from werkzeug.serving import make_server  # noqa: E402
 
 from dualnat.api import create_app  # noqa: E402
@@ -68,9 +79,14 @@ HARNESS = Path(__file__).resolve().parent / "harness"
 FIXTURE = ROOT / "tests" / "fixtures" / "router"
 CONNTRACK = ROOT / "tests" / "unit" / "data" / "conntrack" / "proc_nf_conntrack.txt"
 MENU = PACKAGE / "root" / "usr" / "share" / "luci" / "menu.d" / "luci-app-dualnat.json"
+ACL = PACKAGE / "root" / "usr" / "share" / "rpcd" / "acl.d" / "luci-app-dualnat.json"
 PO_DIR = PACKAGE / "po"
 LANG_DIRS = {"zh": "zh_Hans", "zh_hans": "zh_Hans", "zh-cn": "zh_Hans", "ja": "ja"}
-SESSION = "0123456789abcdef0123456789abcdef"
+SESSION = "0123456789abcdef0123456789abcdef"  # read and write
+READ_SESSION = "fedcba9876543210fedcba9876543210"  # the ACL group's read part only
+ACCESS_DENIED = {"code": -32002, "message": "Access denied"}  # uhttpd's JSON-RPC error
+PERMISSION_DENIED = 6  # ubus status: rpcd refused a uci write
+UCI_WRITES = ("set", "add", "delete", "rename", "order")
 
 HOST_HINTS = {
     "52:54:00:00:01:50": {"name": "nas", "ipaddrs": ["192.168.1.50"]},
@@ -137,6 +153,43 @@ def read_po(path: Path) -> dict[str, str]:
     return out
 
 
+class Acl:
+    """The package's ACL group (acl.d/luci-app-dualnat.json) as rpcd applies it: what a
+    session may do that was granted (`grant`) the group's read and write parts
+    ("write"), its read part ("read") or nothing of it ("none")."""
+
+    def __init__(self, path: Path = ACL) -> None:
+        [(self.group, spec)] = json.loads(path.read_text()).items()
+        self.parts = {part: spec.get(part, {}) for part in ("read", "write")}
+
+    def granted(self, grant: str) -> list[dict[str, Any]]:
+        return {"write": ["read", "write"], "read": ["read"]}.get(grant, [])
+
+    def ubus(self, grant: str, obj: str, method: str) -> bool:
+        """May the session call ubus `obj` `method`? Objects the group does not name (uci,
+        session) stand for luci-base's, which every LuCI login has."""
+        named = any(obj in p.get("ubus", {}) for p in self.parts.values())
+        if not named:
+            return True
+        return any(
+            method in self.parts[part].get("ubus", {}).get(obj, []) for part in self.granted(grant)
+        )
+
+    def uci(self, grant: str, config: str, function: str) -> bool:
+        """uci scope: the read part grants `read`, the write part `write`."""
+        part = {"read": "read", "write": "write"}.get(function)
+        return part in self.granted(grant) and config in self.parts[part].get("uci", [])
+
+    def access(self, grant: str, scope: str, obj: str, function: str) -> bool:
+        if scope == "ubus":
+            return self.ubus(grant, obj, function)
+        if scope == "uci":
+            return self.uci(grant, obj, function)
+        if scope == "access-group":
+            return obj == self.group and function in self.granted(grant)
+        return False
+
+
 class Router:
     """The bypass router the pages talk to: config folder, /proc, commands, ubus."""
 
@@ -153,59 +206,45 @@ class Router:
         # the recorded table's well-formed part (a blank line precedes its broken lines)
         self.set_conntrack(CONNTRACK.read_bytes().split(b"\n\n")[0].decode() + "\n")
         self.backend = FileBackend(self.config)
+        self.firewall = Firewall4(self.config)
         self.app = create_app(
             self.config,
             resolve=NAMES.get,
-            doctor_system=DemoSystem(proc=Path("/proc"), run=self.run, root=self.proc),
+            doctor_system=DemoSystem(proc=Path("/proc"), run=self.firewall.run, root=self.proc),
         )
         fake_ubus.connect(fake_ubus.LOCAL)
         adapter.register(fake_ubus, self.app)
         self.staged: dict[str, list[Change]] = {}
         self.lock = threading.Lock()
         self.calls: list[dict[str, Any]] = []
+        self.acl = Acl()
+        self.sessions: dict[str, str] = {SESSION: "write", READ_SESSION: "read"}  # sid → grant
 
     def set_conntrack(self, text: str) -> None:
         path = self.proc / "net" / "nf_conntrack"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
 
-    # -- the machine's commands (for the doctor) ---------------------------------------
-
-    def ruleset(self) -> str:
-        """`nft list ruleset`: firewall4's NAT chains for the dualnat sections written."""
-        doc = self.backend.read("firewall")
-        sections = [
-            fw4_emulation.Section(
-                s.type,
-                s.name or "",
-                tuple((k, " ".join(v) if isinstance(v, list) else v) for k, v in s.options.items()),
-            )
-            for s in doc.sections()
-            if s.name and s.name.startswith("dualnat_") and s.type in ("redirect", "nat")
-        ]
-        zone = fw4_emulation.Zone(
-            "lan",
-            ("br-lan",),
-            (IPv4Network("192.168.1.0/24"),),
-            (IPv4Address("192.168.1.2"),),
-        )
-        script = fw4_emulation.translate(sections, [zone]).script()
-        return script.split("\n", 3)[3]  # without the "table ... / flush ..." lines
-
-    def run(self, cmd: list[str], **_: object) -> subprocess.CompletedProcess:
-        if cmd[:3] == ["nft", "list", "ruleset"]:
-            return subprocess.CompletedProcess(cmd, 0, self.ruleset(), "")
-        return subprocess.CompletedProcess(cmd, 127, "", f"{cmd[0]}: not here")
-
     # -- ubus ------------------------------------------------------------------------
 
-    def call(self, sid: str, obj: str, method: str, args: dict[str, Any]) -> list[Any]:
-        """One JSON-RPC `call`: [status] or [0, reply] as uhttpd answers (recorded)."""
+    def grant(self, sid: str) -> str:
+        """What the session holds of the ACL group (an unknown session: nothing)."""
+        return self.sessions.get(sid, "none")
+
+    def call(self, sid: str, obj: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """One JSON-RPC `call` as uhttpd answers it: {"result": [status] or [0, reply]}, or
+        {"error": ...} when the session may not call the method (recorded, the refusal as
+        status -32002)."""
+        if not self.acl.ubus(self.grant(sid), obj, method):
+            self.calls.append({"object": obj, "method": method, "args": args, "status": -32002})
+            return {"error": ACCESS_DENIED}
         result = self._call(sid, obj, method, args)
         self.calls.append({"object": obj, "method": method, "args": args, "status": result[0]})
-        return result
+        return {"result": result}
 
     def _call(self, sid: str, obj: str, method: str, args: dict[str, Any]) -> list[Any]:
+        if obj == "uci" and not self.uci_allowed(sid, method, args):
+            return [PERMISSION_DENIED]
         if obj == "dualnat":
             try:
                 return [0, fake_ubus.call("dualnat", method, {**args, "ubus_rpc_session": sid})[0]]
@@ -225,8 +264,28 @@ class Router:
         if obj == "luci-rpc" and method == "getHostHints":
             return [0, HOST_HINTS]
         if obj == "session" and method == "access":
-            return [0, {"access": True}]
+            return [0, self.session_access(sid, args)]
         return [3]
+
+    def uci_allowed(self, sid: str, method: str, args: dict[str, Any]) -> bool:
+        """rpcd's uci plugin: reading a config needs uci read access, changing it write."""
+        config = args.get("config")
+        if config is None:
+            return True
+        if method in UCI_WRITES:
+            return self.acl.uci(self.grant(sid), config, "write")
+        return method != "get" or self.acl.uci(self.grant(sid), config, "read")
+
+    def session_access(self, sid: str, args: dict[str, Any]) -> dict[str, Any]:
+        """rpcd's `session access`: whether the session may use scope/object/function."""
+        return {
+            "access": self.acl.access(
+                self.grant(sid),
+                args.get("scope", "ubus"),
+                args.get("object", ""),
+                args.get("function", ""),
+            )
+        }
 
     # -- rpcd's uci object (one session) -------------------------------------------------
 
@@ -319,18 +378,22 @@ def vars_of(change: Change) -> list[Any]:
 
 def page(view: str, lang: str) -> str:
     menu = json.loads(MENU.read_text())
+    read_only = request.args.get("acl") == "read"
     tabs = []
     for path, entry in sorted(menu.items(), key=lambda kv: kv[1].get("order", 0)):
         action = entry.get("action", {})
         if action.get("type") != "view":
             continue
         active = ' class="active"' if action["path"] == view else ""
-        tabs.append(f'<a href="/cgi-bin/luci/{path}?lang={lang}"{active}>{entry["title"]}</a>')
+        query = f"lang={lang}" + ("&acl=read" if read_only else "")
+        tabs.append(f'<a href="/cgi-bin/luci/{path}?{query}"{active}>{entry["title"]}</a>')
     po = PO_DIR / LANG_DIRS.get(lang.lower(), "") / "dualnat.po"
     catalog = read_po(po) if lang != "en" and po.exists() else {}
     env = {
         "lang": lang,
-        "sessionid": SESSION,
+        "sessionid": READ_SESSION if read_only else SESSION,
+        # as LuCI's dispatcher describes the menu node: its ACL group granted read only
+        "nodespec": {"satisfied": True, "readonly": read_only},
         "translations": catalog,
         "pollscale": float(request.args.get("pollscale", "1")),
     }
@@ -389,12 +452,37 @@ def build_app(router: Router) -> Flask:
         msg = request.get_json(force=True)
         sid, obj, method, args = msg["params"]
         with router.lock:
-            result = router.call(sid, obj, method, args or {})
-        return jsonify({"jsonrpc": "2.0", "id": msg.get("id"), "result": result})
+            answer = router.call(sid, obj, method, args or {})
+        return jsonify({"jsonrpc": "2.0", "id": msg.get("id"), **answer})
 
     @app.post("/_test/conntrack")
     def conntrack() -> Response:
         router.set_conntrack(request.get_data(as_text=True))
+        return jsonify({"ok": True})
+
+    @app.post("/_test/session")
+    def session() -> Response:
+        """{"grant": "write" | "read" | "none"}: what the full session holds from now on."""
+        grant = request.get_json(force=True)["grant"]
+        if grant not in ("write", "read", "none"):
+            abort(400)
+        with router.lock:
+            router.sessions[SESSION] = grant
+        return jsonify({"ok": True})
+
+    @app.post("/_test/firewall")
+    def firewall() -> Response:
+        """{"reload": bool}: false keeps the rules loaded now (the firewall is not reloaded
+        after later writes), true reloads it now and after every write; {"skip": [name,
+        ...]}: firewall4 does not load these sections (from its next reload)."""
+        body = request.get_json(force=True)
+        with router.lock:
+            if "skip" in body:
+                router.firewall.skipped = set(body["skip"])
+            if body.get("reload") is True:
+                router.firewall.thaw()
+            elif body.get("reload") is False:
+                router.firewall.freeze()
         return jsonify({"ok": True})
 
     @app.get("/_test/calls")

@@ -34,8 +34,11 @@ def open_view(page: Any, server: DevServer, name: str, **query: str) -> None:
 
 
 def ubus(server: DevServer, obj: str, method: str, args: dict[str, Any]) -> Any:
+    """A call in the pages' session (read and write access)."""
+    from devserver import SESSION
+
     body = json.dumps(
-        {"jsonrpc": "2.0", "id": 1, "method": "call", "params": ["t", obj, method, args]}
+        {"jsonrpc": "2.0", "id": 1, "method": "call", "params": [SESSION, obj, method, args]}
     )
     req = Request(f"{server.url}/ubus", data=body.encode(), method="POST")
     with urlopen(req, timeout=10) as r:
@@ -98,16 +101,31 @@ def test_the_forward_grid_shows_the_config(page: Any, server: DevServer, shots: 
     page.screenshot(path=str(shots / "forwards.png"), full_page=True)
 
 
-def test_a_bad_port_is_marked_on_the_field_and_nothing_is_saved(
+PORT_REASON = "Expecting: valid port or port range (port1-port2)"
+
+
+def test_a_bad_port_shows_why_below_the_field_and_nothing_is_saved(
     page: Any, server: DevServer
 ) -> None:
     before = (server.config / "dualnat").read_bytes()
     open_view(page, server, "forwards")
-    fill_forward(page, "cam", "70000", "192.168.1.80")
+    add_forward(page, "cam")
     field = widget(page, "cam", "external_port")
+    field.fill("70000")
+    # red, and the reason as text below the field, not only in its tooltip
     assert "cbi-input-invalid" in (field.get_attribute("class") or "")
-    assert "port" in (field.get_attribute("data-tooltip") or "")
+    assert field.get_attribute("data-tooltip") == PORT_REASON
+    reason = field_error(page, "external_port")
+    assert reason.is_visible() and reason.inner_text() == PORT_REASON
+    widget(page, "cam", "internal_ip").fill("192.168.1.80")
+    modal_save(page)
+    assert reason.is_visible() and reason.inner_text() == PORT_REASON  # still, after Save
     assert page.locator("body.modal-overlay-active").count() == 1
+    # a value the field accepts takes the reason away, a new wrong one shows its own
+    field.fill("8554")
+    assert field_error(page, "external_port").count() == 0
+    field.fill("")
+    assert field_error(page, "external_port").inner_text() == "Expecting: non-empty value"
     page.click("#modal_overlay .modal .right .cbi-button:not(.cbi-button-positive)")  # Dismiss
     assert page.locator('tr[data-sid="cam"]').count() == 0
     assert (server.config / "dualnat").read_bytes() == before
@@ -411,7 +429,11 @@ def test_overview_shows_the_doctor_and_live_connections(
 
     page.click('#dualnat-status tr[data-row="firewall"] .cbi-button-apply')  # Apply now
     page.wait_for_selector('#dualnat-doctor [data-code="forward.ok"]')
-    assert "The firewall has the current rules." in page.inner_text("#dualnat-status")
+    firewall = page.locator('#dualnat-status tr[data-row="firewall"]')
+    assert firewall.get_attribute("data-state") == "applied"
+    assert "The firewall has the current rules: they are in /etc/config/firewall and loaded." in (
+        firewall.inner_text()
+    )
 
     # live connections: the poll picks up the new table by itself
     conn = (server.workdir / "proc" / "net" / "nf_conntrack").read_text()

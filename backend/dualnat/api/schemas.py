@@ -194,6 +194,14 @@ class PublicAddressSchema(Schema):
 
 
 class StatusSchema(Schema):
+    """`firewall`: applied (/etc/config/firewall has the planned sections and every planned
+    rule is loaded), pending (the config differs from the plan: apply is needed), broken
+    (the config has them, rules are not loaded) or unknown (invalid configuration, or the
+    loaded rules cannot be read); `firewall_reason`: the doctor's findings about the loaded
+    rules (forward.rules_missing, system.masquerade_missing, system.ruleset_unreadable),
+    empty when they are loaded; `ruleset`: how they are loaded, as the doctor's `ruleset`
+    (see api/views/status.py)."""
+
     version = fields.String()
     config_dir = fields.String()
     live = fields.Boolean()
@@ -201,5 +209,7 @@ class StatusSchema(Schema):
     problems = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     enabled = fields.Boolean(allow_none=True)
     forwards = fields.Nested(ForwardCountSchema, allow_none=True)
-    firewall = fields.String()  # applied | pending | unknown
+    firewall = fields.String()  # applied | pending | broken | unknown
+    firewall_reason = fields.List(fields.Nested(FindingSchema))
+    ruleset = fields.String()  # fw4 | nft | iptables | none | unknown
     public_address = fields.Nested(PublicAddressSchema)

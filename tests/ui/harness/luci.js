@@ -8,7 +8,10 @@
  * HTML, strings in arrays are text), rpc.declare over JSON-RPC to /ubus,
  * uci staging through the 'uci' ubus object, form.Map/NamedSection/
  * GridSection with the modal editor, option validation (datatypes plus the
- * option's validate()), ui.changes.apply and poll.add.
+ * option's validate()), ui.changes.apply and poll.add. Access as LuCI handles
+ * it: L.hasViewPermission() from the menu node (env.nodespec), a form.Map that
+ * is read-only without uci write access to its config (its widgets, add,
+ * delete and the dialog's Save disabled) and the footer disabled with it.
  */
 'use strict';
 
@@ -269,6 +272,13 @@
 		8: 'Not supported', 9: 'Unspecified error', 10: 'Connection lost'
 	};
 
+	/* What LuCI's L.raise('RPCError', ...) throws. */
+	function rpcError(message) {
+		var e = new Error(message);
+		e.name = 'RPCError';
+		return e;
+	}
+
 	function ubusCall(object, method, args) {
 		return fetch('/ubus', {
 			method: 'POST',
@@ -295,12 +305,12 @@
 					var ret;
 
 					if (msg.error)
-						throw new Error('RPC call to %s/%s failed with error %d: %s'.format(
+						throw rpcError('RPC call to %s/%s failed with error %d: %s'.format(
 							options.object, options.method, msg.error.code, msg.error.message));
 
 					if (Array.isArray(msg.result)) {
 						if (options.reject && msg.result[0] !== 0)
-							throw new Error('RPC call to %s/%s failed with ubus code %d: %s'.format(
+							throw rpcError('RPC call to %s/%s failed with ubus code %d: %s'.format(
 								options.object, options.method, msg.result[0], STATUS_TEXT[msg.result[0]] || '?'));
 						ret = (msg.result.length > 1) ? msg.result[1] : msg.result[0];
 					}
@@ -614,6 +624,10 @@
 		var validate = function() {
 			var value = (field.value != null) ? field.value : '', valid, message;
 
+			/* like LuCI: a detached field (a widget not yet in its frame) is not checked */
+			if (!field.closest('body') && !field.closest('[data-field]'))
+				return true;
+
 			field.classList.remove('cbi-input-invalid');
 
 			if (value.length == 0)
@@ -831,16 +845,19 @@
 		},
 
 		render: function() {
-			var frame = E('div', { 'id': this.options.id, 'class': 'cbi-dynlist' }),
-			    input = E('input', { 'type': 'text', 'class': 'cbi-input-text', 'placeholder': this.options.placeholder }),
+			var disabled = !!this.options.disabled,
+			    frame = E('div', { 'id': this.options.id, 'class': 'cbi-dynlist', 'disabled': disabled ? '' : null }),
+			    input = E('input', { 'type': 'text', 'class': 'cbi-input-text', 'placeholder': this.options.placeholder,
+				    'disabled': disabled ? '' : null }),
 			    self = this;
 
+			this.node = frame;
 			this.values.forEach(function(v) { frame.appendChild(self.item(v)); });
 
 			frame.appendChild(E('div', { 'class': 'add-item' }, [
 				input,
-				E('div', { 'class': 'cbi-button cbi-button-add', 'click': function() {
-					if (input.value !== '' && !input.classList.contains('cbi-input-invalid')) {
+				E('div', { 'class': 'cbi-button cbi-button-add', 'disabled': disabled ? '' : null, 'click': function() {
+					if (!disabled && input.value !== '' && !input.classList.contains('cbi-input-invalid')) {
 						frame.insertBefore(self.item(input.value), input.parentNode);
 						input.value = '';
 						self.node.dispatchEvent(new CustomEvent('widget-change', { bubbles: true }));
@@ -848,7 +865,6 @@
 				} }, [ '+' ])
 			]));
 
-			this.node = frame;
 			this.setUpdateEvents(input, 'keyup', 'blur');
 			this.setChangeEvents(input, 'change');
 			domInst.bindClassInstance(frame, this);
@@ -859,6 +875,8 @@
 			var node = this.node, el = E('div', { 'class': 'item', 'data-value': value }, [
 				E('span', {}, [ value ]),
 				E('span', { 'class': 'remove', 'click': function() {
+					if (node.hasAttribute('disabled'))
+						return;
 					el.parentNode.removeChild(el);
 					node.dispatchEvent(new CustomEvent('widget-change', { bubbles: true }));
 				} }, [ '×' ])
@@ -1095,6 +1113,13 @@
 		}
 	});
 
+	var callSessionAccess = rpcInst.declare({
+		object: 'session',
+		method: 'access',
+		params: [ 'scope', 'object', 'function' ],
+		expect: { 'access': false }
+	});
+
 	var CBIMap = CBIElement.extend({
 		__init__: function(config, title, description) {
 			this.super('__init__', [ title, description ]);
@@ -1124,8 +1149,15 @@
 			return obj;
 		},
 
+		/* Like LuCI: without `readonly` set, the map is read-only when the session may not
+		 * write its config (rpcd's uci write access). */
 		load: function() {
-			return this.data.load(this.parsechain).then(L.bind(function() {
+			var check = (this.readonly == null) ? callSessionAccess('uci', this.config, 'write') : true;
+
+			return Promise.all([ check, this.data.load(this.parsechain) ]).then(L.bind(function(res) {
+				if (res[0] === false)
+					this.readonly = true;
+
 				return this.loadChildren();
 			}, this));
 		},
@@ -1414,11 +1446,13 @@
 
 			if (this.anonymous) {
 				create.appendChild(E('button', { 'class': 'cbi-button cbi-button-add',
-					'click': uiInst.createHandlerFn(this, 'handleAdd') }, [ title || _('Add') ]));
+					'click': uiInst.createHandlerFn(this, 'handleAdd'),
+					'disabled': this.map.readonly ? '' : null }, [ title || _('Add') ]));
 				return create;
 			}
 
-			var name = E('input', { 'type': 'text', 'class': 'cbi-section-create-name' }),
+			var name = E('input', { 'type': 'text', 'class': 'cbi-section-create-name',
+				    'disabled': this.map.readonly ? '' : null }),
 			    button = E('button', { 'class': 'cbi-button cbi-button-add', 'disabled': '',
 				    'click': uiInst.createHandlerFn(this, function(ev) {
 					    if (name.classList.contains('cbi-input-invalid'))
@@ -1427,6 +1461,9 @@
 				    }) }, [ title || _('Add') ]);
 
 			domInst.append(create, [ E('div', {}, name), button ]);
+
+			if (this.map.readonly)
+				return create;
 
 			addValidator(name, 'uciname', true, function(v) {
 				button.disabled = (v === '');
@@ -1509,7 +1546,8 @@
 
 			if (this.addremove)
 				td.firstChild.appendChild(E('button', { 'class': 'cbi-button cbi-button-remove', 'title': _('Delete'),
-					'click': uiInst.createHandlerFn(this, 'handleRemove', section_id) }, [ _('Delete') ]));
+					'click': uiInst.createHandlerFn(this, 'handleRemove', section_id),
+					'disabled': this.map.readonly ? '' : null }, [ _('Delete') ]));
 
 			return td;
 		},
@@ -1560,6 +1598,7 @@
 
 			m.parent = parent;
 			m.section = section_id;
+			m.readonly = parent.readonly;
 			s.tabs = this.tabs;
 			s.tab_names = this.tab_names;
 			this.cloneOptions(this, s);
@@ -1574,7 +1613,8 @@
 					E('div', { 'class': 'right' }, [
 						E('button', { 'class': 'cbi-button', 'click': uiInst.createHandlerFn(this, 'handleModalCancel', m) }, [ _('Dismiss') ]), ' ',
 						E('button', { 'class': 'cbi-button cbi-button-positive important',
-							'click': uiInst.createHandlerFn(this, 'handleModalSave', m) }, [ _('Save') ])
+							'click': uiInst.createHandlerFn(this, 'handleModalSave', m),
+							'disabled': m.readonly ? '' : null }, [ _('Save') ])
 					])
 				], 'cbi-modal');
 			}, this));
@@ -1751,6 +1791,11 @@
 
 		validate: function() { return true; },
 
+		/* LuCI: the option's own `readonly`, else the map's. */
+		isReadonly: function() {
+			return (this.readonly != null) ? this.readonly : !!this.map.readonly;
+		},
+
 		isValid: function(section_id) {
 			var e = this.getUIElement(section_id);
 			return e ? e.isValid() : true;
@@ -1889,7 +1934,8 @@
 				    optional: this.optional || this.rmempty,
 				    datatype: this.datatype,
 				    placeholder: this.placeholder,
-				    validate: L.bind(this.validate, this, section_id)
+				    validate: L.bind(this.validate, this, section_id),
+				    disabled: this.isReadonly()
 			    };
 
 			var widget = choices ? new UICombobox(value, choices, opts) : new UITextfield(value, opts);
@@ -1908,7 +1954,8 @@
 				optional: true,
 				datatype: this.datatype,
 				placeholder: this.placeholder,
-				validate: L.bind(this.validate, this, section_id)
+				validate: L.bind(this.validate, this, section_id),
+				disabled: this.isReadonly()
 			}).render();
 		}
 	});
@@ -1922,7 +1969,8 @@
 				sort: this.keylist,
 				optional: this.optional,
 				placeholder: this.placeholder,
-				validate: L.bind(this.validate, this, section_id)
+				validate: L.bind(this.validate, this, section_id),
+				disabled: this.isReadonly()
 			}).render();
 		},
 
@@ -1950,7 +1998,8 @@
 				id: this.cbid(section_id),
 				value_enabled: this.enabled,
 				value_disabled: this.disabled,
-				validate: L.bind(this.validate, this, section_id)
+				validate: L.bind(this.validate, this, section_id),
+				disabled: this.isReadonly()
 			}).render();
 		},
 
@@ -2099,17 +2148,37 @@
 			return Promise.all(tasks);
 		},
 
+		/* LuCI: read-only unless a form on the page is writable; a page without forms is
+		 * read-only unless the menu node grants write (L.hasViewPermission()). */
 		addFooter: function() {
-			var footer = E([]);
+			var footer = E([]),
+			    hasmap = false,
+			    readonly = true;
+
+			document.getElementById('view').querySelectorAll('.cbi-map').forEach(function(map) {
+				var m = domInst.findClassInstance(map);
+
+				if (m) {
+					hasmap = true;
+					if (!m.readonly)
+						readonly = false;
+				}
+			});
+
+			if (!hasmap)
+				readonly = !L.hasViewPermission();
 
 			if (this.handleSaveApply || this.handleSave || this.handleReset)
 				footer.appendChild(E('div', { 'class': 'cbi-page-actions' }, [
 					this.handleSaveApply ? E('button', { 'class': 'cbi-button cbi-button-apply',
-						'click': uiInst.createHandlerFn(this, 'handleSaveApply', '1') }, [ _('Save & Apply') ]) : '', ' ',
+						'click': uiInst.createHandlerFn(this, 'handleSaveApply', '1'),
+						'disabled': readonly ? '' : null }, [ _('Save & Apply') ]) : '', ' ',
 					this.handleSave ? E('button', { 'class': 'cbi-button cbi-button-save',
-						'click': uiInst.createHandlerFn(this, 'handleSave') }, [ _('Save') ]) : '', ' ',
+						'click': uiInst.createHandlerFn(this, 'handleSave'),
+						'disabled': readonly ? '' : null }, [ _('Save') ]) : '', ' ',
 					this.handleReset ? E('button', { 'class': 'cbi-button cbi-button-reset',
-						'click': uiInst.createHandlerFn(this, 'handleReset') }, [ _('Reset') ]) : ''
+						'click': uiInst.createHandlerFn(this, 'handleReset'),
+						'disabled': readonly ? '' : null }, [ _('Reset') ]) : ''
 				]));
 
 			return footer;
@@ -2190,6 +2259,15 @@
 		naturalCompare: function(a, b) { return String(a).localeCompare(String(b), undefined, { numeric: true }); },
 
 		hasSystemFeature: function() { return false; },
+
+		/* LuCI: null without access to the menu node, false when its ACL groups are
+		 * granted read only, true with write access. */
+		hasViewPermission: function() {
+			if (!L.isObject(ENV.nodespec) || !ENV.nodespec.satisfied)
+				return null;
+
+			return !ENV.nodespec.readonly;
+		},
 
 		require: function(name) {
 			if (modules[name])

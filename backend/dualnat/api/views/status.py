@@ -2,6 +2,22 @@
 
 A configuration that cannot be read or planned is reported (``valid: false`` and
 ``problems`` keyed like the other endpoints' errors) rather than answered with an error.
+
+``firewall`` is one state for the whole of dualnat's rules, from two facts: whether
+/etc/config/firewall holds the planned ``dualnat_*`` sections (what ``apply`` writes) and
+whether the rules are loaded, checked the way the doctor checks them (its ruleset check on
+the same machine, ``nft list ruleset`` / ``iptables-save``):
+
+- ``applied``: the config has the planned sections and every planned rule is loaded;
+- ``pending``: the config differs from the plan: ``apply`` is needed;
+- ``broken``: the config has the planned sections, but rules are not loaded (the firewall
+  was not reloaded since, or it skipped them);
+- ``unknown``: the configuration is invalid, or the loaded rules cannot be read.
+
+``firewall_reason`` holds the doctor's findings about the loaded rules
+(``forward.rules_missing`` for each forward whose rules are not all loaded,
+``system.masquerade_missing``, ``system.ruleset_unreadable``), so that a page shows the
+same reason and fix as the doctor; it is empty when the rules are loaded.
 """
 
 from __future__ import annotations
@@ -14,6 +30,7 @@ from ... import __version__
 from ...apply import FIREWALL, firewall_changes
 from ...config import PUBLIC_ADDRESS_AUTO, parse_config
 from ...errors import ConfigInvalid
+from ...plan import Plan
 from ...render.uci import firewall_sections
 from ...uci import UciError
 from ..errors import problem_errors
@@ -23,6 +40,9 @@ from ..service import Service, service
 bp = Blueprint("status", __name__)
 SCHEMA = StatusSchema()
 
+# the doctor's findings that say whether dualnat's rules are loaded
+RULE_FINDINGS = ("forward.rules_missing", "system.masquerade_missing", "system.ruleset_unreadable")
+
 
 def _public(svc: Service, address: str | None) -> dict[str, Any]:
     mode = "none" if not address else "auto" if address == PUBLIC_ADDRESS_AUTO else "fixed"
@@ -30,6 +50,26 @@ def _public(svc: Service, address: str | None) -> dict[str, Any]:
     if mode == "auto":
         data.update(svc.public.to_dict())
     return data
+
+
+def _loaded_rules(svc: Service, plan: Plan) -> tuple[str, list[dict[str, Any]]]:
+    """(ruleset kind, the doctor's findings about the loaded rules): the doctor's analysis
+    of the loaded rules alone, without the kernel settings and the connection table
+    (imported here, as /doctor does, so that the daemon loads the doctor when asked)."""
+    from ...doctor import System, analyse, ruleset
+    from ...doctor.conntrack import Table
+
+    sources = ruleset.read(svc.doctor_system or System())
+    report = analyse(plan, {}, sources, Table([]))
+    return report.ruleset.kind, [f.to_dict() for f in report.findings if f.code in RULE_FINDINGS]
+
+
+def _firewall(pending: bool, kind: str, reason: list[dict[str, Any]]) -> str:
+    if pending:
+        return "pending"
+    if kind == "unknown":
+        return "unknown"
+    return "broken" if reason else "applied"
 
 
 @bp.get("/status")
@@ -44,6 +84,8 @@ def status() -> dict[str, Any]:
         "enabled": None,
         "forwards": None,
         "firewall": "unknown",
+        "firewall_reason": [],
+        "ruleset": "unknown",
         "public_address": _public(svc, None),
     }
     try:
@@ -53,7 +95,13 @@ def status() -> dict[str, Any]:
         data["public_address"] = _public(svc, config.settings.public_address)
         plan = svc.plan()
         pending = firewall_changes(svc.backend.read(FIREWALL), firewall_sections(plan))
-        data.update(valid=True, firewall="pending" if pending else "applied")
+        kind, reason = _loaded_rules(svc, plan)
+        data.update(
+            valid=True,
+            firewall=_firewall(bool(pending), kind, reason),
+            firewall_reason=reason,
+            ruleset=kind,
+        )
     except ConfigInvalid as exc:
         data["problems"] = problem_errors(exc.problems)
     except (UciError, OSError) as exc:

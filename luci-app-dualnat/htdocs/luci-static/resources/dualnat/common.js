@@ -6,7 +6,9 @@
 /*
  * Shared by the dualnat views: the calls to the ubus object "dualnat" (the
  * daemon /etc/init.d/dualnat runs), copying to the clipboard, severity marks,
- * and showing the backend's field errors on form options.
+ * the reason of an invalid field as text below it, the backend's field errors
+ * on form options, and what a failed call means (the service does not answer,
+ * or the login may not call the method).
  *
  * python-ubus accepts a call only with exactly the declared arguments; uhttpd
  * adds ubus_rpc_session to every call, so each declaration below lists the
@@ -138,6 +140,69 @@ function splitForwardErrors(errors, section_id) {
 	return split;
 }
 
+/*
+ * A failed call that the router refused for lack of permission: uhttpd's
+ * JSON-RPC error -32002 (the session's ACL does not list the method; LuCI
+ * checks first that the session is still alive), or ubus status 6 from rpcd
+ * (e.g. a uci write without uci write access). The error is LuCI's RPCError,
+ * which carries the code only in its message.
+ */
+function permissionRefused(err) {
+	var msg = String((err && err.message) || err || '');
+
+	return /failed with (?:error -32002|ubus code 6)\b/.test(msg);
+}
+
+/* "object/method" of the call an RPCError is about ('' when its message does not say). */
+function refusedCall(err) {
+	var m = /RPC call to (\S+?) failed/.exec(String((err && err.message) || err || ''));
+
+	return m ? m[1] : '';
+}
+
+/* The ubus methods of the ACL's write part (root/usr/share/rpcd/acl.d/luci-app-dualnat.json). */
+var WRITE_METHODS = [ 'set_config', 'set_forward', 'set_forwards', 'delete_forward', 'apply', 'revert' ];
+
+/* Why the router refused: the login may only view Dual NAT, or may not use it at all. */
+function permissionText(err) {
+	var call = refusedCall(err),
+	    obj = call.split('/')[0],
+	    method = call.substring(obj.length + 1),
+	    write = (obj == 'dualnat' && WRITE_METHODS.indexOf(method) >= 0) ||
+	            (obj == 'uci' && method != 'get' && method != 'changes');
+
+	return (write
+		? _('Permission denied: this login may view Dual NAT but not change it (the router refused %s). An administrator can grant write access to the ACL group luci-app-dualnat.')
+		: _('Permission denied: this login may not use Dual NAT (the router refused %s). An administrator can grant access to the ACL group luci-app-dualnat.')
+	).format(call || '?');
+}
+
+/* The reason of an invalid field, shown as text below it (see showValidation). */
+function validationNote(field, message) {
+	var frame = (field && field.closest) ? field.closest('[data-field]') : null;
+
+	if (!frame)
+		return;
+
+	var holder = frame.querySelector('.cbi-value-field') || frame,
+	    note = holder.querySelector('.dualnat-field-error');
+
+	if (!message) {
+		if (note)
+			note.parentNode.removeChild(note);
+		return;
+	}
+
+	if (!note) {
+		var widget = holder.querySelector('[id="%s"]'.format(frame.getAttribute('data-field')));
+
+		note = E('div', { 'class': 'cbi-value-description dualnat-field-error', 'role': 'alert' });
+		holder.insertBefore(note, (widget && widget.parentNode === holder) ? widget.nextSibling : null);
+	}
+
+	note.textContent = message;
+}
+
 function fallbackCopy(text) {
 	var area = E('textarea', {
 		'style': 'position:fixed;top:0;left:0;width:1px;height:1px;opacity:0',
@@ -162,9 +227,9 @@ function fallbackCopy(text) {
 
 /*
  * Backend field errors shown on form options. The options' validate() asks
- * this store, so LuCI marks the input invalid as it does for its own checks;
- * the message is also shown below the field. A value the user changes is
- * checked again on the next save.
+ * this store, so LuCI marks the input invalid as it does for its own checks,
+ * and showValidation() puts the message below the field. A value the user
+ * changes is valid again until the next save checks it.
  */
 var FieldErrors = baseclass.extend({
 	__init__: function() {
@@ -193,13 +258,13 @@ var FieldErrors = baseclass.extend({
 		};
 	},
 
-	/* Put `errors` on the options of `map` (one section); the rest is returned. */
+	/*
+	 * Put `errors` on the options of `map` (one section): each marked invalid
+	 * (its validator gives the message); the errors of no option are returned.
+	 */
 	show: function(map, section_id, errors) {
-		var rest = {};
-
-		map.root.querySelectorAll('.dualnat-field-error').forEach(function(node) {
-			node.parentNode.removeChild(node);
-		});
+		var rest = {},
+		    marked = [];
 
 		this.clear(section_id);
 
@@ -212,23 +277,11 @@ var FieldErrors = baseclass.extend({
 				continue;
 			}
 
-			var opt = found[0],
-			    frame = map.findElement('data-field', opt.cbid(section_id));
-
-			this.set(section_id, field, opt.formvalue(section_id), messages);
-			opt.triggerValidation(section_id);
-
-			if (frame) {
-				var note = E('div', { 'class': 'cbi-value-description dualnat-field-error' },
-					[ messages.join(' ') ]);
-				var holder = frame.querySelector('.cbi-value-field') || frame;
-
-				holder.appendChild(note);
-				frame.addEventListener('input', function(n) {
-					return function() { if (n.parentNode) n.parentNode.removeChild(n); };
-				}(note), { once: true });
-			}
+			this.set(section_id, field, found[0].formvalue(section_id), messages);
+			marked.push(found[0]);
 		}
+
+		marked.forEach(function(opt) { opt.triggerValidation(section_id); });
 
 		return rest;
 	}
@@ -261,6 +314,25 @@ return baseclass.extend({
 	callRevert: callRevert,
 	callDoctor: callDoctor,
 	callHostHints: callHostHints,
+
+	/*
+	 * Show why a field under `node` (a form's root) is invalid as text below
+	 * it, while it is: LuCI marks the field and keeps the reason in its
+	 * tooltip, which a user who does not hover or focus the field never sees.
+	 * Follows LuCI's validation-failure and validation-success events.
+	 */
+	showValidation: function(node) {
+		node.addEventListener('validation-failure', function(ev) {
+			validationNote(ev.target, (ev.detail && ev.detail.message) ||
+				ev.target.getAttribute('data-tooltip') || _('Invalid value'));
+		});
+
+		node.addEventListener('validation-success', function(ev) {
+			validationNote(ev.target, null);
+		});
+
+		return node;
+	},
 
 	vendors: VENDORS,
 	forwardFields: FORWARD_FIELDS,
@@ -334,8 +406,13 @@ return baseclass.extend({
 		]);
 	},
 
-	/* What went wrong when the service did not answer (not running, no permission). */
+	/* What went wrong when a call failed: no permission, or the service did not answer. */
 	serviceErrorText: function(err) {
+		if (permissionRefused(err))
+			return E('div', { 'class': 'dualnat-permission-error' }, [
+				E('p', {}, [ permissionText(err) ])
+			]);
+
 		return E('div', { 'class': 'dualnat-service-error' }, [
 			E('p', {}, [ _('The dualnat service did not answer: %s').format(err && err.message ? err.message : err) ]),
 			E('p', {}, [ _('Check that it runs: /etc/init.d/dualnat start; logread -e dualnat') ])

@@ -15,6 +15,11 @@
  * appear on its fields, the others in a notice naming their forward. Save &
  * Apply goes through LuCI's apply with rollback, and the service re-applies
  * the firewall when the config changes.
+ *
+ * The dialog shows why a field is invalid as text below it. Without write
+ * access to /etc/config/dualnat, LuCI's form makes the page read-only (add,
+ * delete, the fields, the dialog's Save and the page's buttons disabled);
+ * Edit still opens a forward to look at.
  */
 
 var fieldErrors = new dn.FieldErrors();
@@ -97,6 +102,16 @@ function modalNotice(modalMap, node) {
 }
 
 var ForwardSection = form.GridSection.extend({
+	/* The dialog as LuCI opens it, with the reasons of invalid fields shown below them. */
+	renderMoreOptionsModal: function(section_id, ev) {
+		return Promise.resolve(this.super('renderMoreOptionsModal', arguments)).then(L.bind(function() {
+			var node = this.getActiveModalMap();
+
+			if (node)
+				dn.showValidation(node);
+		}, this));
+	},
+
 	/* Check with the backend first; stage (LuCI's own save) only when nothing is wrong. */
 	handleModalSave: function(modalMap, ev) {
 		var section_id = modalMap.section,
@@ -163,13 +178,15 @@ return view.extend({
 				enabling[section_id] = true;
 		});
 
-		return dn.callCheckForwards(stagedForwards(section, true)).then(function(reply) {
-			if (reply.errors)
-				throw new Error(saveErrorText(reply.errors, enabling));
-		}).then(L.bind(function() {
+		return dn.callCheckForwards(stagedForwards(section, true)).then(L.bind(function(reply) {
+			if (reply.errors) {
+				ui.addNotification(null, E('p', {}, [ saveErrorText(reply.errors, enabling) ]), 'danger');
+				return Promise.reject(new Error('invalid forwards'));
+			}
+
 			return this.super('handleSave', [ ev ]);
-		}, this)).catch(function(err) {
-			ui.addNotification(null, E('p', {}, [ err.message ]), 'danger');
+		}, this), function(err) {
+			ui.addNotification(null, dn.serviceErrorText(err), 'danger');
 			return Promise.reject(err);
 		});
 	},

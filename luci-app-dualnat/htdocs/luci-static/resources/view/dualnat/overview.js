@@ -7,12 +7,21 @@
 
 /*
  * Overview: where this bypass router stands (addresses, main router, public
- * address, whether the rules are loaded), the doctor's findings for each
+ * address, whether the rules are applied), the doctor's findings for each
  * forward in plain words, the live connections on the forwarded ports (polled)
  * and the plan with the reason for every rule.
+ *
+ * The firewall row shows the service's one state of the rules (status
+ * `firewall`: applied, pending, broken, unknown) with the doctor's findings
+ * about the loaded rules as the reason; the health check and the live
+ * connections mark the same forwards, from the same ruleset check.
  */
 
 var POLL_SECONDS = 10;
+
+/* Like LuCI's own views: without write access (the menu node's ACL group granted read
+ * only) the actions that change the router are disabled. */
+var isReadonlyView = !L.hasViewPermission() || null;
 
 /* The doctor's finding titles by code (backend/dualnat/doctor/findings.py CODES), so that
  * they appear translated. */
@@ -254,6 +263,75 @@ return view.extend({
 		});
 	},
 
+	/* The doctor's findings about the loaded rules: one line each, the fixes once. */
+	renderRuleReason: function(reason, withFix) {
+		var fixes = [];
+
+		reason.forEach(function(f) {
+			var fix = partsText(MESSAGE_TEMPLATES, f.fix_parts, f.fix);
+
+			if (fix && fixes.indexOf(fix) < 0)
+				fixes.push(fix);
+		});
+
+		return E('div', { 'class': 'dualnat-rule-reason' }, [
+			E('ul', {}, reason.map(function(f) {
+				var title = FINDING_TITLES[f.code] || f.title;
+
+				return E('li', { 'data-code': f.code, 'data-forward': f.forward || null }, [
+					f.forward ? _('Forward %s: %s').format(f.forward, title) : title
+				]);
+			})),
+			(withFix && fixes.length)
+				? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('What to do:') ]), ' ', fixes.join(' ') ]) : ''
+		]);
+	},
+
+	renderFirewall: function(status) {
+		var reason = L.toArray(status.firewall_reason),
+		    nodes;
+
+		switch (status.firewall) {
+		case 'applied':
+			nodes = [ dn.severity('ok'), ' ', _('The firewall has the current rules: they are in /etc/config/firewall and loaded.') ];
+			break;
+
+		case 'pending':
+			nodes = [
+				dn.severity('warning'), ' ', _('The firewall does not have the current rules yet: /etc/config/firewall differs from the plan.'), ' ',
+				E('button', {
+					'class': 'cbi-button cbi-button-neutral',
+					'click': ui.createHandlerFn(this, 'handleApply', true),
+					'disabled': isReadonlyView
+				}, _('Show the changes')), ' ',
+				E('button', {
+					'class': 'cbi-button cbi-button-apply',
+					'click': ui.createHandlerFn(this, 'handleApply', false),
+					'disabled': isReadonlyView
+				}, _('Apply now'))
+			];
+
+			if (reason.length)
+				nodes.push(E('p', {}, [ _('Not loaded yet:') ]), this.renderRuleReason(reason, false));
+			break;
+
+		case 'broken':
+			nodes = [
+				dn.severity('error'), ' ', _('/etc/config/firewall has the current rules, but the firewall has not loaded them all:'),
+				this.renderRuleReason(reason, true)
+			];
+			break;
+
+		default:
+			nodes = [ _('Unknown') ];
+
+			if (reason.length)
+				nodes.push(this.renderRuleReason(reason, true));
+		}
+
+		return nodes;
+	},
+
 	renderStatus: function(status, plan, config) {
 		if (status.__failed)
 			return dn.serviceError(status.__failed);
@@ -272,18 +350,9 @@ return view.extend({
 		else
 			rows.push(row(_('Configuration'), dn.errorBox(_('/etc/config/dualnat has problems:'), status.problems), 'valid'));
 
-		if (status.firewall == 'applied')
-			firewall = [ dn.severity('ok'), ' ', _('The firewall has the current rules.') ];
-		else if (status.firewall == 'pending')
-			firewall = [
-				dn.severity('warning'), ' ', _('The firewall does not have the current rules yet.'), ' ',
-				E('button', { 'class': 'cbi-button cbi-button-neutral', 'click': ui.createHandlerFn(this, 'handleApply', true) }, _('Show the changes')), ' ',
-				E('button', { 'class': 'cbi-button cbi-button-apply', 'click': ui.createHandlerFn(this, 'handleApply', false) }, _('Apply now'))
-			];
-		else
-			firewall = _('Unknown');
-
-		rows.push(row(_('Firewall rules'), firewall, 'firewall'));
+		firewall = row(_('Firewall rules'), this.renderFirewall(status), 'firewall');
+		firewall.setAttribute('data-state', status.firewall || 'unknown');
+		rows.push(firewall);
 
 		if (net) {
 			rows.push(row(_('This bypass router'), '%s (%s, %s)'.format(net.bypass_ip, net.lan_device, net.lan), 'bypass'));
@@ -354,12 +423,46 @@ return view.extend({
 		return nodes;
 	},
 
+	/*
+	 * The live connections of each forward. Answered and Unanswered count the connections
+	 * forwarded to the device; while the forward's rules are not loaded those were not
+	 * forwarded by them (set up before, or by other rules) and are marked. Connections
+	 * that reached this router but were not forwarded (they predate the rules, or their
+	 * source is not allowed) are counted apart.
+	 */
 	renderConnections: function(doctor) {
 		if (doctor.__failed || doctor.errors)
 			return E('p', {}, E('em', {}, _('Not available.')));
 
 		var fwd = doctor.forwards || {},
-		    ct = doctor.conntrack || {};
+		    ct = doctor.conntrack || {},
+		    staleNote = false;
+
+		var rows = Object.keys(fwd).map(function(name) {
+			var c = fwd[name].connections || {},
+			    rules = fwd[name].rules,
+			    state = !rules ? 'unknown' : (L.toArray(rules.missing).length ? 'missing' : 'loaded'),
+			    stale = (state == 'missing') && ((c.replied || 0) + (c.unreplied || 0)) > 0,
+			    mark = function(n) {
+				    return (stale && n) ? [ String(n), E('span', { 'class': 'dualnat-stale', 'title': _('Not forwarded by the current rules: they are not loaded.') }, [ ' †' ]) ] : [ String(n) ];
+			    };
+
+			staleNote = staleNote || stale;
+
+			return E('tr', { 'class': 'tr', 'data-forward': name, 'data-rules': state }, [
+				E('td', { 'class': 'td' }, [ name ]),
+				E('td', { 'class': 'td', 'data-col': 'rules' }, [
+					state == 'loaded' ? E('span', { 'class': 'dualnat-sev dualnat-sev-ok' }, [ '\u2714 ', _('loaded') ])
+					: state == 'missing' ? E('span', { 'class': 'dualnat-sev dualnat-sev-error' }, [ '\u2716 ', _('not loaded') ]) : '–'
+				]),
+				E('td', { 'class': 'td', 'data-col': 'total' }, [ String(c.total || 0) ]),
+				E('td', { 'class': 'td', 'data-col': 'replied' }, mark(c.replied || 0)),
+				E('td', { 'class': 'td', 'data-col': 'unreplied' }, mark(c.unreplied || 0)),
+				E('td', { 'class': 'td', 'data-col': 'not_forwarded' }, [ String((c.untranslated || 0) + (c.not_allowed || 0)) ]),
+				E('td', { 'class': 'td', 'data-col': 'clients' }, [ L.toArray(c.clients).join(', ') || '–' ]),
+				E('td', { 'class': 'td', 'data-col': 'device_sees' }, [ L.toArray(c.device_sees).join(', ') || '–' ])
+			]);
+		});
 
 		return [
 			E('p', { 'class': 'cbi-section-descr' }, [ ct.source
@@ -368,24 +471,18 @@ return view.extend({
 			E('table', { 'class': 'table dualnat-connections' }, [
 				E('tr', { 'class': 'tr table-titles' }, [
 					E('th', { 'class': 'th' }, _('Forward')),
+					E('th', { 'class': 'th' }, _('Rules')),
 					E('th', { 'class': 'th' }, _('Connections')),
 					E('th', { 'class': 'th' }, _('Answered')),
 					E('th', { 'class': 'th' }, _('Unanswered')),
+					E('th', { 'class': 'th', 'title': _('Connections that reached this router on the forward\'s port without being forwarded to the device: they started before the rules were loaded, or their source is not allowed.') }, _('Not forwarded')),
 					E('th', { 'class': 'th' }, _('Clients')),
 					E('th', { 'class': 'th' }, _('The device sees'))
 				])
-			].concat(Object.keys(fwd).map(function(name) {
-				var c = fwd[name].connections || {};
-
-				return E('tr', { 'class': 'tr', 'data-forward': name }, [
-					E('td', { 'class': 'td' }, [ name ]),
-					E('td', { 'class': 'td', 'data-col': 'total' }, [ String(c.total || 0) ]),
-					E('td', { 'class': 'td', 'data-col': 'replied' }, [ String(c.replied || 0) ]),
-					E('td', { 'class': 'td', 'data-col': 'unreplied' }, [ String(c.unreplied || 0) ]),
-					E('td', { 'class': 'td', 'data-col': 'clients' }, [ L.toArray(c.clients).join(', ') || '–' ]),
-					E('td', { 'class': 'td', 'data-col': 'device_sees' }, [ L.toArray(c.device_sees).join(', ') || '–' ])
-				]);
-			})))
+			].concat(rows)),
+			staleNote ? E('p', { 'class': 'cbi-section-descr dualnat-stale-note' }, [
+				'† ', _('Forwarded, but not by dualnat\'s current rules, which are not loaded: these connections were set up before (the kernel keeps a connection\'s translation for its whole life) or by other rules. New connections are not forwarded until the rules are loaded.')
+			]) : ''
 		];
 	},
 

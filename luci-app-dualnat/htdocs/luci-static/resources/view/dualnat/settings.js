@@ -8,7 +8,9 @@
 /*
  * Settings: `config dualnat 'main'`. The backend checks the values (with every
  * forward) before LuCI stages them; Save & Apply then goes through LuCI's
- * apply with rollback and the service re-applies the firewall.
+ * apply with rollback and the service re-applies the firewall. Why a field is
+ * invalid shows as text below it. Without write access to /etc/config/dualnat
+ * LuCI's form makes the page read-only.
  */
 
 var fieldErrors = new dn.FieldErrors();
@@ -168,6 +170,6 @@ return view.extend({
 		this.map = m;
 		this.section = s;
 
-		return m.render();
+		return m.render().then(dn.showValidation);
 	}
 });
