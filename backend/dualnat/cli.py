@@ -13,8 +13,9 @@ from . import __version__
 from .apply import Environment, apply_plan, revert
 from .context import backend_for, config_dir_from, is_live, make_plan
 from .errors import ApplyError, ConfigInvalid
+from .i18n import DEFAULT_LANG, normalize_lang
 from .plan import Plan
-from .plan_text import main_router_text, plan_text
+from .plan_text import check_text, main_router_text, plan_text
 from .render import REVERTERS, render
 from .uci import UciError
 
@@ -29,8 +30,8 @@ def _print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def _main_router_json(plan: Plan) -> dict[str, Any]:
-    data = plan.main_router.to_dict()
+def _main_router_json(plan: Plan, lang: str) -> dict[str, Any]:
+    data = plan.main_router.to_dict(lang)
     data["port_forwards"] = [
         {k: f[k] for k in ("name", "proto", "external_port", "internal_ip", "internal_port")}
         for f in data["port_forwards"]
@@ -38,24 +39,17 @@ def _main_router_json(plan: Plan) -> dict[str, Any]:
     return data
 
 
-def _count(n: int, noun: str) -> str:
-    """'1 forward', '4 forwards'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def _cmd_check(args: argparse.Namespace) -> int:
-    plan = _plan(args)
-    forwards = _count(len(plan.main_router.port_forwards), "forward")
-    print(f"configuration is valid: {forwards}, {_count(len(plan.items), 'planned item')}")
+    print(check_text(_plan(args), args.lang))
     return EXIT_OK
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     plan = _plan(args)
     if args.json:
-        _print_json(plan.to_dict())
+        _print_json(plan.to_dict(args.lang))
     else:
-        print(plan_text(plan))
+        print(plan_text(plan, args.lang))
     return EXIT_OK
 
 
@@ -72,26 +66,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def _cmd_main_router(args: argparse.Namespace) -> int:
     plan = _plan(args)
     if args.json:
-        _print_json(_main_router_json(plan))
+        _print_json(_main_router_json(plan, args.lang))
     else:
-        print(main_router_text(plan))
+        print(main_router_text(plan, args.lang))
     return EXIT_OK
 
 
 def _cmd_instructions(args: argparse.Namespace) -> int:
-    from .instructions import build_instructions, normalize_lang, plan_for_vendor, render
+    from .instructions import build_instructions, render
 
-    try:
-        lang = normalize_lang(args.lang)
-    except ValueError as exc:
-        print(f"error: --lang: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    from .publicip import resolver_for
-
-    plan = plan_for_vendor(
-        args.backend, args.vendor, is_live(args.config_dir), resolver_for(args.backend)
-    )
-    sys.stdout.write(render(build_instructions(plan, lang, args.dns), args.format))
+    plan = _plan(args, args.vendor)
+    sys.stdout.write(render(build_instructions(plan, args.lang, args.dns), args.format))
     return EXIT_OK
 
 
@@ -153,17 +138,21 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
     report = diagnose(_plan(args))
     if args.json:
-        _print_json(report.to_dict())
+        _print_json(report.to_dict(args.lang))
     else:
-        sys.stdout.write(report.text())
+        sys.stdout.write(report.text(args.lang))
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _plan(args: argparse.Namespace) -> Plan:
+def _plan(args: argparse.Namespace, vendor: str | None = None) -> Plan:
     from .publicip import resolver_for  # public_address 'auto': the address the daemon found
 
     live = is_live(args.config_dir)
-    return make_plan(args.backend, live=live, resolve=resolver_for(args.backend))
+    return make_plan(args.backend, live, resolver_for(args.backend), vendor)
+
+
+def _add_lang(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", default=DEFAULT_LANG, help="en, zh or ja (default en)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,9 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
         "$DUALNAT_CONFIG_DIR or /etc/config",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("check", help="validate the configuration").set_defaults(func=_cmd_check)
+    p = sub.add_parser("check", help="validate the configuration")
+    _add_lang(p)
+    p.set_defaults(func=_cmd_check)
     p = sub.add_parser("plan", help="show what dualnat will do, and why")
     p.add_argument("--json", action="store_true")
+    _add_lang(p)
     p.set_defaults(func=_cmd_plan)
     p = sub.add_parser("render", help="print the rules for uci (fw4), nft or iptables")
     p.add_argument("--format", choices=("uci", "nft", "iptables"), default="uci")
@@ -189,12 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_render)
     p = sub.add_parser("main-router", help="what to enter on the main router")
     p.add_argument("--json", action="store_true")
+    _add_lang(p)
     p.set_defaults(func=_cmd_main_router)
     from .vendors import vendor_ids
 
     p = sub.add_parser("instructions", help="step-by-step settings for the main router's page")
     p.add_argument("--vendor", choices=sorted(vendor_ids()), help="default: main_router_vendor")
-    p.add_argument("--lang", default="en", help="en, zh or ja (default en)")
+    _add_lang(p)
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument(
         "--dns",
@@ -215,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_schema, needs_config=False)
     p = sub.add_parser("doctor", help="check the running rules, settings and connections")
     p.add_argument("--json", action="store_true")
+    _add_lang(p)
     p.set_defaults(func=_cmd_doctor)
     from .ubus.commands import add_commands  # ubus, serve (the service extra)
 
@@ -228,6 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "needs_config", True) and not args.config_dir.is_dir():
         print(f"error: config folder {args.config_dir}: no such folder", file=sys.stderr)
         return EXIT_INVALID
+    if hasattr(args, "lang"):
+        try:
+            args.lang = normalize_lang(args.lang)
+        except ValueError as exc:
+            print(f"error: --lang: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     args.backend = backend_for(args.config_dir)
     try:
         code = int(args.func(args))

@@ -13,9 +13,11 @@ from .invalid_drop import from_running_system
 from .model import Config, DropsInvalid, MasqueradeMode, NetworkState
 from .network import network_state
 from .plan import Plan
-from .planner import Resolver, build_plan, resolve_ipv4
+from .planner import build_plan
+from .public import Resolver, resolve_ipv4, resolve_public
 from .services import ServicePorts, from_configs, from_proc
 from .uci import Document, FileBackend, UciBackend, UciCommandBackend
+from .vendors import load_vendor
 
 ROUTER_CONFIG_DIR = Path("/etc/config")
 ENV_CONFIG_DIR = "DUALNAT_CONFIG_DIR"
@@ -107,11 +109,13 @@ def make_plan(
     and the DHCP advice depend on it).
     """
     inputs, problems = load_inputs(backend, live)
-    config = inputs.config
-    if vendor and vendor != config.settings.main_router_vendor:
-        config = replace(config, settings=replace(config.settings, main_router_vendor=vendor))
+    settings = inputs.config.settings
+    profile = load_vendor(vendor or settings.main_router_vendor)
+    public = resolve_public(settings.public_address if settings.enabled else None, resolve)
     try:
-        plan = build_plan(config, inputs.network, inputs.services, resolve)
+        plan = build_plan(
+            inputs.config, inputs.network, inputs.services, vendor=profile, public=public
+        )
     except ConfigInvalid as exc:
         problems = [*problems, *exc.problems]
     if problems:

@@ -1,8 +1,8 @@
 """The plan: plain data that says which rules and settings exist, each with its reason.
 
-A reason (and a warning) is built from parts (reasons.TEMPLATES, see dualnat.i18n_parts):
-the English text is the parts rendered, and the JSON carries both, so that LuCI can show
-the reason translated."""
+A reason (and a warning) is built from parts (the catalogue table [reasons], see
+dualnat.i18n.parts): `reason` is the English text, and the JSON has the text in the
+caller's language and the parts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,18 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any, ClassVar
 
 from .errors import Problem
-from .i18n_parts import Part, render
+from .i18n import DEFAULT_LANG, Part, render
 from .model import NetworkState, PortRange, Settings
+from .public import ResolvedPublic
+
+
+class MainRouterPart(Part):
+    """A sentence about the main router (catalogue table [main_router])."""
+
+    TABLE: ClassVar[str] = "main_router"
+
+
+main_router_part = MainRouterPart.of
 
 
 @lru_cache(maxsize=8192)
@@ -53,11 +63,12 @@ class Item:
     def reason(self) -> str:
         return render(self.reason_parts)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        """The item as JSON, its reason in `lang`."""
         data: dict[str, Any] = {
             "kind": self.kind,
             "forward": self.forward,
-            "reason": self.reason,
+            "reason": render(self.reason_parts, lang),
             "reason_parts": [p.to_dict() for p in self.reason_parts],
         }
         for f in fields(self)[2:]:
@@ -155,22 +166,85 @@ class MainRouterForward:
 
 
 @dataclass(frozen=True)
+class DhcpAdvice:
+    """How LAN devices get the bypass router as gateway (see model.DhcpMode): `mode` is
+    gateway (the main router's DHCP hands it out), move (the bypass router serves DHCP;
+    `bypass_dhcp` says whether its server is on yet) or off."""
+
+    mode: str
+    gateway: IPv4Address
+    dns: IPv4Address | None
+    bypass_dhcp: bool = False
+
+
+@dataclass(frozen=True)
+class RelayNote:
+    """The main router targets another port of the bypass router than the external one:
+    `services` names the bypass router's own services there ("": bypass_port says so)."""
+
+    forward: str
+    external: PortRange
+    bypass: PortRange
+    services: str = ""
+
+
+@dataclass(frozen=True)
 class MainRouterSettings:
-    """What the user enters on the main router, vendor-neutral."""
+    """What the main router needs, vendor-neutral and as facts: the port forwards (target:
+    the bypass router), the DHCP advice, whether hairpin works, and where a forward's
+    port differs on the bypass router. The sentences about them are rendered in the
+    caller's language (catalogue table [main_router]); `notes` and `dhcp` are the
+    English ones."""
 
     bypass_ip: IPv4Address
     vendor: str
     port_forwards: tuple[MainRouterForward, ...]
-    dhcp: dict[str, Any]
-    notes: tuple[str, ...]
+    dhcp_advice: DhcpAdvice
+    hairpin: bool
+    relays: tuple[RelayNote, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def note_parts(self) -> tuple[MainRouterPart, ...]:
+        bypass = text(self.bypass_ip)
+        notes = [main_router_part("hairpin" if self.hairpin else "no_hairpin")]
+        for r in self.relays:
+            values = {"forward": r.forward, "external": text(r.external), "bypass": bypass}
+            if r.services:
+                notes.append(
+                    main_router_part(
+                        "relay_service", port=text(r.bypass), services=r.services, **values
+                    )
+                )
+            else:
+                notes.append(main_router_part("relay_bypass_port", port=text(r.bypass), **values))
+        return tuple(notes)
+
+    def dhcp_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        """The DHCP advice with its reason in `lang`, as `main-router --json` shows it."""
+        a = self.dhcp_advice
+        if a.mode == "off":
+            return {"mode": a.mode, "reason": main_router_part("dhcp.off").render(lang)}
+        reason = main_router_part(f"dhcp.{a.mode}", bypass=text(a.gateway)).render(lang)
+        out: dict[str, Any] = {"mode": a.mode, "gateway": a.gateway, "dns": a.dns}
+        if a.mode == "move":
+            out["bypass_dhcp"] = a.bypass_dhcp
+        out["reason"] = reason
+        return out
+
+    @property
+    def dhcp(self) -> dict[str, Any]:
+        return self.dhcp_dict()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return tuple(p.render() for p in self.note_parts())
+
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
         return {
             "bypass_ip": str(self.bypass_ip),
             "vendor": self.vendor,
             "port_forwards": [f.to_dict() for f in self.port_forwards],
-            "dhcp": _plain(self.dhcp),
-            "notes": list(self.notes),
+            "dhcp": _plain(self.dhcp_dict(lang)),
+            "notes": [p.render(lang) for p in self.note_parts()],
         }
 
 
@@ -190,6 +264,7 @@ class Plan:
     # What keeps `apply` from writing this plan although it can be shown (a warning says
     # the same): apply raises ConfigInvalid with these.
     apply_blockers: tuple[Problem, ...] = field(default=())
+    public: ResolvedPublic = field(default=ResolvedPublic())  # public_address, resolved
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -198,12 +273,13 @@ class Plan:
     def of_kind(self, cls: type[Item]) -> list[Any]:
         return [i for i in self.items if isinstance(i, cls)]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        """`dualnat plan --json`: every sentence in `lang`."""
         return {
             "enabled": self.settings.enabled,
             "network": _plain(self.network),
-            "items": [i.to_dict() for i in self.items],
-            "main_router": self.main_router.to_dict(),
-            "warnings": list(self.warnings),
+            "items": [i.to_dict(lang) for i in self.items],
+            "main_router": self.main_router.to_dict(lang),
+            "warnings": [render(parts, lang) for parts in self.warning_parts],
             "warning_parts": [[p.to_dict() for p in parts] for parts in self.warning_parts],
         }

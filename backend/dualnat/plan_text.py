@@ -1,82 +1,120 @@
-"""The plan for people: `dualnat plan` and `dualnat main-router` as plain text."""
+"""The plan for people: `dualnat check`, `plan` and `main-router` as plain text, in the
+caller's language (catalogue table [text]; the reasons and notes from theirs)."""
 
 from __future__ import annotations
 
+from .i18n import DEFAULT_LANG, Catalog, load_catalog, render
 from .plan import DhcpServer, Dnat, Item, Masquerade, Plan, Snat, Sysctl, text
 
 
-def _protos(protos: tuple[str, ...]) -> str:
-    return "/".join(protos)
+def _sources(cat: Catalog, item: Dnat | Snat) -> str:
+    if not item.sources:
+        return ""
+    return cat.t("text.item.sources", sources=", ".join(map(text, item.sources)))
 
 
-def _sources(item: Dnat | Snat) -> str:
-    return f" from {', '.join(map(text, item.sources))}" if item.sources else ""
-
-
-def describe(item: Item) -> str:
+def describe(item: Item, lang: str = DEFAULT_LANG) -> str:
     """One line that says what the item does, e.g. ``DNAT tcp 192.168.1.2:8443 → …``."""
+    cat = load_catalog(lang)
     if isinstance(item, Dnat):
-        kind = "hairpin DNAT" if item.hairpin else "DNAT"
-        return (
-            f"{kind} {_protos(item.protos)} {text(item.dest_addr)}:{text(item.dport)}"
-            f"{_sources(item)} → {text(item.to_addr)}:{text(item.to_port)}"
+        return cat.t(
+            "text.item.hairpin_dnat" if item.hairpin else "text.item.dnat",
+            protos="/".join(item.protos),
+            dest=f"{text(item.dest_addr)}:{text(item.dport)}",
+            sources=_sources(cat, item),
+            to=f"{text(item.to_addr)}:{text(item.to_port)}",
         )
     if isinstance(item, Snat):
-        kind = "hairpin SNAT" if item.hairpin else "SNAT"
-        return (
-            f"{kind} {_protos(item.protos)} to {text(item.dest_addr)}:{text(item.dport)}"
-            f"{_sources(item)}: the source becomes {text(item.snat_to)}"
+        return cat.t(
+            "text.item.hairpin_snat" if item.hairpin else "text.item.snat",
+            protos="/".join(item.protos),
+            dest=f"{text(item.dest_addr)}:{text(item.dport)}",
+            sources=_sources(cat, item),
+            snat=text(item.snat_to),
         )
     if isinstance(item, Masquerade):
-        return (
-            f"masquerade {text(item.source)} leaving {item.device}, "
-            f"except to {text(item.exclude_dest)}"
+        return cat.t(
+            "text.item.masquerade",
+            source=text(item.source),
+            device=item.device,
+            exclude=text(item.exclude_dest),
         )
     if isinstance(item, Sysctl):
-        return f"sysctl {item.key} = {item.value}"
+        return cat.t("text.item.sysctl", key=item.key, value=item.value)
     if isinstance(item, DhcpServer):
-        server = "switched on" if item.enable else "left as it is"
-        return (
-            f"DHCP (section '{item.section}' of /etc/config/dhcp): dhcp_option "
-            f"{' and '.join(item.options)}; the server is {server}"
+        return cat.t(
+            "text.item.dhcp_on" if item.enable else "text.item.dhcp_kept",
+            section=item.section,
+            options=cat.join(item.options),
         )
     raise TypeError(f"not a plan item: {item!r}")
 
 
-def plan_text(plan: Plan) -> str:
+def check_text(plan: Plan, lang: str = DEFAULT_LANG) -> str:
+    """`dualnat check`: the configuration is valid, with how much it plans."""
+    cat = load_catalog(lang)
+    return cat.t(
+        "text.check.valid",
+        forwards=cat.plural("text.check.forwards", len(plan.main_router.port_forwards)),
+        items=cat.plural("text.check.items", len(plan.items)),
+    )
+
+
+def plan_text(plan: Plan, lang: str = DEFAULT_LANG) -> str:
     """`dualnat plan`: the LAN, every item under its forward (or this router) with its
     reason, what the main router needs, and the warnings."""
+    cat = load_catalog(lang)
     net = plan.network
     lines = [
-        f"Bypass router {net.bypass_ip} on {net.lan_device} (LAN {net.lan}, zone "
-        f"'{net.lan_zone}'), main router {net.main_router_ip}",
+        cat.t(
+            "text.plan.header",
+            bypass=text(net.bypass_ip),
+            device=net.lan_device,
+            lan=text(net.lan),
+            zone=net.lan_zone,
+            main=text(net.main_router_ip),
+        )
     ]
     group: object = ()
     for n, item in enumerate(plan.items, 1):
         if item.forward != group:
             group = item.forward
-            title = f"Forward '{item.forward}'" if item.forward is not None else "This router"
+            title = (
+                cat.t("text.plan.forward", name=item.forward)
+                if item.forward is not None
+                else cat.t("text.plan.this_router")
+            )
             lines += ["", title]
-        lines.append(f"{n:>3}. {describe(item)}")
-        lines.append(f"     why: {item.reason}")
+        lines.append(f"{n:>3}. {describe(item, lang)}")
+        reason = render(item.reason_parts, lang)
+        lines.append(f"     {cat.t('text.plan.why', reason=reason)}")
     if not plan.items:
-        lines += ["", "Nothing to do on this router."]
-    lines += ["", main_router_text(plan)]
-    lines += [f"warning: {w}" for w in plan.warnings]
+        lines += ["", cat.t("text.plan.nothing")]
+    lines += ["", main_router_text(plan, lang)]
+    lines += [cat.t("text.warning", text=render(w, lang)) for w in plan.warning_parts]
     return "\n".join(lines)
 
 
-def main_router_text(plan: Plan) -> str:
+def main_router_text(plan: Plan, lang: str = DEFAULT_LANG) -> str:
     """`dualnat main-router`: the port forwards to enter, DHCP and the notes."""
+    cat = load_catalog(lang)
     mr = plan.main_router
-    lines = [f"On the main router ({mr.vendor}):"]
+    lines = [cat.t("text.main_router.header", vendor=mr.vendor)]
     if not mr.port_forwards:
-        lines.append("  no port forwards")
+        lines.append("  " + cat.t("text.main_router.none"))
     for f in mr.port_forwards:
         lines.append(
-            f"  port forward '{f.name}': {f.proto} external port {f.external_port} -> "
-            f"{f.internal_ip}:{f.internal_port}"
+            "  "
+            + cat.t(
+                "text.main_router.forward",
+                name=f.name,
+                proto=f.proto,
+                external=text(f.external_port),
+                ip=text(f.internal_ip),
+                port=text(f.internal_port),
+            )
         )
-    lines.append(f"  DHCP ({mr.dhcp['mode']}): {mr.dhcp['reason']}")
-    lines += [f"  note: {n}" for n in mr.notes]
+    dhcp = mr.dhcp_dict(lang)
+    lines.append("  " + cat.t("text.main_router.dhcp", mode=dhcp["mode"], reason=dhcp["reason"]))
+    lines += ["  " + cat.t("text.main_router.note", note=n.render(lang)) for n in mr.note_parts()]
     return "\n".join(lines)

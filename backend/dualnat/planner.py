@@ -1,16 +1,19 @@
-"""Config + network state → Plan. Pure: no I/O beyond the resolver it is given."""
+"""Config + network state + vendor profile + resolved public address → Plan.
+
+Pure: everything it needs is gathered before it runs (context.make_plan reads the files,
+looks up the public address, loads the vendor profile); it reads nothing and looks
+nothing up itself. The plan holds facts; the sentences about them are rendered from the
+catalogues in the caller's language."""
 
 from __future__ import annotations
 
 import bisect
-import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 
 from .errors import ConfigInvalid, Problem
 from .model import (
-    NOT_PUBLIC,
     Config,
     DhcpMode,
     DropsInvalid,
@@ -23,6 +26,7 @@ from .model import (
     TargetGateway,
 )
 from .plan import (
+    DhcpAdvice,
     DhcpServer,
     Dnat,
     Item,
@@ -30,20 +34,20 @@ from .plan import (
     MainRouterSettings,
     Masquerade,
     Plan,
+    RelayNote,
     Snat,
     Sysctl,
     text,
 )
+from .public import ResolvedPublic, resolve_public
 from .reasons import Part, part
 from .services import ServicePorts
-from .vendors import load_vendor
+from .vendors import VendorProfile, load_vendor
 
 # A translated range becomes one rule per port (a DNAT range does not map port by port).
 MAX_TRANSLATED_RANGE = 256
 # Where an automatic relay port is looked for when the external port is a service port.
 RELAY_SEARCH_START = 20000
-
-Resolver = Callable[[str], IPv4Address | None]
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,6 @@ class Relay:
         if self.services:
             return f"{self.services} is a service of the bypass router"
         return "bypass_port says so"
-
-
-def resolve_ipv4(name: str) -> IPv4Address | None:
-    """Resolve a DNS name to its first IPv4 address (None when it does not resolve)."""
-    try:
-        infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)
-    except OSError:
-        return None
-    return IPv4Address(infos[0][4][0]) if infos else None
 
 
 class _PortBook:
@@ -388,7 +383,9 @@ class _MasqueradeChoice:
     warning: Part | None = None
 
 
-def _masquerade_choice(config: Config, net: NetworkState) -> _MasqueradeChoice:
+def _masquerade_choice(
+    config: Config, net: NetworkState, vendor: VendorProfile
+) -> _MasqueradeChoice:
     """Masquerade when asked to, when the main router's vendor needs it (bridge netfilter),
     or when the firewall drops invalid packets and ICMP redirects are off: then the main
     router answers LAN clients directly, this router sees half of each TCP handshake and
@@ -413,7 +410,6 @@ def _masquerade_choice(config: Config, net: NetworkState) -> _MasqueradeChoice:
                 "not drop them"
             )
     else:
-        vendor = load_vendor(settings.main_router_vendor)
         if vendor.bridge_netfilter_risk:
             return _MasqueradeChoice(
                 part("plan.masquerade.vendor", bypass=bypass, vendor=vendor.name)
@@ -461,18 +457,19 @@ def _system_items(config: Config, net: NetworkState, why: Part | None) -> list[I
     return items
 
 
-def dhcp_mode(config: Config) -> DhcpMode:
+def dhcp_mode(config: Config, vendor: VendorProfile) -> DhcpMode:
     """The DHCP mode in effect: `auto` follows the main router's vendor profile."""
     mode = config.settings.dhcp
     if mode is not DhcpMode.AUTO:
         return mode
-    vendor = load_vendor(config.settings.main_router_vendor)
     return DhcpMode.GATEWAY if vendor.dhcp_gateway_override else DhcpMode.MOVE
 
 
-def _dhcp_items(config: Config, net: NetworkState) -> tuple[list[Item], list[Problem], list[Part]]:
+def _dhcp_items(
+    config: Config, net: NetworkState, mode: DhcpMode
+) -> tuple[list[Item], list[Problem], list[Part]]:
     """The DHCP item; without the LAN's dhcp section, a warning and what blocks apply."""
-    if dhcp_mode(config) is not DhcpMode.MOVE:
+    if mode is not DhcpMode.MOVE:
         return [], [], []
     if net.dhcp_section is None:
         interface = config.settings.lan_interface
@@ -499,102 +496,65 @@ def _dhcp_items(config: Config, net: NetworkState) -> tuple[list[Item], list[Pro
 
 
 def _main_router(
-    config: Config, net: NetworkState, relays: dict[str, list[Relay]], hairpin_active: bool
+    config: Config,
+    net: NetworkState,
+    relays: dict[str, list[Relay]],
+    hairpin_active: bool,
+    vendor: VendorProfile,
+    mode: DhcpMode,
 ) -> MainRouterSettings:
-    vendor = load_vendor(config.settings.main_router_vendor)
     forwards = tuple(
         MainRouterForward(f.name, f.proto.value, seg.external, net.bypass_ip, seg.bypass)
         for f in config.enabled_forwards
         for seg in relays.get(f.name, [])
     )
-    mode = dhcp_mode(config)
     dns = net.bypass_ip if config.settings.dhcp_dns else None
-    dhcp: dict[str, object] = {"mode": mode.value, "gateway": net.bypass_ip, "dns": dns}
-    if mode is DhcpMode.GATEWAY:
-        dhcp["reason"] = (
-            "The main router's DHCP server can hand out another gateway: set it to "
-            f"{net.bypass_ip} so that LAN devices use the bypass router."
-        )
-    elif mode is DhcpMode.MOVE:
-        dhcp["bypass_dhcp"] = config.settings.bypass_dhcp
-        dhcp["reason"] = (
-            "The main router's DHCP server cannot hand out another gateway: serve DHCP from "
-            f"the bypass router ({net.bypass_ip}) instead. dualnat prepares it with its server "
-            "still off; turn DHCP off on the main router, then set bypass_dhcp to 1 and apply, "
-            "so that two DHCP servers never run at once."
-        )
-    else:
-        dhcp = {"mode": mode.value, "reason": "dhcp is 'off': dualnat leaves DHCP alone."}
-    notes: list[str] = []
-    if hairpin_active:
-        notes.append(
-            "Hairpin: LAN clients whose gateway is the bypass router reach forwarded ports on "
-            "the public address through the bypass router. Clients that use the main router as "
-            "gateway need the main router's NAT loopback turned on."
-        )
-    else:
-        notes.append(
-            "No hairpin: set public_address so that LAN clients can use the public address; "
-            "until then they must use the device's LAN address."
-        )
-    for f in config.enabled_forwards:
-        for seg in relays.get(f.name, []):
-            if seg.why:
-                notes.append(
-                    f"Forward '{f.name}': the main router sends port {seg.external} to "
-                    f"{net.bypass_ip}:{seg.bypass} (not {seg.external}), because {seg.why}."
-                )
-    return MainRouterSettings(net.bypass_ip, vendor.id, forwards, dhcp, tuple(notes))
+    advice = DhcpAdvice(mode.value, net.bypass_ip, dns, config.settings.bypass_dhcp)
+    notes = tuple(
+        RelayNote(f.name, seg.external, seg.bypass, seg.services)
+        for f in config.enabled_forwards
+        for seg in relays.get(f.name, [])
+        if seg.external != seg.bypass
+    )
+    return MainRouterSettings(net.bypass_ip, vendor.id, forwards, advice, hairpin_active, notes)
 
 
 def build_plan(
     config: Config,
     net: NetworkState,
     services: ServicePorts | None = None,
-    resolve: Resolver = resolve_ipv4,
+    *,
+    vendor: VendorProfile | None = None,
+    public: ResolvedPublic | None = None,
 ) -> Plan:
-    """Validate and plan; raise ConfigInvalid with every problem, naming forward and field."""
+    """Validate and plan; raise ConfigInvalid with every problem, naming forward and field.
+
+    `vendor` is the main router's profile (default: the configured vendor's); `public`
+    is public_address as the caller resolved it (default: only an address written as one
+    counts, a name resolves to nothing here)."""
     services = services or ServicePorts.defaults()
+    settings = config.settings
+    if vendor is None:
+        vendor = load_vendor(settings.main_router_vendor)
+    if public is None:
+        public = resolve_public(settings.public_address)
     problems: list[Problem] = []
-    forwards = config.enabled_forwards if config.settings.enabled else ()
+    forwards = config.enabled_forwards if settings.enabled else ()
     for fwd in forwards:
         problems += _validate_forward(fwd, net)
-    vendor = load_vendor(config.settings.main_router_vendor)
     relays, relay_problems = _assign_relays(forwards, services, vendor.range_translation)
     problems += relay_problems
-    public_ip: IPv4Address | None = None
-    address = config.settings.public_address
-    if address and config.settings.enabled:
-        try:
-            public_ip = IPv4Address(address)
-        except ValueError:
-            public_ip = resolve(address)
-            if public_ip is None:
-                problems.append(
-                    Problem(
-                        "main",
-                        "public_address",
-                        f"'{address}' does not resolve to an IPv4 address",
-                        "settings",
-                    )
-                )
-            elif any(public_ip in n for n in NOT_PUBLIC):
-                problems.append(
-                    Problem(
-                        "main",
-                        "public_address",
-                        f"'{address}' resolves to {public_ip}, which is not public",
-                        "settings",
-                    )
-                )
-                public_ip = None
+    public_ip = public.address if settings.enabled else None
+    if settings.enabled and public.problem:
+        problems.append(Problem("main", "public_address", public.problem, "settings"))
+    mode = dhcp_mode(config, vendor)
     dhcp_items: list[Item] = []
     blockers: list[Problem] = []
     dhcp_warnings: list[Part] = []
     masquerade = _MasqueradeChoice()
-    if config.settings.enabled:
-        dhcp_items, blockers, dhcp_warnings = _dhcp_items(config, net)
-        masquerade = _masquerade_choice(config, net)
+    if settings.enabled:
+        dhcp_items, blockers, dhcp_warnings = _dhcp_items(config, net, mode)
+        masquerade = _masquerade_choice(config, net, vendor)
         if masquerade.problem:
             problems.append(Problem("main", "masquerade", masquerade.problem, "settings"))
     if problems:
@@ -602,7 +562,7 @@ def build_plan(
 
     warnings: list[tuple[Part, ...]] = []
     items: list[Item] = []
-    if not config.settings.enabled:
+    if not settings.enabled:
         warnings.append((part("plan.disabled"),))
     else:
         for fwd in forwards:
@@ -614,11 +574,12 @@ def build_plan(
         warnings += [(w,) for w in dhcp_warnings]
     hairpin_active = public_ip is not None and any(f.hairpin for f in forwards)
     return Plan(
-        settings=config.settings,
+        settings=settings,
         network=net,
         items=tuple(items),
-        main_router=_main_router(config, net, relays, hairpin_active),
+        main_router=_main_router(config, net, relays, hairpin_active, vendor, mode),
         warning_parts=tuple(warnings),
         apply_blockers=tuple(blockers),
         source=config.source,
+        public=public,
     )

@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 from .model import NOT_PUBLIC
 from .options import PUBLIC_ADDRESS_AUTO
-from .planner import Resolver, resolve_ipv4
+from .public import Resolver, resolve_ipv4
 from .uci import UciBackend, atomic_write
 
 SERVICES = ("api.ipify.org", "ipv4.icanhazip.com")  # both answer over HTTP and HTTPS

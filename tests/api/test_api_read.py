@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from dualnat.i18n_parts import PLACEHOLDER
+from dualnat.i18n.parts import PLACEHOLDER
 from dualnat.reasons import TEMPLATES as REASONS
 
 API = "/api/v1"

@@ -199,7 +199,7 @@ def test_the_files_are_the_ones_in_the_tree(app: Ipk) -> None:
         "usr/share/rpcd/acl.d/luci-app-dualnat.json",
         "etc/config/dualnat",
         "usr/share/dualnat/dualnat/vendors/ikuai.toml",
-        "usr/share/dualnat/dualnat/instructions/i18n/zh.toml",
+        "usr/share/dualnat/dualnat/i18n/zh.toml",
     } <= set(files)
     assert not [p for p in files if "__pycache__" in p or p.endswith(".pyc")]
     assert not [p for p in files if p.startswith(("usr/share/dualnat/src", "src/"))]

@@ -52,7 +52,7 @@ def fwd(name: str, proto: str, ext: str, ip: str, internal: str, **kw: object) -
 
 def make_plan(*forwards: Forward, net: NetworkState = LAB_NET, **settings: object) -> Plan:
     config = Config(Settings(**settings), forwards)  # type: ignore[arg-type]
-    return build_plan(config, net, services=ServicePorts.defaults(), resolve=lambda _: None)
+    return build_plan(config, net, services=ServicePorts.defaults())
 
 
 RICH_FORWARDS = (

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from plan_helpers import fwd, plan
 
-from dualnat.instructions.catalog import load_catalog
+from dualnat.i18n.catalog import load_catalog
 from dualnat.model import DhcpMode, MasqueradeMode, TargetGateway
 from dualnat.plan import Plan
 from dualnat.vendors import load_vendor, vendor_ids
@@ -76,7 +76,7 @@ CASES: dict[str, Callable[[str], Plan]] = {
 
 def vendor_labels(vendor: str) -> dict:
     """The flattened [labels] of a vendor profile."""
-    from dualnat.instructions.catalog import flatten
+    from dualnat.i18n.catalog import flatten
 
     return flatten(load_vendor(vendor).raw.get("labels", {}), labels=True)
 

@@ -9,6 +9,7 @@ from typing import Any
 from dualnat.model import Config, Forward, NetworkState, PortRange, Proto, Settings
 from dualnat.plan import Plan
 from dualnat.planner import build_plan
+from dualnat.public import resolve_public
 from dualnat.services import ServicePorts
 
 NET = NetworkState(
@@ -37,9 +38,9 @@ def fwd(name: str = "nas_web", **kw: Any) -> Forward:
 def plan(
     *forwards: Forward, services: ServicePorts = SERVICES, net: NetworkState = NET, **settings: Any
 ) -> Plan:
-    return build_plan(
-        Config(replace(Settings(), **settings), tuple(forwards)),
-        net,
-        services,
-        resolve=lambda name: IPv4Address("198.51.100.9") if name == "home.example.net" else None,
+    config = Config(replace(Settings(), **settings), tuple(forwards))
+    public = resolve_public(
+        config.settings.public_address if config.settings.enabled else None,
+        lambda name: IPv4Address("198.51.100.9") if name == "home.example.net" else None,
     )
+    return build_plan(config, net, services, public=public)

@@ -8,7 +8,7 @@ import re
 import pytest
 from instructions_cases import LANGS, VENDORS, catalog, vendor_labels
 
-from dualnat.instructions.catalog import PLURAL_FORMS, load_catalog, normalize_lang, placeholders
+from dualnat.i18n.catalog import PLURAL_FORMS, load_catalog, normalize_lang, placeholders
 from dualnat.instructions.profile import _CONFIDENCE
 from dualnat.vendors import load_vendor
 

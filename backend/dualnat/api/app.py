@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Flask
 
 from ..apply import Environment
-from ..planner import Resolver
+from ..public import Resolver
 from ..publicip import PublicAddress
 from ..uci import UciBackend
 from . import errors

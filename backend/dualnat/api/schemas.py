@@ -136,7 +136,7 @@ class MainRouterSchema(Schema):
 
 
 class MessagePartSchema(Schema):
-    """One template of a sentence (dualnat.i18n_parts): a finding's message or fix
+    """One template of a sentence (dualnat.i18n.parts): a finding's message or fix
     (dualnat.doctor.messages.TEMPLATES), a plan item's reason or a plan warning
     (dualnat.reasons.TEMPLATES)."""
 

@@ -13,7 +13,7 @@ from ..apply import Environment
 from ..config import CONFIG_NAME
 from ..context import backend_for, config_dir_from, is_live, make_plan
 from ..plan import Plan
-from ..planner import Resolver
+from ..public import Resolver
 from ..publicip import STATE_FILE, PublicAddress
 from ..uci import Document, UciBackend
 
@@ -75,9 +75,10 @@ class Service:
         """/etc/config/dualnat as it is now (UciError when it cannot be parsed)."""
         return self.backend.read(CONFIG_NAME)
 
-    def plan(self) -> Plan:
-        """The plan of the stored configuration; ConfigInvalid lists every problem."""
-        return make_plan(self.backend, self.live, self.resolve)
+    def plan(self, vendor: str | None = None) -> Plan:
+        """The plan of the stored configuration (for another main-router `vendor`, if
+        given); ConfigInvalid lists every problem."""
+        return make_plan(self.backend, self.live, self.resolve, vendor)
 
 
 def service() -> Service:

@@ -17,8 +17,9 @@ router, SNAT needed), system.ip_forward_off, system.redirects_on, system.rp_filt
 system.invalid_drop (the firewall drops invalid packets with redirects off and no
 masquerade: LAN clients lose TCP).
 
-The message and the fix are English; their parts name templates of messages.TEMPLATES
-with their parameters, so that LuCI shows them translated. JSON (``report.to_dict()``,
+Titles, messages and fixes are rendered in the caller's language from the catalogues
+(`to_dict(lang)`, `text(lang)`); the evidence stays as the system printed it. JSON
+(``report.to_dict()``,
 `dualnat doctor --json`), version 1::
 
     {"version": 1,
@@ -43,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import DEFAULT_LANG, load_catalog, render
 from ..plan import Plan
 from . import conntrack, ruleset, sysctls
 from .conntrack import Table
@@ -95,11 +97,12 @@ class Report:
     def codes(self, forward: str | None = None) -> list[str]:
         return [f.code for f in self.findings if forward is None or f.forward == forward]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        """`dualnat doctor --json`: titles, messages and fixes in `lang`."""
         return {
             "version": JSON_VERSION,
             "severity": self.severity.value,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict(lang) for f in self.findings],
             "forwards": self.forwards,
             "sysctls": self.sysctls,
             "ruleset": self.ruleset.kind,
@@ -111,22 +114,33 @@ class Report:
             },
         }
 
-    def text(self) -> str:
+    def text(self, lang: str = DEFAULT_LANG) -> str:
         """The report for a terminal: system findings first, then one block per forward."""
+        cat = load_catalog(lang)
+        loaded = (
+            cat.t("text.doctor.loaded", kinds=", ".join(self.ruleset.loaded))
+            if self.ruleset.loaded
+            else ""
+        )
+        values = ", ".join(f"{k}={'-' if v is None else v}" for k, v in self.sysctls.items())
         lines = [
-            f"firewall rules: {self.ruleset.kind}"
-            + (f" (loaded: {', '.join(self.ruleset.loaded)})" if self.ruleset.loaded else ""),
-            f"connection table: {self.table.source or 'unavailable'}, "
-            f"{len(self.table.entries)} entries",
-            "sysctls: "
-            + ", ".join(f"{k}={'-' if v is None else v}" for k, v in self.sysctls.items()),
+            cat.t("text.doctor.firewall", kind=self.ruleset.kind) + loaded,
+            cat.t(
+                "text.doctor.conntrack",
+                source=self.table.source or cat.t("text.doctor.unavailable"),
+                n=len(self.table.entries),
+            ),
+            cat.t("text.doctor.sysctls", values=values),
             "",
         ]
         groups: list[tuple[str, list[Finding]]] = [
-            ("system", [f for f in self.findings if f.forward is None])
+            (cat.t("text.doctor.system"), [f for f in self.findings if f.forward is None])
         ]
         groups += [
-            (f"forward '{name}'", [f for f in self.findings if f.forward == name])
+            (
+                cat.t("text.doctor.forward", name=name),
+                [f for f in self.findings if f.forward == name],
+            )
             for name in self.forwards
         ]
         for title, findings in groups:
@@ -134,18 +148,15 @@ class Report:
                 continue
             lines.append(f"== {title}")
             for f in findings:
-                lines.append(f"{f.severity.value.upper():<8}{f.code}: {f.message}")
-                if f.fix:
-                    lines.append(f"        fix: {f.fix}")
+                message = render(f.message_parts, lang)
+                lines.append(f"{f.severity.value.upper():<8}{f.code}: {message}")
+                if f.fix_parts:
+                    lines.append(
+                        "        " + cat.t("text.doctor.fix", fix=render(f.fix_parts, lang))
+                    )
                 lines += [f"        | {e}" for e in f.evidence]
             lines.append("")
-        verdict = {
-            Severity.OK: "everything looks fine",
-            Severity.INFO: "nothing wrong found",
-            Severity.WARNING: "warnings, no errors",
-            Severity.ERROR: "errors found",
-        }[self.severity]
-        lines.append(f"doctor: {verdict}")
+        lines.append(cat.t(f"text.doctor.verdict.{self.severity.value}"))
         return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,7 @@
 """Findings: what the doctor concludes, with a stable code, a severity, the fix and the
 evidence. The codes and their severities are part of the JSON interface (LuCI shows them).
-The message and the fix are built from templates (messages.TEMPLATES) that LuCI translates."""
+The title, message and fix are rendered in the caller's language from the catalogues
+(tables [findings] and [doctor])."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ..i18n import DEFAULT_LANG, table
 from .messages import Part, render
 
 
@@ -25,34 +27,41 @@ class Severity(StrEnum):
 
 _RANK = {Severity.OK: 0, Severity.INFO: 1, Severity.WARNING: 2, Severity.ERROR: 3}
 
-# code → (severity, short title). Never renumber or reuse a code; add new ones.
-CODES: dict[str, tuple[Severity, str]] = {
-    "forward.ok": (Severity.OK, "the forward works"),
-    "forward.rules_missing": (Severity.ERROR, "dualnat's rules are not loaded"),
-    "forward.no_traffic": (Severity.WARNING, "no connection reaches the bypass router"),
-    "forward.direct_to_device": (
-        Severity.WARNING,
-        "the main router forwards straight to the device",
-    ),
-    "forward.unreplied": (Severity.ERROR, "the device's replies do not come back"),
-    "forward.target_silent": (Severity.ERROR, "the device does not answer"),
-    "forward.partly_unreplied": (Severity.WARNING, "some connections got no reply"),
-    "forward.not_translated": (Severity.ERROR, "connections arrive but are not forwarded"),
-    "forward.stale_connections": (Severity.WARNING, "old connections bypass the rules"),
-    "forward.source_not_allowed": (Severity.INFO, "connections from sources not allowed"),
-    "forward.unchecked": (Severity.INFO, "traffic could not be checked"),
-    "system.ip_forward_off": (Severity.ERROR, "IPv4 forwarding is off"),
-    "system.redirects_on": (Severity.WARNING, "ICMP redirects are on"),
-    "system.rp_filter_strict": (Severity.WARNING, "strict reverse-path filter"),
-    "system.bridge_netfilter": (Severity.WARNING, "bridged traffic passes through netfilter"),
-    "system.masquerade_missing": (Severity.ERROR, "the masquerade rule is not loaded"),
-    "system.several_rulesets": (Severity.WARNING, "dualnat rules are loaded more than once"),
-    "system.ruleset_unreadable": (Severity.WARNING, "the firewall rules could not be read"),
-    "system.conntrack_unavailable": (Severity.WARNING, "the connection table could not be read"),
-    "system.disabled": (Severity.INFO, "dualnat is disabled"),
-    "system.masquerade_off": (Severity.WARNING, "masquerade is off for a risky main router"),
-    "system.invalid_drop": (Severity.ERROR, "LAN clients' TCP is dropped as invalid"),
+# code → severity. Never renumber or reuse a code; add new ones (with a title in the
+# catalogue table [findings], i18n/<lang>.toml).
+SEVERITIES: dict[str, Severity] = {
+    "forward.ok": Severity.OK,
+    "forward.rules_missing": Severity.ERROR,
+    "forward.no_traffic": Severity.WARNING,
+    "forward.direct_to_device": Severity.WARNING,
+    "forward.unreplied": Severity.ERROR,
+    "forward.target_silent": Severity.ERROR,
+    "forward.partly_unreplied": Severity.WARNING,
+    "forward.not_translated": Severity.ERROR,
+    "forward.stale_connections": Severity.WARNING,
+    "forward.source_not_allowed": Severity.INFO,
+    "forward.unchecked": Severity.INFO,
+    "system.ip_forward_off": Severity.ERROR,
+    "system.redirects_on": Severity.WARNING,
+    "system.rp_filter_strict": Severity.WARNING,
+    "system.bridge_netfilter": Severity.WARNING,
+    "system.masquerade_missing": Severity.ERROR,
+    "system.several_rulesets": Severity.WARNING,
+    "system.ruleset_unreadable": Severity.WARNING,
+    "system.conntrack_unavailable": Severity.WARNING,
+    "system.disabled": Severity.INFO,
+    "system.masquerade_off": Severity.WARNING,
+    "system.invalid_drop": Severity.ERROR,
 }
+# code → (severity, English title)
+CODES: dict[str, tuple[Severity, str]] = {
+    code: (severity, table("findings")[code]) for code, severity in SEVERITIES.items()
+}
+
+
+def title(code: str, lang: str = DEFAULT_LANG) -> str:
+    """The short title of a finding code in `lang`."""
+    return table("findings", lang)[code]
 
 
 @dataclass(frozen=True)
@@ -88,14 +97,15 @@ class Finding:
     def fix(self) -> str:
         return render(self.fix_parts)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        """The JSON of the finding, its title, message and fix in `lang`."""
         return {
             "code": self.code,
             "severity": self.severity.value,
             "forward": self.forward,
-            "title": self.title,
-            "message": self.message,
-            "fix": self.fix,
+            "title": title(self.code, lang),
+            "message": render(self.message_parts, lang),
+            "fix": render(self.fix_parts, lang),
             "message_parts": [p.to_dict() for p in self.message_parts],
             "fix_parts": [p.to_dict() for p in self.fix_parts],
             "evidence": list(self.evidence),

@@ -54,12 +54,11 @@ plus the field key, e.g. ``forward.nas_web.external_port``, ``dhcp.gateway``, ``
 
 from __future__ import annotations
 
+from ..i18n.catalog import DEFAULT_LANG, LANGS, normalize_lang
 from .build import build_instructions
-from .catalog import DEFAULT_LANG, LANGS, normalize_lang
 from .dhcp import DNS_CHOICES
 from .model import Instructions
 from .render import FORMATS, render
-from .source import plan_for_vendor
 
 __all__ = [
     "DEFAULT_LANG",
@@ -69,6 +68,5 @@ __all__ = [
     "Instructions",
     "build_instructions",
     "normalize_lang",
-    "plan_for_vendor",
     "render",
 ]

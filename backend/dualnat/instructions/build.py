@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..i18n.catalog import DEFAULT_LANG, LANGS
 from ..plan import Plan
 from . import dhcp, forwards, hairpin
-from .catalog import DEFAULT_LANG, LANGS
 from .common import Used
 from .entries import entries
 from .model import Instructions, Section, Warning

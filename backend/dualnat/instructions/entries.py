@@ -67,9 +67,8 @@ def hairpin_coverage(plan: Plan) -> tuple[set[str], set[str]]:
 def public_address(plan: Plan) -> tuple[str, str]:
     """The public address LAN clients use, as planned: (the configured name, the address it
     resolved to), or ("", the address) when it was given as an address or discovered."""
-    planned = next((str(d.dest_addr) for d in plan.of_kind(Dnat) if d.hairpin), "")
-    configured = plan.settings.public_address or ""
-    named = any(c.isalpha() for c in configured) and configured.lower() != "auto"
-    if named and planned:
-        return configured, planned
-    return "", planned or configured
+    public = plan.public
+    address = str(public.address) if public.address is not None else ""
+    if public.is_name and address:
+        return public.configured or "", address
+    return "", address or (public.configured or "")

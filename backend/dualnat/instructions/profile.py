@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ..i18n.catalog import Catalog, flatten, load_catalog
 from ..vendors import VendorProfile, load_vendor
-from .catalog import Catalog, flatten, load_catalog
 from .model import CONFIRMED, INFERRED, UNKNOWN
 
 _CONFIDENCE = {

@@ -6,7 +6,7 @@ import json
 import unicodedata
 from collections.abc import Callable
 
-from .catalog import load_catalog
+from ..i18n.catalog import load_catalog
 from .model import SELECT, TEXT, Field, Instructions, Step
 
 FORMATS = ("text", "markdown", "json")

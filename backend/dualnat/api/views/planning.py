@@ -30,16 +30,14 @@ def main_router() -> dict[str, Any]:
 def instructions() -> dict[str, Any]:
     """Steps for the main router's admin page: ``?vendor=`` (default: the configured one),
     ``&lang=en|zh|ja``, ``&format=json|text|markdown`` (text comes wrapped in an object)."""
-    from ...instructions import DEFAULT_LANG, build_instructions, plan_for_vendor, render
+    from ...instructions import DEFAULT_LANG, build_instructions, render
     from ..instructions_schemas import INSTRUCTIONS, QUERY, TEXT
 
     args = query(QUERY)
     svc = service()
     fmt = args.get("format") or "json"
     lang = args.get("lang") or DEFAULT_LANG
-    doc = build_instructions(
-        plan_for_vendor(svc.backend, args.get("vendor"), svc.live, svc.resolve), lang
-    )
+    doc = build_instructions(svc.plan(args.get("vendor")), lang)
     if fmt == "json":
         return INSTRUCTIONS.dump(doc.to_dict())
     return TEXT.dump(

@@ -1,4 +1,8 @@
-"""Message catalogues: one TOML file per language in i18n/, flattened to dotted keys.
+"""Message catalogues: one TOML file per language (i18n/<lang>.toml), flattened to dotted
+keys. Every sentence dualnat produces is here: the main-router instructions (top-level
+tables), the plan's reasons and warnings ([reasons]), the doctor's messages and fixes
+([doctor]) and finding titles ([findings]), the main-router notes ([main_router]) and the
+configuration problems ([problems]).
 
 A message whose English depends on a number has one key per plural form the language
 distinguishes (CLDR categories): English ``key.one`` and ``key.other``, Chinese and
@@ -11,7 +15,7 @@ import re
 import string
 import tomllib
 from collections.abc import Callable, Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -53,6 +57,7 @@ def flatten(data: dict[str, Any], labels: bool = False, prefix: str = "") -> dic
     return out
 
 
+@lru_cache(maxsize=1024)
 def placeholders(text: str) -> frozenset[str]:
     """The {names} that a message expects."""
     return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
@@ -68,14 +73,14 @@ class Catalog:
     def __contains__(self, key: str) -> bool:
         return key in self.messages
 
-    def t(self, key: str, **values: object) -> str:
+    def t(self, key: str, /, **values: object) -> str:
         """The message `key` with its placeholders filled; KeyError if it is missing."""
         template = self.messages[key]
         if self.lang not in _SPACED:
             return template.format(**values)
         return fill_spaced(template, values)
 
-    def plural(self, key: str, n: int, **values: object) -> str:
+    def plural(self, key: str, n: int, /, **values: object) -> str:
         """The form of message `key` that the number n takes, with n as {n}."""
         form = _PLURAL_RULE.get(self.lang, lambda _: "other")(n)
         return self.t(f"{key}.{form}", n=n, **values)
@@ -118,5 +123,5 @@ def load_catalog(lang: str) -> Catalog:
     """Read i18n/<lang>.toml."""
     if lang not in LANGS:
         raise KeyError(lang)
-    text = resources.files(__package__).joinpath("i18n", f"{lang}.toml").read_text("utf-8")
+    text = resources.files(__package__).joinpath(f"{lang}.toml").read_text("utf-8")
     return Catalog(lang, flatten(tomllib.loads(text)))

@@ -1,0 +1,74 @@
+"""The main router's public address as the planner gets it: resolved before planning.
+
+`public_address` may be an IPv4 address, a DNS name or ``auto`` (publicip.py keeps the
+discovered address). The layer that does I/O resolves it with a Resolver (DNS, or the
+discovered address for ``auto``) and hands the planner a ResolvedPublic; the planner
+itself never looks anything up.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from .model import NOT_PUBLIC
+
+Resolver = Callable[[str], IPv4Address | None]
+
+
+def resolve_ipv4(name: str) -> IPv4Address | None:
+    """Resolve a DNS name to its first IPv4 address (None when it does not resolve)."""
+    try:
+        infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return None
+    return IPv4Address(infos[0][4][0]) if infos else None
+
+
+def no_lookup(_name: str) -> IPv4Address | None:
+    """A resolver that resolves nothing (for plans made without the network)."""
+    return None
+
+
+@dataclass(frozen=True)
+class ResolvedPublic:
+    """`configured` as written in the config (None: not set), the address it gives (None:
+    none), and why a configured address gives none."""
+
+    configured: str | None = None
+    address: IPv4Address | None = None
+    problem: str = ""
+
+    @property
+    def is_name(self) -> bool:
+        """True when the address was configured as a DNS name (not an address or auto)."""
+        if not self.configured or self.configured.lower() == "auto":
+            return False
+        try:
+            IPv4Address(self.configured)
+        except ValueError:
+            return True
+        return False
+
+
+def resolve_public(configured: str | None, resolve: Resolver = no_lookup) -> ResolvedPublic:
+    """The address `configured` stands for: itself when it is one, else what `resolve`
+    gives for it (a name, or ``auto``), which must be public."""
+    if not configured:
+        return ResolvedPublic()
+    try:
+        return ResolvedPublic(configured, IPv4Address(configured))
+    except ValueError:
+        pass
+    address = resolve(configured)
+    if address is None:
+        return ResolvedPublic(
+            configured, None, f"'{configured}' does not resolve to an IPv4 address"
+        )
+    if any(address in net for net in NOT_PUBLIC):
+        return ResolvedPublic(
+            configured, None, f"'{configured}' resolves to {address}, which is not public"
+        )
+    return ResolvedPublic(configured, address)
