@@ -1,7 +1,9 @@
 """Speed figures for the core (run with `make bench`; never part of the test suite).
 
 Goals: 1,000 forwards planned and rendered in under 50 ms; applied in under 0.5 s
-without the firewall reload; 65,536 conntrack entries parsed in under 0.5 s.
+without the firewall reload; 65,536 conntrack entries parsed in under 0.5 s. Every figure
+is the best of N runs (N is printed) and the output starts with the machine's load
+(scripts/bench_timing.py); exit status 1 when a goal is missed.
 """
 
 from __future__ import annotations
@@ -9,10 +11,10 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
+
+from bench_timing import Timing, best, best_of, machine_load, timed
 
 from dualnat.apply import Environment, apply_plan
 from dualnat.context import make_plan
@@ -44,15 +46,6 @@ def forwards(n: int) -> tuple[Forward, ...]:
     )
 
 
-def best_of(fn: Callable[[], object], repeat: int = 7) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def config_text(n: int) -> str:
     lines = ["config dualnat 'main'", "\toption public_address '198.51.100.7'", ""]
     for f in forwards(n):
@@ -67,10 +60,10 @@ def config_text(n: int) -> str:
     return "\n".join(lines)
 
 
-def bench_apply(n: int) -> float:
+def bench_apply(n: int, repeat: int = 5) -> Timing:
     """apply of n forwards into a copy of a realistic OpenWrt firewall (no reload)."""
-    results = []
-    for _ in range(3):
+    runs = []
+    for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp)
             shutil.copytree(ROOT / "tests" / "fixtures" / "router", d, dirs_exist_ok=True)
@@ -78,10 +71,10 @@ def bench_apply(n: int) -> float:
             (d / "network").write_text(net)
             (d / "dualnat").write_text(config_text(n))
             env = Environment(FileBackend(d), d / ".dualnat")
-            start = time.perf_counter()
-            apply_plan(make_plan(env.backend, resolve=lambda _: None), env)
-            results.append(time.perf_counter() - start)
-    return min(results)
+            runs.append(
+                timed(lambda e=env: apply_plan(make_plan(e.backend, resolve=lambda _: None), e))
+            )
+    return best(runs)
 
 
 def conntrack_table(n: int) -> str:
@@ -126,7 +119,8 @@ def parse_conntrack(text: str) -> None:
 
 
 def main() -> int:
-    rows: list[tuple[str, float]] = []
+    print(machine_load(), flush=True)
+    rows: list[tuple[str, Timing]] = []
     settings = Settings(public_address="198.51.100.7")
     for n in (1, 100, 1000):
         cfg = Config(settings, forwards(n))
@@ -145,15 +139,15 @@ def main() -> int:
 
     rows.append(("ubus call via adapter", adapter_call_seconds()))
     failed = False
-    print(f"{'what':<28}{'seconds':>10}  goal")
-    for name, secs in rows:
+    print(f"{'what':<28}{'best of':>8}{'seconds':>10}{'cpu s':>10}  goal")
+    for name, (secs, runs, cpu) in rows:
         goal = GOALS.get(name)
         mark = ""
         if goal is not None:
             ok = secs <= goal
             failed |= not ok
             mark = f"< {goal:g} s {'ok' if ok else 'MISSED'}"
-        print(f"{name:<28}{secs:>10.4f}  {mark}")
+        print(f"{name:<28}{runs:>8}{secs:>10.4f}{cpu:>10.4f}  {mark}")
     return 1 if failed else 0
 
 

@@ -80,7 +80,7 @@ def test_config_written_but_firewall_not_reloaded_is_broken_with_the_doctors_rea
     assert missing_forwards(reason) == FORWARDS
     finding = reason[0]
     assert finding["severity"] == "error" and finding["title"] == "dualnat's rules are not loaded"
-    assert [p["id"] for p in finding["message_parts"]] == ["forward.rules_missing.none"]
+    assert [p["id"] for p in finding["message_parts"]] == ["forward.rules_missing.none.other"]
     assert finding["message_parts"][0]["params"]["kind"] == "fw4"
     assert [p["id"] for p in finding["fix_parts"]] == ["reload.fw4"]
     assert finding["fix"] == TEMPLATES["reload.fw4"]
