@@ -1,6 +1,7 @@
 """The LuCI side of luci-app-dualnat, checked against the backend it talks to: the ACL,
-the menu, the rpc declarations, the vendor list, the package Makefile and the
-translations (every msgid translated, placeholders kept)."""
+the menu, the rpc declarations (all from the one method table, ubus/methods.py), the
+vendor list, the package Makefile and the translations (every msgid translated,
+placeholders kept)."""
 
 from __future__ import annotations
 
@@ -24,19 +25,8 @@ import package_tree  # noqa: E402
 PACKAGE = ROOT / "luci-app-dualnat"
 RESOURCES = PACKAGE / "htdocs" / "luci-static" / "resources"
 SHARE = PACKAGE / "root" / "usr" / "share"
-READ = [
-    "status",
-    "get_config",
-    "list_forwards",
-    "plan",
-    "main_router",
-    "instructions",
-    "doctor",
-    "check_config",
-    "check_forward",
-    "check_forwards",
-]
-WRITE = ["set_config", "set_forward", "set_forwards", "delete_forward", "apply", "revert"]
+READ = [m.name for m in METHODS if not m.write]
+WRITE = [m.name for m in METHODS if m.write]
 VIEWS = ["overview", "forwards", "mainrouter", "settings"]
 PLACEHOLDER = re.compile(r"%(?:-?\d*)(?:\.\d+)?[sdhqfx]")
 
@@ -45,9 +35,9 @@ def test_the_acl_grants_exactly_the_ubus_methods() -> None:
     acl = json.loads((SHARE / "rpcd" / "acl.d" / "luci-app-dualnat.json").read_text())
     [(name, entry)] = acl.items()
     assert name == "luci-app-dualnat"
-    assert entry["read"]["ubus"]["dualnat"] == READ
-    assert entry["write"]["ubus"]["dualnat"] == WRITE
-    assert sorted(READ + WRITE) == sorted(m.name for m in METHODS)
+    assert sorted(entry["read"]["ubus"]["dualnat"]) == sorted(READ)
+    assert sorted(entry["write"]["ubus"]["dualnat"]) == sorted(WRITE)
+    assert WRITE == ["apply", "revert"]
     assert entry["read"]["ubus"]["luci-rpc"] == ["getHostHints"]
     assert "dualnat" in entry["read"]["uci"] and entry["write"]["uci"] == ["dualnat"]
 
@@ -164,54 +154,20 @@ def test_the_scan_finds_the_strings_of_every_file() -> None:
         i18n_scan.js_string("'unterminated", 0)
 
 
-def overview_table(name: str) -> dict[str, str]:
-    """The JS table `var <name> = { 'id': _('English'), ... };` of overview.js as a dict
-    (each id once)."""
-    js = (RESOURCES / "view" / "dualnat" / "overview.js").read_text()
-    block = js[js.index(f"var {name} = {{") :]
-    block = block[: block.index("\n};")]  # a template may hold "};" itself
-    ids = re.findall(r"^\t'([a-z_.0-9]+)': _\('", block, re.MULTILINE)
-    table = {
-        m.group(1): i18n_scan.js_string(block, m.end() - 1)[0]
-        for m in re.finditer(r"'([a-z_.0-9]+)': _\('", block)
-    }
-    assert len(ids) == len(table), f"an id twice in {name}"
-    return table
+def test_no_view_carries_a_sentence_of_the_backend() -> None:
+    """One language mechanism: the backend renders its sentences (plan reasons, doctor
+    findings and titles, main-router notes) in the UI's language; no view holds a copy of
+    one to translate it itself."""
+    from dualnat.i18n import table
 
-
-def test_the_overview_has_a_translatable_title_for_every_finding_code() -> None:
-    """The overview shows the doctor's titles through _() by code; they must be the
-    backend's titles word for word (or the translation would not match)."""
-    from dualnat.doctor.findings import CODES
-
-    assert overview_table("FINDING_TITLES") == {code: t for code, (_, t) in CODES.items()}
-
-
-def test_the_overview_has_every_message_template_word_for_word() -> None:
-    """The overview renders the doctor's messages and fixes from templates through _() by
-    id; they must be the backend's templates word for word (messages.TEMPLATES)."""
-    from dualnat.doctor.messages import TEMPLATES
-
-    assert overview_table("MESSAGE_TEMPLATES") == TEMPLATES
-
-
-def test_the_overview_has_every_reason_template_word_for_word() -> None:
-    """The overview renders the plan's reasons and warnings from templates through _() by
-    id; they must be the backend's templates word for word (reasons.TEMPLATES)."""
-    from dualnat.reasons import TEMPLATES
-
-    assert overview_table("REASON_TEMPLATES") == TEMPLATES
-
-
-NAMED = re.compile(r"\{\w+\}")
-
-
-@pytest.mark.parametrize("lang", ["zh_Hans", "ja"])
-def test_translations_keep_the_named_placeholders(lang: str) -> None:
-    """{name} in a msgid (the doctor's message templates) is a parameter: the translation
-    has each one exactly as often, in any order, and no other."""
-    _, entries = i18n_scan.read_po(PACKAGE / "po" / lang / "dualnat.po")
-    named = [e for e in entries if NAMED.search(e.msgid)]
-    assert len(named) >= 40
-    for e in named:
-        assert sorted(NAMED.findall(e.msgstr)) == sorted(NAMED.findall(e.msgid)), e.msgid
+    sentences = [
+        text
+        for name in ("reasons", "doctor", "findings", "main_router")
+        for text in table(name).values()
+        if len(text) > 24
+    ]
+    assert len(sentences) > 80
+    for path in (RESOURCES / "view" / "dualnat").glob("*.js"):
+        js = path.read_text().replace("\\'", "'")
+        for text in sentences:
+            assert text[:60] not in js, (path.name, text)

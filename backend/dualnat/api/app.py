@@ -12,7 +12,7 @@ from ..apply import Environment
 from ..public import Resolver
 from ..publicip import PublicAddress
 from ..uci import UciBackend
-from . import errors
+from . import errors, lang
 from .service import EXTENSION, Service
 from .views import blueprints
 
@@ -51,5 +51,6 @@ def create_app(
     for bp in blueprints():
         api.register_blueprint(bp)
     app.register_blueprint(api)
+    lang.register(app)
     errors.register(app)
     return app

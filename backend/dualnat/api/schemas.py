@@ -102,9 +102,11 @@ class DeletedSchema(Schema):
 
 
 class WriteQuerySchema(Strict):
-    """The query string of the writes: ``?check=1`` validates as a write would, writes nothing."""
+    """The query string of the writes: ``?check=1`` validates as a write would, writes
+    nothing; ``lang`` is the language of the answer (see lang.py)."""
 
     check = Choice(("0", "1"), load_default="0")
+    lang = Text(16, allow_none=True, blank_is_none=True)
 
 
 class ApplyRequestSchema(Strict):

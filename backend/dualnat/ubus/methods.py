@@ -3,6 +3,8 @@
 python-ubus accepts a call only when it carries exactly the declared arguments, and
 uhttpd adds ``ubus_rpc_session`` to every call LuCI makes, so every method declares it
 next to its own arguments (and every argument is required: send "" for a default).
+Every method also takes ``lang`` (en, zh or ja; "" = English): the language of the
+sentences in its answer (``?lang=`` of the API request).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 SESSION = "ubus_rpc_session"
+LANG = "lang"
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,18 @@ class Method:
     body: str | None = None
     query: bool = False
     check: bool = False
+    write: bool = False  # in the rpcd ACL's write group (it changes the router)
+
+    @property
+    def arguments(self) -> tuple[tuple[str, str], ...]:
+        """Its own arguments, with ``lang`` (the instructions name it themselves)."""
+        if any(name == LANG for name, _ in self.args):
+            return self.args
+        return (*self.args, (LANG, "STRING"))
 
     def signature(self) -> dict[str, str]:
         """Argument → blobmsg type name (``STRING``, ``TABLE``, ``BOOL``, ...)."""
-        return {SESSION: "STRING", **dict(self.args)}
+        return {SESSION: "STRING", **dict(self.arguments)}
 
     def request(self, data: dict[str, Any]) -> dict[str, Any]:
         """``method``, ``path``, ``query_string`` and ``json`` for the API call."""
@@ -41,10 +52,15 @@ class Method:
         words = {k: quote(v, safe="") for k, v in own.items() if isinstance(v, str)}
         path = self.path.format(**words)
         req: dict[str, Any] = {"method": self.verb, "path": path}
+        query: dict[str, Any] = {}
         if self.query:
-            req["query_string"] = own
+            query.update(own)
         elif self.check:
-            req["query_string"] = {"check": "1"}
+            query["check"] = "1"
+        if data.get(LANG) and LANG not in query:
+            query[LANG] = data[LANG]
+        if query:
+            req["query_string"] = query
         if self.body == "*":
             req["json"] = own
         elif self.body is not None:
@@ -52,19 +68,14 @@ class Method:
         return req
 
 
+# What LuCI's pages call (luci-app-dualnat's common.js declares exactly these, and its
+# rpcd ACL grants them: the checks to the read group, apply and revert to write). The
+# pages write /etc/config/dualnat through LuCI's own uci calls (staged, Save & Apply);
+# the HTTP API's other endpoints stay for `dualnat serve`.
 METHODS: tuple[Method, ...] = (
     Method("status", "GET", "/status"),
     Method("get_config", "GET", "/config"),
-    Method("set_config", "PUT", "/config", (("config", "TABLE"),), body="config"),
     Method("check_config", "PUT", "/config", (("config", "TABLE"),), body="config", check=True),
-    Method("list_forwards", "GET", "/forwards"),
-    Method(
-        "set_forward",
-        "PUT",
-        "/forwards/{id}",
-        (("id", "STRING"), ("forward", "TABLE")),
-        body="forward",
-    ),
     Method(
         "check_forward",
         "PUT",
@@ -73,13 +84,10 @@ METHODS: tuple[Method, ...] = (
         body="forward",
         check=True,
     ),
-    Method("set_forwards", "PUT", "/forwards", (("forwards", "TABLE"),), body="forwards"),
     Method(
         "check_forwards", "PUT", "/forwards", (("forwards", "TABLE"),), body="forwards", check=True
     ),
-    Method("delete_forward", "DELETE", "/forwards/{id}", (("id", "STRING"),)),
     Method("plan", "GET", "/plan"),
-    Method("main_router", "GET", "/main-router"),
     Method(
         "instructions",
         "GET",
@@ -87,7 +95,7 @@ METHODS: tuple[Method, ...] = (
         (("vendor", "STRING"), ("lang", "STRING"), ("format", "STRING")),
         query=True,
     ),
-    Method("apply", "POST", "/apply", (("dry_run", "BOOL"),), body="*"),
-    Method("revert", "POST", "/revert", (("dry_run", "BOOL"),), body="*"),
+    Method("apply", "POST", "/apply", (("dry_run", "BOOL"),), body="*", write=True),
+    Method("revert", "POST", "/revert", (("dry_run", "BOOL"),), body="*", write=True),
     Method("doctor", "GET", "/doctor"),
 )

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint
 
 from ..body import query
+from ..lang import request_lang
 from ..schemas import DoctorSchema, MainRouterSchema, PlanSchema
 from ..service import service
 
@@ -18,12 +19,12 @@ DOCTOR = DoctorSchema()
 
 @bp.get("/plan")
 def plan() -> dict[str, Any]:
-    return PLAN.dump(service().plan().to_dict())
+    return PLAN.dump(service().plan().to_dict(request_lang()))
 
 
 @bp.get("/main-router")
 def main_router() -> dict[str, Any]:
-    return MAIN_ROUTER.dump(service().plan().main_router.to_dict())
+    return MAIN_ROUTER.dump(service().plan().main_router.to_dict(request_lang()))
 
 
 @bp.get("/instructions")
@@ -36,7 +37,7 @@ def instructions() -> dict[str, Any]:
     args = query(QUERY)
     svc = service()
     fmt = args.get("format") or "json"
-    lang = args.get("lang") or DEFAULT_LANG
+    lang = args.get("lang") or request_lang() or DEFAULT_LANG
     doc = build_instructions(svc.plan(args.get("vendor")), lang)
     if fmt == "json":
         return INSTRUCTIONS.dump(doc.to_dict())
@@ -51,4 +52,4 @@ def doctor() -> dict[str, Any]:
     from ...doctor import diagnose
 
     svc = service()
-    return DOCTOR.dump(diagnose(svc.plan(), svc.doctor_system).to_dict())
+    return DOCTOR.dump(diagnose(svc.plan(), svc.doctor_system).to_dict(request_lang()))

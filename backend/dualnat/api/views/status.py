@@ -34,6 +34,7 @@ from ...plan import Plan
 from ...render.uci import firewall_sections
 from ...uci import UciError
 from ..errors import problem_errors
+from ..lang import request_lang
 from ..schemas import StatusSchema
 from ..service import Service, service
 
@@ -61,7 +62,8 @@ def _loaded_rules(svc: Service, plan: Plan) -> tuple[str, list[dict[str, Any]]]:
 
     sources = ruleset.read(svc.doctor_system or System())
     report = analyse(plan, {}, sources, Table([]))
-    return report.ruleset.kind, [f.to_dict() for f in report.findings if f.code in RULE_FINDINGS]
+    findings = [f.to_dict(request_lang()) for f in report.findings if f.code in RULE_FINDINGS]
+    return report.ruleset.kind, findings
 
 
 def _firewall(pending: bool, kind: str, reason: list[dict[str, Any]]) -> str:

@@ -16,28 +16,44 @@
  * Errors of the API are replies too: {"errors": {field: [message]}, "status"}.
  */
 
+/* The UI language as dualnat names it (zh_Hans, zh-cn → zh; ja → ja; else en). */
+function uiLang() {
+	var lang = String((L.env && L.env.lang) || document.documentElement.getAttribute('lang') || 'en').toLowerCase();
+
+	if (lang.indexOf('zh') == 0)
+		return 'zh';
+
+	return (lang.indexOf('ja') == 0) ? 'ja' : 'en';
+}
+
+/* A method of the ubus object "dualnat": every method also takes `lang`, the language of
+ * the sentences in its answer; the call adds the UI's (instructions name it themselves). */
 function declare(method, params) {
-	return rpc.declare({
+	params = params || [];
+
+	var call = rpc.declare({
 		object: 'dualnat',
 		method: method,
-		params: params || [],
+		params: params.indexOf('lang') < 0 ? params.concat([ 'lang' ]) : params,
 		expect: { '': {} },
 		reject: true
 	});
+
+	if (params.indexOf('lang') >= 0)
+		return call;
+
+	return function() {
+		return call.apply(null, Array.prototype.slice.call(arguments, 0, params.length).concat([ uiLang() ]));
+	};
 }
 
+/* The methods of backend/dualnat/ubus/methods.py (a test keeps the two lists equal). */
 var callStatus = declare('status'),
     callGetConfig = declare('get_config'),
-    callSetConfig = declare('set_config', [ 'config' ]),
     callCheckConfig = declare('check_config', [ 'config' ]),
-    callListForwards = declare('list_forwards'),
-    callSetForward = declare('set_forward', [ 'id', 'forward' ]),
     callCheckForward = declare('check_forward', [ 'id', 'forward' ]),
-    callSetForwards = declare('set_forwards', [ 'forwards' ]),
     callCheckForwards = declare('check_forwards', [ 'forwards' ]),
-    callDeleteForward = declare('delete_forward', [ 'id' ]),
     callPlan = declare('plan'),
-    callMainRouter = declare('main_router'),
     callInstructions = declare('instructions', [ 'vendor', 'lang', 'format' ]),
     callApply = declare('apply', [ 'dry_run' ]),
     callRevert = declare('revert', [ 'dry_run' ]),
@@ -299,21 +315,16 @@ return baseclass.extend({
 
 	callStatus: callStatus,
 	callGetConfig: callGetConfig,
-	callSetConfig: callSetConfig,
 	callCheckConfig: callCheckConfig,
-	callListForwards: callListForwards,
-	callSetForward: callSetForward,
 	callCheckForward: callCheckForward,
-	callSetForwards: callSetForwards,
 	callCheckForwards: callCheckForwards,
-	callDeleteForward: callDeleteForward,
 	callPlan: callPlan,
-	callMainRouter: callMainRouter,
 	callInstructions: callInstructions,
 	callApply: callApply,
 	callRevert: callRevert,
 	callDoctor: callDoctor,
 	callHostHints: callHostHints,
+	uiLang: uiLang,
 
 	/*
 	 * Show why a field under `node` (a form's root) is invalid as text below

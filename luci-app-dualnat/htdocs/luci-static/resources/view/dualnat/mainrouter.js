@@ -17,16 +17,6 @@ var LANGS = [
 	[ 'ja', '日本語' ]
 ];
 
-/* The UI language as an instructions language (zh_Hans, zh-cn → zh; ja → ja). */
-function uiLang() {
-	var lang = String((L.env && L.env.lang) || document.documentElement.getAttribute('lang') || 'en').toLowerCase();
-
-	if (lang.indexOf('zh') == 0)
-		return 'zh';
-
-	return (lang.indexOf('ja') == 0) ? 'ja' : 'en';
-}
-
 function confidenceNote(confidence) {
 	if (confidence == 'confirmed')
 		return null;
@@ -158,7 +148,7 @@ return view.extend({
 
 	render: function(config) {
 		var configured = (config && config.main_router_vendor) || 'generic',
-		    lang = uiLang();
+		    lang = dn.uiLang();
 
 		this.vendorSelect = E('select', {
 			'class': 'cbi-input-select',

@@ -23,133 +23,6 @@ var POLL_SECONDS = 10;
  * only) the actions that change the router are disabled. */
 var isReadonlyView = !L.hasViewPermission() || null;
 
-/* The doctor's finding titles by code (backend/dualnat/doctor/findings.py CODES), so that
- * they appear translated. */
-var FINDING_TITLES = {
-	'forward.ok': _('the forward works'),
-	'forward.rules_missing': _('dualnat\'s rules are not loaded'),
-	'forward.no_traffic': _('no connection reaches the bypass router'),
-	'forward.direct_to_device': _('the main router forwards straight to the device'),
-	'forward.unreplied': _('the device\'s replies do not come back'),
-	'forward.target_silent': _('the device does not answer'),
-	'forward.partly_unreplied': _('some connections got no reply'),
-	'forward.not_translated': _('connections arrive but are not forwarded'),
-	'forward.stale_connections': _('old connections bypass the rules'),
-	'forward.source_not_allowed': _('connections from sources not allowed'),
-	'forward.unchecked': _('traffic could not be checked'),
-	'system.ip_forward_off': _('IPv4 forwarding is off'),
-	'system.redirects_on': _('ICMP redirects are on'),
-	'system.rp_filter_strict': _('strict reverse-path filter'),
-	'system.bridge_netfilter': _('bridged traffic passes through netfilter'),
-	'system.masquerade_missing': _('the masquerade rule is not loaded'),
-	'system.several_rulesets': _('dualnat rules are loaded more than once'),
-	'system.ruleset_unreadable': _('the firewall rules could not be read'),
-	'system.conntrack_unavailable': _('the connection table could not be read'),
-	'system.disabled': _('dualnat is disabled'),
-	'system.masquerade_off': _('masquerade is off for a risky main router'),
-	'system.invalid_drop': _('LAN clients\' TCP is dropped as invalid')
-};
-
-/* The templates of the findings' messages and fixes by id (backend/dualnat/doctor/messages.py
- * TEMPLATES, word for word), so that they appear translated. A finding's message_parts and
- * fix_parts name them with their parameters: {name} in a template is replaced by the
- * parameter. A finding from a backend that names a template not here shows its English text. */
-var MESSAGE_TEMPLATES = {
-	'reload.fw4': _('Run dualnat apply (it writes the dualnat_* sections into /etc/config/firewall and reloads firewall4); if it ran already, reload the firewall: /etc/init.d/firewall reload.'),
-	'reload.nft': _('Load the rules again: dualnat render --format nft | nft -f - (and make sure this runs at boot).'),
-	'reload.iptables': _('Load the rules again: dualnat render --format iptables | sh (and make sure this runs at boot).'),
-	'reload.none': _('On OpenWrt run dualnat apply; on a plain Linux bypass router load dualnat render --format nft | nft -f - (or --format iptables | sh).'),
-	'forward.rules_missing.none.one': _('The bypass router has not loaded the {n} rule that dualnat needs for this forward (firewall: {kind}): dualnat apply was not run, or the firewall was not reloaded since, or something removed it.'),
-	'forward.rules_missing.none.other': _('The bypass router has none of dualnat\'s {n} rules for this forward loaded (firewall: {kind}): dualnat apply was not run, or the firewall was not reloaded since, or something removed them.'),
-	'forward.rules_missing.some': _('The bypass router has only {present} of dualnat\'s {expected} rules for this forward loaded (firewall: {kind}): dualnat apply was not run, or the firewall was not reloaded since, or something removed them.'),
-	'forward.rules_missing.arrived.one': _('{n} connection arrived at {relays} and went nowhere.'),
-	'forward.rules_missing.arrived.other': _('{n} connections arrived at {relays} and went nowhere.'),
-	'forward.rules_missing.no_trace': _('No connection to the forward is tracked either, but without the rules a TCP connection to a port nothing listens on leaves no trace: whether the main router forwards the port shows once the rules are loaded.'),
-	'forward.unchecked': _('The connection table could not be read, so whether connections arrive and get replies is unknown.'),
-	'forward.unchecked.fix': _('Run dualnat doctor as root (see the system finding about the table).'),
-	'forward.source_not_allowed.one': _('{n} connection from {sources} was not forwarded: the forward only accepts sources in allow_source.'),
-	'forward.source_not_allowed.other': _('{n} connections from {sources} were not forwarded: the forward only accepts sources in allow_source.'),
-	'forward.source_not_allowed.fix': _('If they should get through, add their network to list allow_source of forward \'{forward}\' and run dualnat apply.'),
-	'forward.no_traffic': _('No connection to {relays} is in the bypass router\'s connection table: nobody connected from outside recently, or the main router does not forward the port to the bypass router {bypass}.'),
-	'forward.no_traffic.also_ip_forward': _('Also, {key} is 0 here, and the kernel drops forwarded connections before they are tracked.'),
-	'forward.no_traffic.also_rp_filter': _('Also, strict rp_filter is on, and it drops packets before they are tracked.'),
-	'forward.no_traffic.also_both': _('Also, {key} is 0 here, and the kernel drops forwarded connections before they are tracked; strict rp_filter is on, and it drops packets before they are tracked.'),
-	'forward.no_traffic.fix': _('On the main router ({vendor}), forward {port_forwards}. Then connect from outside (a phone on mobile data) to {public} and run dualnat doctor again.'),
-	'forward.no_traffic.fix_no_public': _('On the main router ({vendor}), forward {port_forwards}. Then connect from outside (a phone on mobile data) to the public address and run dualnat doctor again.'),
-	'forward.direct_to_device': _('The device {device} sends from its forwarded port ({ports}) to Internet addresses through the bypass router, but no connection arrives at {bypass}: the main router forwards the port straight to the device, and the device answers through its gateway, the bypass router, which never saw the connection (TCP replies are dropped there; UDP may get through until a proxy or a stateful filter takes the flow).'),
-	'forward.direct_to_device.fix': _('Change the main router\'s port forward so that it targets the bypass router: {port_forwards}.'),
-	'forward.ok.one': _('{n} connection forwarded to {device_port} and answered, from {clients}. The device sees {device_sees} as the client.'),
-	'forward.ok.other': _('{n} connections forwarded to {device_port} and answered, from {clients}. The device sees {device_sees} as the client.'),
-	'forward.partly_unreplied.one': _('{n} connection got replies, {unreplied} did not (from {sources}).'),
-	'forward.partly_unreplied.other': _('{n} connections got replies, {unreplied} did not (from {sources}).'),
-	'forward.partly_unreplied.fix': _('If the unanswered ones have something in common (LAN clients using the public address, one Internet address), that path is the one to look at; a few unanswered attempts (port scans, clients that gave up) are normal.'),
-	'forward.target_silent.one': _('{n} connection was forwarded to {device_port} with the source {bypass}, so the replies had to come back here, but the device never answered.'),
-	'forward.target_silent.other': _('{n} connections were forwarded to {device_port} with the source {bypass}, so the replies had to come back here, but the device never answered.'),
-	'forward.target_silent.fix': _('Check that {device} is on, listens on {device_port}, and that its own firewall accepts connections from {bypass}.'),
-	'forward.unreplied.one': _('{n} connection from {clients} was forwarded to {device_port} (DNAT happened), but no reply came back. The device answers the client address through its own default gateway; when that is the main router ({main_ip}), the main router drops the reply, because it expects it from {bypass}.'),
-	'forward.unreplied.other': _('{n} connections from {clients} were forwarded to {device_port} (DNAT happened), but no reply came back. The device answers the client address through its own default gateway; when that is the main router ({main_ip}), the main router drops the reply, because it expects it from {bypass}.'),
-	'forward.unreplied.fix_check_device': _('Check that {device} is on and listens on {device_port}, and that its firewall accepts {clients}. If its gateway is the main router after all, set option target_gateway \'main\' for forward \'{forward}\' and run dualnat apply.'),
-	'forward.unreplied.fix_snat': _('Set option target_gateway \'main\' for forward \'{forward}\' (or keep_source_ip \'no\') and run dualnat apply: the bypass router then replaces the source with {bypass}, so the replies come back through it (the device sees {bypass} instead of the client). Or make {bypass} the device\'s gateway (DHCP).'),
-	'forward.stale_connections.one': _('{n} connection reached the bypass router without being forwarded while others were: they started before the rules were loaded, and the kernel keeps a connection\'s translation for its whole life (long-lived UDP flows never pick up new rules).'),
-	'forward.stale_connections.other': _('{n} connections reached the bypass router without being forwarded while others were: they started before the rules were loaded, and the kernel keeps a connection\'s translation for its whole life (long-lived UDP flows never pick up new rules).'),
-	'forward.stale_connections.fix': _('Delete them so that they start again through the rules: {commands}'),
-	'forward.not_translated.one': _('{n} connection reached the bypass router at {relays}, and none was forwarded to {device} although the rules are loaded: the connections started before the rules were loaded, or the rules are for another LAN device than {lan_device}.'),
-	'forward.not_translated.other': _('{n} connections reached the bypass router at {relays}, and none was forwarded to {device} although the rules are loaded: the connections started before the rules were loaded, or the rules are for another LAN device than {lan_device}.'),
-	'forward.not_translated.fix': _('Delete the old connections ({commands}); if new ones are not forwarded either, run dualnat apply again (the LAN device may have changed).'),
-	'system.disabled': _('dualnat is disabled in /etc/config/dualnat: it plans no rules.'),
-	'system.disabled.fix': _('Set option enabled \'1\' in config dualnat \'main\' and run dualnat apply.'),
-	'system.ruleset_unreadable': _('Neither `nft list ruleset` nor `iptables-save -t nat` could run, so whether the rules are loaded is unknown.'),
-	'system.ruleset_unreadable.fix': _('Run dualnat doctor as root.'),
-	'system.several_rulesets.two': _('dualnat\'s rules are loaded in {first} and {second} at the same time (checked: {kind}). The first translation wins, and removing one leaves the other.'),
-	'system.several_rulesets.three': _('dualnat\'s rules are loaded in {first} and {second} and {third} at the same time (checked: {kind}). The first translation wins, and removing one leaves the other.'),
-	'system.several_rulesets.fix': _('Keep one way: firewall4 on OpenWrt (dualnat apply); remove the others with dualnat render --format nft --revert | nft -f - or dualnat render --format iptables --revert | sh.'),
-	'system.masquerade_missing': _('dualnat plans to masquerade LAN traffic that leaves through the bypass router, but the rule is not loaded: Wi-Fi clients behind a main router that runs bridged traffic through netfilter lose IPv4.'),
-	'system.conntrack_unavailable': _('Neither /proc/net/nf_conntrack nor the conntrack tool could be read, so the doctor cannot tell whether connections arrive and get replies.'),
-	'system.conntrack_unavailable.fix': _('Run dualnat doctor as root; on OpenWrt install the conntrack package (opkg install conntrack) if /proc/net/nf_conntrack is missing.'),
-	'system.masquerade_off': _('masquerade is \'off\', but the main router ({vendor}) runs bridged traffic through netfilter: its Wi-Fi clients whose gateway is the bypass router lose IPv4 unless the bypass router masquerades (the main router remembers their first, bridged pass as \'no NAT\'). The bypass router cannot see this failure, because the replies never reach it; check from such a Wi-Fi client.'),
-	'system.masquerade_off.fix': _('Set option masquerade \'auto\' (or \'on\') in config dualnat \'main\' and run dualnat apply. Cost: the main router then sees those devices as the bypass router.'),
-	'system.invalid_drop': _('This machine\'s firewall drops invalid forwarded packets, ICMP redirects are off and no masquerade rule is loaded: the main router answers LAN clients directly, so this machine sees only half of each TCP handshake and drops the rest as invalid. LAN clients whose gateway is the bypass router cannot open TCP connections to the Internet.'),
-	'system.invalid_drop.fix': _('Set option masquerade \'auto\' (or \'on\') in config dualnat \'main\' and run dualnat apply (the main router then sees those devices as the bypass router); or stop dropping invalid packets (LuCI: Network → Firewall → Drop invalid packets).'),
-	'system.ip_forward_off': _('This machine does not forward IPv4 packets: nothing that arrives for a forward (and no LAN traffic that uses it as gateway) gets through. The kernel drops such connections before they enter the connection table.'),
-	'system.ip_forward_off.fix': _('sysctl -w {key}=1 (dualnat apply sets it and keeps it in /etc/sysctl.d/90-dualnat.conf; check that nothing turns it off at boot).'),
-	'system.redirects_on': _('This machine sends ICMP redirects: it tells LAN devices that forward through it on {device} to use the main router directly, so their traffic skips the bypass router (its proxy, its masquerade) after the first packets. The kernel sends them when either \'all\' or the device allows it.'),
-	'system.redirects_on.planned': _('dualnat plans them off, so the settings were not applied (apply not run since boot, or something set them back).'),
-	'system.redirects_on.chosen': _('disable_redirects is \'0\' in /etc/config/dualnat.'),
-	'system.redirects_on.fix_planned': _('Run dualnat apply, or sysctl -w {all_key}=0 {device_key}=0.'),
-	'system.redirects_on.fix_chosen': _('Set option disable_redirects \'1\' in /etc/config/dualnat and run dualnat apply.'),
-	'system.rp_filter_strict': _('Strict reverse-path filtering is on for {device} (the kernel uses the larger of \'all\' and the device): a packet is dropped unless the reply to its source would leave through {device} again. Forwarded connections from sources this machine routes elsewhere (a proxy\'s tun device, policy routing, a second uplink) vanish without a trace in the connection table.'),
-	'system.rp_filter_strict.fix': _('sysctl -w {all_key}=2 {device_key}=2 (loose) unless you rely on strict mode.'),
-	'system.bridge_netfilter': _('Bridged traffic on this machine passes through its firewall and connection tracking (br_netfilter). A connection first seen while it crossed the bridge is tracked without NAT; packets of it that this machine later routes skip dualnat\'s translation (the failure Linksys and Netgear main routers show), and the firewall\'s rules apply to traffic that only crosses the bridge.'),
-	'system.bridge_netfilter.fix': _('sysctl -w {key}=0, unless a service here (Docker, a bridge firewall) needs it.')
-};
-
-/* The templates of the plan's reasons and warnings by id (backend/dualnat/reasons.py
- * TEMPLATES, word for word), so that they appear translated. A plan item's reason_parts
- * and a warning's parts name them with their parameters, rendered like the findings'. */
-var REASON_TEMPLATES = {
-	'plan.dnat': _('Connections that the main router forwards to {bypass}:{port} go on to {target}. The rule matches the bypass router\'s own address {bypass}, so LAN clients\' outgoing traffic to port {port} elsewhere is left alone.'),
-	'plan.dnat.relay_service': _('The main router targets port {port} instead of {external} because {services} is a service of the bypass router; LAN clients keep reaching the bypass router\'s own port {external}.'),
-	'plan.dnat.relay_bypass_port': _('The main router targets port {port} instead of {external} because bypass_port says so; LAN clients keep reaching the bypass router\'s own port {external}.'),
-	'plan.dnat.allow_source': _('Only sources in allow_source may connect.'),
-	'plan.dnat.allow_source_lan': _('Only sources in allow_source may connect (and LAN clients, which reach the device directly anyway).'),
-	'plan.dnat.hairpin': _('Hairpin: LAN clients that use the bypass router as gateway and connect to the public address {public}:{port} reach {target} directly. (Firewall4\'s own reflection does nothing on a bypass router.)'),
-	'plan.snat.gateway_main': _('{device} must send its replies back through the bypass router, and its gateway is the main router: the source becomes {bypass}, so the device sees {bypass} instead of the client\'s address. Without this the reply goes straight to the main router, which drops it.'),
-	'plan.snat.keep_source_no': _('{device} must send its replies back through the bypass router, and keep_source_ip is \'no\': the source becomes {bypass}, so the device sees {bypass} instead of the client\'s address. Without this the reply goes straight to the main router, which drops it.'),
-	'plan.snat.hairpin': _('Hairpin: connections from LAN addresses (LAN clients, or the main router\'s own NAT loopback) get the source {bypass}; otherwise {device} would answer them directly on the LAN and the reply would not match. Clients on the Internet keep their address.'),
-	'plan.masquerade.on': _('LAN traffic that leaves through the bypass router gets its address {bypass} because masquerade is \'on\'; otherwise Wi-Fi clients whose gateway is the bypass router lose IPv4 (the main router\'s conntrack remembers their first hop as \'no NAT\'). Cost: the main router sees every such device as the bypass router.'),
-	'plan.masquerade.vendor': _('LAN traffic that leaves through the bypass router gets its address {bypass} because the main router ({vendor}) runs bridged traffic through netfilter; otherwise Wi-Fi clients whose gateway is the bypass router lose IPv4 (the main router\'s conntrack remembers their first hop as \'no NAT\'). Cost: the main router sees every such device as the bypass router.'),
-	'plan.masquerade.invalid_drop': _('LAN traffic that leaves through the bypass router gets its address {bypass} because this router\'s firewall drops invalid packets ({evidence}) and ICMP redirects are off: the main router answers LAN clients directly, so this router sees only half of each TCP handshake and would drop the rest as invalid, cutting LAN clients whose gateway is the bypass router off the Internet. With masquerade the replies come back through the bypass router. Cost: the main router sees every such device as the bypass router.'),
-	'plan.sysctl.ip_forward': _('The bypass router forwards LAN traffic and the forwarded connections.'),
-	'plan.sysctl.send_redirects': _('An ICMP redirect would tell LAN devices to send their Internet traffic straight to the main router, skipping the bypass router (its proxy and its masquerade). The kernel sends redirects if either \'all\' or the device allows it.'),
-	'plan.dhcp.on': _('The bypass router\'s DHCP server hands out {bypass} as gateway and is on (bypass_dhcp is 1: the main router\'s DHCP must be off by now).'),
-	'plan.dhcp.on_dns': _('The bypass router\'s DHCP server hands out {bypass} as gateway and DNS server and is on (bypass_dhcp is 1: the main router\'s DHCP must be off by now).'),
-	'plan.dhcp.prepared': _('The bypass router\'s DHCP server is prepared to hand out {bypass} as gateway but stays as it is until bypass_dhcp is 1, so that it never runs next to the main router\'s.'),
-	'plan.dhcp.prepared_dns': _('The bypass router\'s DHCP server is prepared to hand out {bypass} as gateway and DNS server but stays as it is until bypass_dhcp is 1, so that it never runs next to the main router\'s.'),
-	'plan.disabled': _('dualnat is disabled: nothing is planned and apply removes its rules'),
-	'plan.dhcp.no_section': _('/etc/config/dhcp has no named \'config dhcp\' section for interface \'{interface}\', so the bypass router cannot hand itself out as gateway: add one (LuCI: Network → Interfaces → lan → DHCP Server → Set up DHCP Server) or set dhcp to \'off\'. Until then dualnat apply refuses to run.'),
-	'plan.invalid_drop_redirects_on': _('This router\'s firewall drops invalid packets ({evidence}) and ICMP redirects are on (disable_redirects is 0): LAN clients that ignore the redirects lose their TCP connections to the Internet. Set disable_redirects to 1 and masquerade to \'auto\' or \'on\', so that the replies come back through the bypass router.')
-};
-
 var KINDS = {
 	dnat: _('Port forward (DNAT)'),
 	snat: _('Source rewrite (SNAT)'),
@@ -186,28 +59,6 @@ function itemSummary(item) {
 	}
 
 	return item.kind;
-}
-
-/* A sentence from its parts, translated: each part's template (from `templates`:
- * MESSAGE_TEMPLATES for the doctor's findings, REASON_TEMPLATES for the plan) with its
- * parameters, the parts joined by a space (none after a CJK sentence); the backend's English
- * `text` when there are no parts or one names an unknown template (an older backend). */
-function partsText(templates, parts, text) {
-	parts = L.toArray(parts);
-	if (!parts.length || !parts.every(function(p) { return p && templates.hasOwnProperty(p.id); }))
-		return text;
-
-	return parts.reduce(function(out, p) {
-		var params = p.params || {},
-		    s = templates[p.id].replace(/\{(\w+)\}/g, function(m, name) {
-			return params.hasOwnProperty(name) ? String(params[name]) : m;
-		});
-
-		if (out === '')
-			return s;
-
-		return out + (/[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]$/.test(out) ? '' : ' ') + s;
-	}, '');
 }
 
 function row(title, value, id) {
@@ -263,12 +114,52 @@ return view.extend({
 		});
 	},
 
+	/* `dualnat revert` after a confirmation: every rule and setting dualnat made goes. */
+	handleRevert: function(ev) {
+		var self = this;
+
+		ui.showModal(_('Remove dualnat\'s rules'), [
+			E('p', {}, [ _('This takes dualnat\'s sections out of /etc/config/firewall and /etc/config/dhcp, reloads the firewall and puts the kernel settings back. The forwards stop working until you apply again; your forwards stay in the settings.') ]),
+			E('div', { 'class': 'right' }, [
+				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
+				E('button', {
+					'class': 'cbi-button cbi-button-negative',
+					'click': ui.createHandlerFn(this, function() {
+						return dn.callRevert(false).then(function(res) {
+							ui.hideModal();
+							if (res.errors) {
+								ui.addNotification(null, dn.errorList(_('The rules cannot be removed:'), res.errors), 'danger');
+								return;
+							}
+							ui.addNotification(null, [
+								E('p', {}, [ _('dualnat\'s rules were removed.') ]),
+								E('ul', {}, L.toArray(res.messages).map(function(m) { return E('li', {}, [ m ]); }))
+							], 'info');
+							return self.poll();
+						}).catch(function(err) {
+							ui.hideModal();
+							ui.addNotification(null, dn.serviceErrorText(err), 'danger');
+						});
+					})
+				}, _('Remove'))
+			])
+		]);
+	},
+
+	revertButton: function() {
+		return E('button', {
+			'class': 'cbi-button cbi-button-negative',
+			'click': ui.createHandlerFn(this, 'handleRevert'),
+			'disabled': isReadonlyView
+		}, _('Remove dualnat\'s rules'));
+	},
+
 	/* The doctor's findings about the loaded rules: one line each, the fixes once. */
 	renderRuleReason: function(reason, withFix) {
 		var fixes = [];
 
 		reason.forEach(function(f) {
-			var fix = partsText(MESSAGE_TEMPLATES, f.fix_parts, f.fix);
+			var fix = f.fix;
 
 			if (fix && fixes.indexOf(fix) < 0)
 				fixes.push(fix);
@@ -276,7 +167,7 @@ return view.extend({
 
 		return E('div', { 'class': 'dualnat-rule-reason' }, [
 			E('ul', {}, reason.map(function(f) {
-				var title = FINDING_TITLES[f.code] || f.title;
+				var title = f.title;
 
 				return E('li', { 'data-code': f.code, 'data-forward': f.forward || null }, [
 					f.forward ? _('Forward %s: %s').format(f.forward, title) : title
@@ -293,7 +184,8 @@ return view.extend({
 
 		switch (status.firewall) {
 		case 'applied':
-			nodes = [ dn.severity('ok'), ' ', _('The firewall has the current rules: they are in /etc/config/firewall and loaded.') ];
+			nodes = [ dn.severity('ok'), ' ', _('The firewall has the current rules: they are in /etc/config/firewall and loaded.'), ' ',
+				this.revertButton() ];
 			break;
 
 		case 'pending':
@@ -318,7 +210,7 @@ return view.extend({
 		case 'broken':
 			nodes = [
 				dn.severity('error'), ' ', _('/etc/config/firewall has the current rules, but the firewall has not loaded them all:'),
-				this.renderRuleReason(reason, true)
+				this.renderRuleReason(reason, true), this.revertButton()
 			];
 			break;
 
@@ -376,11 +268,11 @@ return view.extend({
 	},
 
 	renderFinding: function(f) {
-		var fix = partsText(MESSAGE_TEMPLATES, f.fix_parts, f.fix);
+		var fix = f.fix;
 
 		return E('div', { 'class': 'dualnat-finding dualnat-finding-%s'.format(f.severity), 'data-code': f.code }, [
-			dn.severity(f.severity), ' ', E('strong', {}, [ FINDING_TITLES[f.code] || f.title ]),
-			E('p', {}, [ partsText(MESSAGE_TEMPLATES, f.message_parts, f.message) ]),
+			dn.severity(f.severity), ' ', E('strong', {}, [ f.title ]),
+			E('p', {}, [ f.message ]),
 			fix ? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('What to do:') ]), ' ', fix ]) : '',
 			(f.evidence && f.evidence.length)
 				? E('details', {}, [ E('summary', {}, [ _('Evidence') ]), E('pre', {}, [ f.evidence.join('\n') ]) ]) : ''
@@ -506,9 +398,8 @@ return view.extend({
 			groups[key].push(item);
 		});
 
-		var warningParts = L.toArray(plan.warning_parts),
-		    nodes = L.toArray(plan.warnings).map(function(w, i) {
-			return E('div', { 'class': 'alert-message warning' }, [ partsText(REASON_TEMPLATES, warningParts[i], w) ]);
+		var nodes = L.toArray(plan.warnings).map(function(w) {
+			return E('div', { 'class': 'alert-message warning' }, [ w ]);
 		});
 
 		order.forEach(function(key) {
@@ -520,7 +411,7 @@ return view.extend({
 							E('span', { 'class': 'label' }, [ KINDS[item.kind] || item.kind ]), E('br'),
 							E('code', {}, [ itemSummary(item) ])
 						]),
-						E('td', { 'class': 'td left dualnat-reason' }, [ partsText(REASON_TEMPLATES, item.reason_parts, item.reason) ])
+						E('td', { 'class': 'td left dualnat-reason' }, [ item.reason ])
 					]);
 				}))
 			]));

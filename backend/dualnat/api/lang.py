@@ -1,0 +1,31 @@
+"""The caller's language: ``?lang=en|zh|ja`` on any request (LuCI passes its UI language;
+zh-cn, zh_Hans, ja-JP ... are understood). Sentences of the answer — plan reasons, doctor
+findings, main-router notes, errors — are rendered in it; English is the default."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+from ..i18n import DEFAULT_LANG, normalize_lang
+from .errors import BAD_REQUEST, ApiError
+
+
+def _read() -> None:
+    values = request.args.getlist("lang")
+    text = values[0] if values else ""
+    if len(values) > 1:
+        raise ApiError(BAD_REQUEST, {"lang": ["given more than once"]})
+    try:
+        g.lang = normalize_lang(text) if text else DEFAULT_LANG
+    except ValueError as exc:
+        g.lang = DEFAULT_LANG
+        raise ApiError(BAD_REQUEST, {"lang": [str(exc)]}) from None
+
+
+def request_lang() -> str:
+    """The language of the request being answered (English outside a request)."""
+    return str(g.get("lang", DEFAULT_LANG))
+
+
+def register(app: Flask) -> None:
+    app.before_request(_read)
