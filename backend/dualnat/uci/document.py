@@ -74,8 +74,9 @@ def _build(chunks: Sequence[Chunk], path: str) -> _Model:
     for ci, chunk in enumerate(chunks):
         text = chunk.text
         newlines = text.count("\n")
+        several = newlines > 1 or (newlines == 1 and text[-1] != "\n")  # physical lines
         for si, stmt in enumerate(chunk.statements):
-            at = line + text.count("\n", 0, stmt.start) if newlines > 1 else line
+            at = line + text.count("\n", 0, stmt.start) if several else line
             try:
                 builder.statement(stmt.keyword, stmt.args, at, (ci, si))
             except Refused as exc:
