@@ -99,3 +99,19 @@ def test_our_own_results_differ_from_libuci_only_where_said() -> None:
         else:
             assert "continued line" in why
             assert ours["line"] == theirs["line"] and ours["byte"] < theirs["byte"]
+
+
+def test_the_one_pass_reader_reads_the_same_in_tiny_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the reader scans large texts in windows; logical lines may cross their ends
+    from dualnat.uci import scan
+
+    monkeypatch.setattr(scan, "_WINDOW", 7)
+    for case in CASES:
+        expected = case.get("ours", case["libuci"])
+        try:
+            got = {"export": export(Document.parse(case["input"], "test"))}
+        except UciParseError as err:
+            got = {"error": err.reason, "line": err.line, "byte": err.byte}
+        assert got == expected, case["name"]

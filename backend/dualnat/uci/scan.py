@@ -84,55 +84,74 @@ def read(text: str, path: str = "<string>") -> Builder:
         return _read(text, path)
 
 
+_WINDOW = 1 << 17  # characters scanned per findall: keeps the list of rows small
+
+
+def _windows(scan: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive slices of *scan* that end after a newline."""
+    pos, n = 0, len(scan)
+    while pos < n:
+        end = scan.find("\n", pos + _WINDOW)
+        end = n if end < 0 else end + 1
+        yield pos, end
+        pos = end
+
+
 def _read(text: str, path: str) -> Builder:
     builder = Builder()
     scan = text if not text or text.endswith("\n") else text + "\n"
     lines = _Lines(text)
-    rows = enumerate(_SCAN_RE.findall(scan), 1)
     opts: dict[str, OptionValue] | None = None  # the open section's options and lines
     option_lines: dict[str, int] = {}
-    for line, (oname, oval, ctype, cname, keyword, arg1, arg2, other) in rows:
-        if oname:  # inline: Builder.option for the export style
-            if opts is None:
-                _general(builder, text, lines.start(line), line, path)  # refuses it
-            elif oval:
-                old = opts.get(oname)
-                if old is None:
-                    opts[oname] = oval
-                    option_lines[oname] = line
-                elif old != oval:
-                    del opts[oname]
-                    opts[oname] = oval
-                    option_lines[oname] = line
-            continue
-        if ctype:
-            try:
-                builder.config(ctype, cname, line)
-            except Refused:
-                pass  # the general reader reports it with libuci's byte
-            else:
-                cur = builder.current
-                opts, option_lines = cur.options, cur.option_lines  # type: ignore[union-attr]
+    first = 1  # line number of the window's first row
+    skip = 0  # rows already read by the general reader (a logical line went on)
+    for start, end in _windows(scan):
+        rows = enumerate(_SCAN_RE.findall(scan, start, end), first)
+        first += scan.count("\n", start, end)
+        if skip:
+            skip -= sum(1 for _ in islice(rows, skip))
+        for line, (oname, oval, ctype, cname, keyword, arg1, arg2, other) in rows:
+            if oname:  # inline: Builder.option for the export style
+                if opts is None:
+                    _general(builder, text, lines.start(line), line, path)  # refuses it
+                elif oval:
+                    old = opts.get(oname)
+                    if old is None:
+                        opts[oname] = oval
+                        option_lines[oname] = line
+                    elif old != oval:
+                        del opts[oname]
+                        opts[oname] = oval
+                        option_lines[oname] = line
                 continue
-        elif keyword:
-            found = fast_statement(keyword, arg1, arg2 or None)
-            if found is not None:
+            if ctype:
                 try:
-                    builder.statement(found[0], found[1], line)
+                    builder.config(ctype, cname, line)
                 except Refused:
                     pass  # the general reader reports it with libuci's byte
                 else:
-                    if found[0] == "config":
-                        cur = builder.current
-                        opts, option_lines = cur.options, cur.option_lines  # type: ignore[union-attr]
+                    cur = builder.current
+                    opts, option_lines = cur.options, cur.option_lines  # type: ignore[union-attr]
                     continue
-        elif not other:
-            continue
-        taken = _general(builder, text, lines.start(line), line, path)
-        if builder.current is not None:
-            opts, option_lines = builder.current.options, builder.current.option_lines
-        if taken > 1:
-            next(islice(rows, taken - 2, taken - 1), None)
+            elif keyword:
+                found = fast_statement(keyword, arg1, arg2 or None)
+                if found is not None:
+                    try:
+                        builder.statement(found[0], found[1], line)
+                    except Refused:
+                        pass  # the general reader reports it with libuci's byte
+                    else:
+                        if found[0] == "config":
+                            cur = builder.current
+                            opts, option_lines = cur.options, cur.option_lines  # type: ignore[union-attr]
+                        continue
+            elif not other:
+                continue
+            taken = _general(builder, text, lines.start(line), line, path)
+            if builder.current is not None:
+                opts, option_lines = builder.current.options, builder.current.option_lines
+            if taken > 1:
+                skip = taken - 1 - sum(1 for _ in islice(rows, taken - 1))
     return builder
 
 
