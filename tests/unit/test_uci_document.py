@@ -460,3 +460,10 @@ def test_copy_is_independent() -> None:
     other.set_option("lan", "ipaddr", "10.0.0.2")
     assert doc.serialize() == text
     assert doc.section("lan").get("ipaddr") == "192.168.1.2"
+
+
+def test_lines_after_a_multi_line_value_is_replaced() -> None:
+    doc = Document.parse("config t 'a'\n\toption x 'one\ntwo'\n\nconfig t 'b'\n\toption y '2'\n")
+    doc.set_option("a", "x", "single")
+    b = doc.section("b")
+    assert b is not None and (b.lines, b.option_lines) == ((4,), {"y": 5})

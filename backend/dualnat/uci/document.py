@@ -559,7 +559,7 @@ class Document:
 
     def _replace_in_place(self, ref: Ref, text: str) -> bool:
         """Replace a statement that is alone on its line when the result is still exactly
-        one statement on one line; return False (nothing changed) otherwise."""
+        one statement on as many lines; return False (nothing changed) otherwise."""
         ci, si = ref
         chunk = self._chunks[ci]
         if si != 0 or len(chunk.statements) != 1:
@@ -572,6 +572,8 @@ class Document:
             return False
         if len(new) != 1 or _args(new[0]) != _expected([text]):
             return False
+        if new[0].text.count("\n") != chunk.text.count("\n"):
+            return False  # a multi-line value: the lines after it move (general path)
         self._chunks[ci] = new[0]
         return True
 
