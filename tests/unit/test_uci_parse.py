@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dualnat.uci import Document, Section, UciParseError
+from dualnat.uci.errors import SECTION_TYPE_CHANGED
 from dualnat.uci.lexer import decode_word, split_words
-from dualnat.uci.model import SECTION_TYPE_CHANGED
 
 
 def value_of(line: str) -> object:

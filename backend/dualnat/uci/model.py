@@ -22,12 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .lexer import OPTION_BEFORE_SECTION
+from .errors import OPTION_BEFORE_SECTION, SECTION_TYPE_CHANGED
 
 OptionValue = str | list[str]
 Ref = tuple[int, int]  # (chunk index, statement index)
-
-SECTION_TYPE_CHANGED = "section of different type overwrites prior section with same name"
 
 
 @dataclass(frozen=True)

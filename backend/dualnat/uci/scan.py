@@ -1,7 +1,8 @@
 """Fast reading of a whole UCI file into a :class:`~.model.Builder` (no chunks).
 
-One compiled regular expression cuts the text into physical lines (``findall``, one
-tuple per line, so the tuple's index is the line number).  Lines that libuci provably
+One compiled regular expression cuts the text into physical lines (``findall`` over
+windows of about 128 Ki characters that end at a newline: one tuple per line, so a
+tuple's index gives its line number).  Lines that libuci provably
 reads like the expression (export-style options, simple statements, comments, blank
 lines) are applied directly; any other line, and any line whose statement libuci would
 refuse, goes to the general reader (:class:`~.lexer.Reader`), which reads it exactly as
@@ -16,12 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import accumulate, islice
 
-from .errors import UciParseError
-from .lexer import Reader, check_text, fast_statement
+from .lexer import SIMPLE_WORD, Reader, check_text, fast_statement
 from .model import Builder, OptionValue, Refused
 
-_BARE = r"""[^ \t\n\r\v\f'"\\#;\x00]++"""
-_WORD = rf"""({_BARE}|'[^'\n\x00]*+'|"[^"\\\n\x00]*+")"""
 _TYPE = r"""[!$-&(-:<-\[\]-~]++"""  # a valid type without quotes, "\", "#" or ";"
 _SCAN_RE = re.compile(
     # 1, 2: the export style `\toption name 'value'`
@@ -29,7 +27,8 @@ _SCAN_RE = re.compile(
     # 3, 4: the export style `config type 'name'` (or without a name)
     rf"|config ({_TYPE})(?: '([A-Za-z0-9_]*+)')?\n"
     # 5, 6, 7: a simple statement, or nothing; with whitespace and a comment
-    rf"|[ \t]*+(?:(option|config|list|package|[colp])[ \t]++{_WORD}(?:[ \t]++{_WORD})?)?"
+    rf"|[ \t]*+(?:(option|config|list|package|[colp])[ \t]++{SIMPLE_WORD}"
+    rf"(?:[ \t]++{SIMPLE_WORD})?)?"
     r"[ \t\r]*+(?:#[^\n]*+)?\n"
     # 8: anything else (one physical line)
     r"|([^\n]*+\n)"
@@ -153,6 +152,3 @@ def _read(text: str, path: str) -> Builder:
             if taken > 1:
                 skip = taken - 1 - sum(1 for _ in islice(rows, taken - 1))
     return builder
-
-
-__all__ = ["UciParseError", "read"]
