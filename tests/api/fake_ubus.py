@@ -293,7 +293,7 @@ class Broker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
-    def wait_for(self, object_name: str, timeout: float = 20.0) -> None:
+    def wait_for(self, object_name: str, timeout: float = 60.0) -> None:
         """Accept the daemon and wait until it has added `object_name`."""
         self.server.settimeout(timeout)
         self.conn, _ = self.server.accept()

@@ -288,8 +288,8 @@ def test_command_backend_script_shapes(command: UciCommandBackend, uci_log: Path
             DeleteSection("nas_web"),
         ],
     )
-    [export, batch] = runs(uci_log)
-    assert export["argv"][-2:] == ["export", "firewall"]
+    [export, batch, check] = runs(uci_log)
+    assert export["argv"][-2:] == ["export", "firewall"] == check["argv"][-2:]
     assert batch["argv"][-1] == "batch"
     assert batch["argv"][:2] == ["-c", str(command.config_dir)]
     assert batch["stdin"] == (
@@ -385,15 +385,56 @@ def test_failing_uci_raises_with_its_stderr(confdir: Path, tmp_path: Path) -> No
     assert err.argv == [str(failing), "-c", str(confdir), "export", "firewall"]
 
 
-def test_uci_writing_to_stderr_counts_as_failure(
-    confdir: Path, tmp_path: Path, uci_bin: Path
+LD_SO_WARNING = (
+    "ERROR: ld.so: object '/usr/lib/libpreload.so' from LD_PRELOAD cannot be preloaded "
+    "(cannot open shared object file): ignored."
+)
+
+
+def test_a_warning_on_stderr_with_exit_status_0_is_no_failure(
+    confdir: Path, command: UciCommandBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    noisy = shim(tmp_path, f'echo "uci: warning" >&2; exec "{uci_bin}" "$@"', "noisy")
-    backend = UciCommandBackend(confdir, uci_bin=str(noisy))
+    # as on a router whose loader complained: uci worked and exited 0
+    monkeypatch.setenv("FAKE_UCI_WARNING", LD_SO_WARNING)
+    assert values(command.read("firewall")) == values(FileBackend(confdir).read("firewall"))
+    command.commit("firewall", [SetOption("game", "name", "Games"), SetSection("n", "rule")])
+    sections = {s.name: s for s in FileBackend(confdir).read("firewall").sections()}
+    assert sections["game"].options["name"] == "Games"
+    assert sections["n"].type == "rule"
+
+
+def test_a_non_zero_exit_fails_with_uci_stderr(
+    confdir: Path, tmp_path: Path, uci_bin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_UCI_WARNING", LD_SO_WARNING)
+    body = f'[ "$3" = batch ] && {{ echo "uci: I/O error" >&2; exit 1; }}; exec "{uci_bin}" "$@"'
+    backend = UciCommandBackend(confdir, uci_bin=str(shim(tmp_path, body, "batch-fails")))
+    before = (confdir / "firewall").read_bytes()
     with pytest.raises(UciCommandError) as info:
-        backend.read("firewall")
+        backend.commit("firewall", [SetOption("game", "name", "Games")])
+    err = info.value
+    assert err.returncode == 1 and err.argv[-1] == "batch"
+    assert "uci: I/O error" in err.stderr and "uci: I/O error" in str(err)
+    assert (confdir / "firewall").read_bytes() == before
+
+
+def test_a_batch_that_exits_0_without_doing_the_changes_fails(
+    confdir: Path, command: UciCommandBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenWrt's `uci batch` reports a failing command on stderr and still exits 0
+    monkeypatch.setenv("FAKE_UCI_KEEP_GOING", "1")
+    real_read = command.read
+
+    def read_then_remove(config: str) -> Document:
+        doc = real_read(config)
+        FileBackend(confdir).commit(config, [DeleteSection("game")])
+        return doc
+
+    monkeypatch.setattr(command, "read", read_then_remove)
+    with pytest.raises(UciCommandError) as info:
+        command.commit("firewall", [SetOption("game", "enabled", "1")])
     assert info.value.returncode == 0
-    assert "warning" in info.value.stderr
+    assert "not in effect" in str(info.value) and "Entry not found" in str(info.value)
 
 
 def test_batch_errors_from_uci_are_raised(

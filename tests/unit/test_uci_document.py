@@ -305,6 +305,47 @@ def test_insert_inside_a_line_when_another_section_follows_on_it() -> None:
     assert [s.options for s in doc.sections()] == [{"a": "1", "c": "3"}, {"b": "2", "d": "4"}]
 
 
+def test_sections_know_their_lines() -> None:
+    doc = Document.parse(
+        "# firewall\n"
+        "config zone 'lan'\n"
+        "\toption name 'lan'\n"
+        "\toption input 'REJECT'\n"
+        "\tlist network 'lan'\n"
+        "\n"
+        "config rule\n"
+        "\toption name 'x'\n"
+        "config zone 'lan'\n"  # stated again: libuci merges it
+        "\tlist network 'wan'\n"
+        "\toption input 'ACCEPT'\n"
+        "\toption name 'lan'\n"  # the same value: the first statement counts
+        "\toption output ''\n"  # sets nothing
+    )
+    lan, rule = doc.section("lan"), doc.section("@rule[0]")
+    assert lan is not None and rule is not None
+    assert lan.lines == (2, 9)
+    assert lan.option_lines == {"name": 3, "network": 5, "input": 11}
+    assert (rule.lines, rule.option_lines) == ((7,), {"name": 8})
+    # the line fields are information, not part of what the section is
+    assert lan == Section(
+        "zone", "lan", {"name": "lan", "network": ["lan", "wan"], "input": "ACCEPT"}
+    )
+
+
+def test_lines_follow_edits() -> None:
+    doc = Document.parse("config t 'a'\n\toption x '1'\n\nconfig t 'b'\n\toption y '2'\n")
+    doc.set_option("a", "z", "3")  # one line more before b
+    doc.apply([SetSection("c", "u"), SetOption("c", "w", "4"), SetList("c", "l", ["p", "q"])])
+    got = [(s.name, s.lines, s.option_lines) for s in doc.sections()]
+    assert got == [
+        ("a", (1,), {"x": 2, "z": 3}),
+        ("b", (5,), {"y": 6}),
+        ("c", (8,), {"w": 9, "l": 10}),
+    ]
+    fresh = Document.parse(doc.serialize()).sections()
+    assert got == [(s.name, s.lines, s.option_lines) for s in fresh]
+
+
 def test_an_edit_never_wakes_text_that_libuci_skipped() -> None:
     # "b;" ends the line for libuci: "option c d" is not read.  Quoting the new value
     # would make libuci read it, so the edited statement gets a line of its own.
@@ -419,3 +460,10 @@ def test_copy_is_independent() -> None:
     other.set_option("lan", "ipaddr", "10.0.0.2")
     assert doc.serialize() == text
     assert doc.section("lan").get("ipaddr") == "192.168.1.2"
+
+
+def test_lines_after_a_multi_line_value_is_replaced() -> None:
+    doc = Document.parse("config t 'a'\n\toption x 'one\ntwo'\n\nconfig t 'b'\n\toption y '2'\n")
+    doc.set_option("a", "x", "single")
+    b = doc.section("b")
+    assert b is not None and (b.lines, b.option_lines) == ((4,), {"y": 5})

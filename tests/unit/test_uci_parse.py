@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dualnat.uci import Document, Section, UciParseError
+from dualnat.uci.errors import SECTION_TYPE_CHANGED
 from dualnat.uci.lexer import decode_word, split_words
-from dualnat.uci.model import SECTION_TYPE_CHANGED
 
 
 def value_of(line: str) -> object:
@@ -199,3 +199,24 @@ def test_split_words_uses_uci_quoting() -> None:
     assert split_words("set fw.a.b='x y'\\''z' # c") == ["set", "fw.a.b=x y'z"]
     with pytest.raises(UciParseError):
         split_words("set fw.a.b='open")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "config t\\\n 'n'; option a 'b'",  # a continued line without newline at the end
+        "config t 'n'; option a 'x\ny'; option b 'c'\n",
+        "config t n\n\toption a 'x\ny' ; list l 'z'\r\n\toption c d\n",
+    ],
+)
+def test_statements_after_a_line_break_inside_a_logical_line_get_their_line(text: str) -> None:
+    from dualnat.uci.lexer import split_chunks
+
+    parsed = Document.parse(text).sections()
+    chunked = Document(split_chunks(text, fast=False)).sections()
+    assert [(s.lines, s.option_lines) for s in parsed] == [
+        (s.lines, s.option_lines) for s in chunked
+    ]
+    assert max(max(s.option_lines.values()) for s in parsed) == text.count("\n") + (
+        not text.endswith("\n")
+    )

@@ -220,6 +220,11 @@ def view(doc: Document) -> list[tuple]:
     return [(s.type, s.name, s.options) for s in doc.sections()]
 
 
+def lines_view(doc: Document) -> list[tuple]:
+    """Sections with their line information and libuci's option order."""
+    return [(s.name, list(s.options), s.lines, s.option_lines) for s in doc.sections()]
+
+
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -239,6 +244,10 @@ def test_generated_files_round_trip_and_mean_what_was_generated(case: tuple[str,
 def test_fast_path_and_general_lexer_agree(case: tuple[str, Model]) -> None:
     text, _ = case
     assert split_chunks(text, fast=True) == split_chunks(text, fast=False)
+    # the one-pass reader and the chunks agree on values, order and lines
+    chunked = Document(split_chunks(text, fast=False))
+    assert lines_view(Document.parse(text)) == lines_view(chunked)
+    assert view(Document.parse(text)) == view(chunked)
 
 
 write_values = st.text(st.sampled_from(WRITE_CHARS), min_size=1, max_size=8)
@@ -296,6 +305,7 @@ def test_edits_on_generated_files_mean_what_they_say(case: tuple[str, Model], to
     reparsed = Document.parse(doc.serialize())
     assert view(reparsed) == model.view()
     assert reparsed.serialize() == doc.serialize()
+    assert lines_view(doc) == lines_view(reparsed)  # lines follow the edited text
 
 
 @FAST

@@ -1,4 +1,6 @@
-"""UCI (OpenWrt config file) layer: lossless parsing, in-place edits, two backends."""
+"""UCI (OpenWrt config file) layer: lossless parsing that reads files exactly as libuci
+does (same values, same refusals with libuci's reason, line and byte), sections with
+the lines they come from, in-place edits, two backends."""
 
 from .backends import (
     FileBackend,

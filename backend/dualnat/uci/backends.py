@@ -211,6 +211,10 @@ class UciCommandBackend:
 
     ``uci`` rewrites the whole file on commit, so comments and layout are not kept.
     Commands run from an argv list (never a shell); values are passed quoted on stdin.
+    Success is judged by the exit status and by the output (a commit is checked by
+    reading the config back, as ``uci batch`` exits 0 even when a command in it
+    failed); stderr only feeds error messages, since a harmless warning there (e.g.
+    the loader's "ERROR: ld.so: object ... cannot be preloaded") is no failure.
     """
 
     def __init__(
@@ -248,9 +252,9 @@ class UciCommandBackend:
         """``uci export CONFIG`` parsed; a config uci cannot find reads as empty."""
         check_config_name(config)
         argv, code, out, err = self._run(["export", config])
-        if code != 0 and "Entry not found" in err:
-            return Document.parse("", str(self.config_dir / config))
-        if code != 0 or err.strip():
+        if code != 0:
+            if "Entry not found" in err:
+                return Document.parse("", str(self.config_dir / config))
             raise UciCommandError(argv, code, err)
         return Document.parse(out, f"uci export {config}")
 
@@ -259,19 +263,26 @@ class UciCommandBackend:
 
         Changes already in effect are skipped; if nothing is left, uci is not run.
         A missing config file is created empty first (uci only edits existing files).
-        Raises :class:`UciCommandError` on a non-zero exit or any stderr output.
+        Raises :class:`UciCommandError` (with uci's stderr) on a non-zero exit, or when
+        the config read back afterwards does not hold the changes.
         """
         check_config_name(config)
         todo = _checked(changes)
         if not todo:
             return
-        script = batch_script(config, todo, self.read(config))
+        current = self.read(config)
+        script = batch_script(config, todo, current)
         if not script:
             return
+        expected = current.copy()
+        expected.apply(todo)
         path = self.config_dir / config
         if not path.exists():
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         argv, code, _out, err = self._run(["batch"], script)
-        if code != 0 or err.strip():
+        if code != 0:
             raise UciCommandError(argv, code, err)
+        if self.read(config).sections() != expected.sections():
+            detail = err.strip() or "no error output"
+            raise UciCommandError(argv, code, f"the changes are not in effect ({detail})")

@@ -74,8 +74,9 @@ def _build(chunks: Sequence[Chunk], path: str) -> _Model:
     for ci, chunk in enumerate(chunks):
         text = chunk.text
         newlines = text.count("\n")
+        several = newlines > 1 or (newlines == 1 and text[-1] != "\n")  # physical lines
         for si, stmt in enumerate(chunk.statements):
-            at = line + text.count("\n", 0, stmt.start) if newlines > 1 else line
+            at = line + text.count("\n", 0, stmt.start) if several else line
             try:
                 builder.statement(stmt.keyword, stmt.args, at, (ci, si))
             except Refused as exc:
@@ -558,7 +559,7 @@ class Document:
 
     def _replace_in_place(self, ref: Ref, text: str) -> bool:
         """Replace a statement that is alone on its line when the result is still exactly
-        one statement on one line; return False (nothing changed) otherwise."""
+        one statement on as many lines; return False (nothing changed) otherwise."""
         ci, si = ref
         chunk = self._chunks[ci]
         if si != 0 or len(chunk.statements) != 1:
@@ -571,6 +572,8 @@ class Document:
             return False
         if len(new) != 1 or _args(new[0]) != _expected([text]):
             return False
+        if new[0].text.count("\n") != chunk.text.count("\n"):
+            return False  # a multi-line value: the lines after it move (general path)
         self._chunks[ci] = new[0]
         return True
 

@@ -27,6 +27,11 @@ class UciParseError(UciError):
         super().__init__(f"{path}:{line}: {reason}")
 
 
+# libuci's reasons for refusing a statement for what came before it
+OPTION_BEFORE_SECTION = "option/list command found before the first section"
+SECTION_TYPE_CHANGED = "section of different type overwrites prior section with same name"
+
+
 class SectionNotFoundError(UciError, KeyError):
     """An edit addressed a named section that does not exist."""
 

@@ -31,10 +31,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from .errors import UciParseError
+from .errors import OPTION_BEFORE_SECTION, UciParseError
 from .names import is_name, is_package_name, is_type
-
-OPTION_BEFORE_SECTION = "option/list command found before the first section"
 
 KEYWORDS = {
     "package": "package",
@@ -304,10 +302,10 @@ class Reader:
 # One ordinary line that libuci reads like this regex: a keyword followed by a space or
 # tab, one or two simple words (bare, or single/double quoted without escapes), then
 # whitespace and an optional comment.  Names, types and counts are checked by callers.
-_BARE = r"""[^ \t\n\r\v\f'"\\#;\x00]++"""
-_WORD = rf"""({_BARE}|'[^'\n\x00]*+'|"[^"\\\n\x00]*+")"""
+SIMPLE_WORD = r"""([^ \t\n\r\v\f'"\\#;\x00]++|'[^'\n\x00]*+'|"[^"\\\n\x00]*+")"""
 _FAST_LINE_RE = re.compile(
-    rf"[ \t]*+(?:(option|config|list|package|[colp])[ \t]++{_WORD}(?:[ \t]++{_WORD})?)?"
+    rf"[ \t]*+(?:(option|config|list|package|[colp])[ \t]++{SIMPLE_WORD}"
+    rf"(?:[ \t]++{SIMPLE_WORD})?)?"
     r"[ \t\r]*+(?:#[^\n]*+)?(?:\n|\Z)"
 )
 

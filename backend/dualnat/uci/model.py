@@ -22,12 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .lexer import OPTION_BEFORE_SECTION
+from .errors import OPTION_BEFORE_SECTION, SECTION_TYPE_CHANGED
 
 OptionValue = str | list[str]
 Ref = tuple[int, int]  # (chunk index, statement index)
-
-SECTION_TYPE_CHANGED = "section of different type overwrites prior section with same name"
 
 
 @dataclass(frozen=True)
@@ -82,8 +80,18 @@ class Sec:
 
     def snapshot(self) -> Section:
         """An independent :class:`Section`."""
-        opts = {k: list(v) if type(v) is list else v for k, v in self.options.items()}
-        return Section(self.type, self.name, opts, tuple(self.lines), dict(self.option_lines))
+        opts = dict(self.options)
+        if list in map(type, opts.values()):
+            opts = {k: list(v) if type(v) is list else v for k, v in opts.items()}
+        sec = object.__new__(Section)
+        sec.__dict__.update(  # what Section() does, without its slower frozen __setattr__
+            type=self.type,
+            name=self.name,
+            options=opts,
+            lines=tuple(self.lines),
+            option_lines=dict(self.option_lines),
+        )
+        return sec
 
 
 @dataclass
