@@ -13,36 +13,26 @@ from conftest import snapshot
 from flask import Flask
 
 from dualnat.ubus import adapter
-from dualnat.ubus.methods import METHODS, SESSION
+from dualnat.ubus.methods import LANG, METHODS, SESSION
 
-SID = {SESSION: "f3c1d8e2a9b04c6e8d7f5a1b2c3d4e5f"}
-NO_ARGS = ["status", "get_config", "list_forwards", "plan", "main_router", "doctor"]
+# what every call carries besides the method's own arguments: the session (uhttpd adds
+# it) and the UI language (common.js adds it; "" = English)
+SID = {SESSION: "f3c1d8e2a9b04c6e8d7f5a1b2c3d4e5f", LANG: ""}
+NO_ARGS = ["status", "get_config", "plan", "doctor"]
 # each method's own arguments, as the LuCI page sends them
 ARGS: dict[str, dict[str, Any]] = {
-    "set_config": {"config": {"main_router_vendor": "xiaomi", "public_address": "198.51.100.7"}},
-    "set_forward": {
-        "id": "cam",
-        "forward": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
-    },
     "check_config": {"config": {"main_router_vendor": "xiaomi", "public_address": "198.51.100.7"}},
     "check_forward": {
         "id": "cam",
         "forward": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
     },
     # the whole set as the Forwards page sends it (uci sections, staged changes merged)
-    "set_forwards": {
-        "forwards": {
-            "nas_web": {"external_port": "8443", "internal_ip": "192.168.1.50", "enabled": True},
-            "cam": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
-        }
-    },
     "check_forwards": {
         "forwards": {
             "nas_web": {"external_port": "8443", "internal_ip": "192.168.1.50", "enabled": True},
             "cam": {"external_port": "8554", "internal_ip": "192.168.1.80", "hairpin": True},
         }
     },
-    "delete_forward": {"id": "web"},
     "instructions": {"vendor": "", "lang": "", "format": ""},
     "apply": {"dry_run": True},
     "revert": {"dry_run": True},
@@ -65,26 +55,40 @@ def call(ubus: Any, method: str, args: dict[str, Any]) -> dict[str, Any]:
 def test_every_method_is_registered_with_the_session_argument(ubus: Any) -> None:
     methods = ubus.objects()["dualnat"]
     assert sorted(methods) == sorted(m.name for m in METHODS)
-    assert len(methods) == 16
+    assert len(methods) == 10
     for name, signature in methods.items():
         assert signature[SESSION] == ubus.BLOBMSG_TYPE_STRING, name
-        assert set(signature) == {SESSION, *ARGS.get(name, {})}
-    assert methods["set_forward"] == {
+        assert signature[LANG] == ubus.BLOBMSG_TYPE_STRING, name
+        assert set(signature) == {*SID, *ARGS.get(name, {})}
+    assert methods["check_forward"] == {
         SESSION: ubus.BLOBMSG_TYPE_STRING,
         "id": ubus.BLOBMSG_TYPE_STRING,
         "forward": ubus.BLOBMSG_TYPE_TABLE,
+        LANG: ubus.BLOBMSG_TYPE_STRING,
     }
-    assert methods["check_forward"] == methods["set_forward"]
     assert methods["check_config"] == {
         SESSION: ubus.BLOBMSG_TYPE_STRING,
         "config": ubus.BLOBMSG_TYPE_TABLE,
+        LANG: ubus.BLOBMSG_TYPE_STRING,
     }
-    assert methods["set_forwards"] == {
+    assert methods["check_forwards"] == {
         SESSION: ubus.BLOBMSG_TYPE_STRING,
         "forwards": ubus.BLOBMSG_TYPE_TABLE,
+        LANG: ubus.BLOBMSG_TYPE_STRING,
     }
-    assert methods["check_forwards"] == methods["set_forwards"]
     assert methods["apply"]["dry_run"] == ubus.BLOBMSG_TYPE_BOOL
+
+
+def test_sentences_come_back_in_the_language_asked_for(ubus: Any) -> None:
+    en = call(ubus, "plan", dict(SID))
+    zh = call(ubus, "plan", {**SID, LANG: "zh-cn"})
+    assert en["items"][0]["reason"].startswith("Connections that the main router forwards")
+    assert zh["items"][0]["reason"].startswith("主路由转发到")
+    assert zh["items"][0]["reason_parts"] == en["items"][0]["reason_parts"]
+    reply = call(ubus, "doctor", {**SID, LANG: "ja"})
+    assert all(f["title"] and not f["title"].isascii() for f in reply["findings"])
+    reply = call(ubus, "status", {**SID, LANG: "fr"})
+    assert reply["status"] == 422 and "lang" in reply["errors"]
 
 
 def test_methods_without_arguments_take_exactly_what_luci_sends(ubus: Any) -> None:
@@ -124,13 +128,14 @@ def test_an_undeclared_argument_is_invalid(ubus: Any, method: str) -> None:
     [
         ("apply", {"dry_run": 0}),  # an integer is INT32, not BOOL
         ("apply", {"dry_run": "true"}),
-        ("set_forward", {"id": 7, "forward": {}}),
-        ("set_forward", {"id": "cam", "forward": []}),  # ARRAY, not TABLE
-        ("set_config", {"config": None}),  # UNSPEC
+        ("check_forward", {"id": 7, "forward": {}}),
+        ("check_forward", {"id": "cam", "forward": []}),  # ARRAY, not TABLE
+        ("check_config", {"config": None}),  # UNSPEC
         ("check_forward", {"id": "cam", "forward": "x"}),
         ("check_config", {"config": []}),
-        ("set_forwards", {"forwards": []}),  # ARRAY: a list of forwards is not the set
+        ("check_forwards", {"forwards": []}),  # ARRAY: a list of forwards is not the set
         ("check_forwards", {"forwards": "cam"}),
+        ("plan", {LANG: 1}),
         ("check_forwards", {"forwards": None}),
         ("instructions", {"vendor": None, "lang": "", "format": ""}),
     ],
@@ -140,15 +145,24 @@ def test_a_wrong_blobmsg_type_is_invalid(ubus: Any, method: str, args: dict[str,
         ubus.call("dualnat", method, {**SID, **args})
 
 
-def test_writes_reach_the_config_file(ubus: Any, confdir: Path) -> None:
-    reply = call(ubus, "set_forward", {**SID, **ARGS["set_forward"]})
-    assert reply["name"] == "cam" and reply["internal_port"] == "8554"
-    assert "config forward 'cam'" in (confdir / "dualnat").read_text()
-    assert call(ubus, "delete_forward", {**SID, "id": "cam"}) == {"deleted": "cam"}
-    reply = call(ubus, "set_config", {**SID, **ARGS["set_config"]})
-    assert reply["main_router_vendor"] == "xiaomi"
-    forwards = call(ubus, "list_forwards", dict(SID))["forwards"]
-    assert [f["name"] for f in forwards] == ["nas_web", "game", "web", "office_ssh"]
+# the forwards of the fixture config as GET /forwards gives them, the body of a check
+SAVED = {
+    "nas_web": {"external_port": "8443", "internal_ip": "192.168.1.50", "internal_port": "443"},
+    "game": {
+        "proto": "udp",
+        "external_port": "27015-27020",
+        "internal_ip": "192.168.1.60",
+        "target_gateway": "main",
+    },
+    "web": {"external_port": "80", "internal_ip": "192.168.1.51", "internal_port": "8080"},
+    "office_ssh": {
+        "external_port": "2222",
+        "internal_ip": "192.168.1.70",
+        "internal_port": "22",
+        "allow_source": ["203.0.113.0/24"],
+        "hairpin": False,
+    },
+}
 
 
 def test_checks_answer_like_the_writes_and_write_nothing(ubus: Any, confdir: Path) -> None:
@@ -165,14 +179,11 @@ def test_checks_answer_like_the_writes_and_write_nothing(ubus: Any, confdir: Pat
     reply = call(ubus, "check_forward", {**SID, "id": "Cam", "forward": clash})
     assert reply["status"] == 400 and "errors" in reply
     assert snapshot(confdir) == before
-    args = {**SID, "id": "cam", "forward": clash}
-    assert call(ubus, "set_forward", args) == call(ubus, "check_forward", args)
-    assert snapshot(confdir) == before
 
 
 def test_the_whole_set_is_checked_and_written_as_luci_sends_it(ubus: Any, confdir: Path) -> None:
     before = snapshot(confdir)
-    forwards = call(ubus, "list_forwards", dict(SID))["forwards"]
+    forwards = call(ubus, "check_forwards", {**SID, "forwards": SAVED})["forwards"]
     staged = {f.pop("name"): f for f in forwards}  # the saved forwards ...
     del staged["game"]  # ... with a staged deletion
     staged["cam"] = {"external_port": "8554", "internal_ip": "192.168.1.80"}  # and two adds
@@ -184,7 +195,6 @@ def test_the_whole_set_is_checked_and_written_as_luci_sends_it(ubus: Any, confdi
             "8554 overlaps forward 'cam' on tcp; two forwards cannot share a port"
         ]
     }
-    assert call(ubus, "set_forwards", {**SID, "forwards": staged}) == reply
     assert snapshot(confdir) == before
     staged["cam2"]["external_port"] = "27018"  # game's udp range, free once game is gone
     staged["cam2"]["proto"] = "udp"
@@ -193,15 +203,13 @@ def test_the_whole_set_is_checked_and_written_as_luci_sends_it(ubus: Any, confdi
     names = ["nas_web", "web", "office_ssh", "cam", "cam2"]
     assert [f["name"] for f in reply["forwards"]] == names
     assert snapshot(confdir) == before
-    assert call(ubus, "set_forwards", {**SID, "forwards": staged}) == reply
-    assert [f["name"] for f in call(ubus, "list_forwards", dict(SID))["forwards"]] == names
 
 
 def test_an_invalid_forward_is_an_error_reply_and_changes_nothing(ubus: Any, confdir: Path) -> None:
     before = snapshot(confdir)
     reply = call(
         ubus,
-        "set_forward",
+        "check_forward",
         {**SID, "id": "cam", "forward": {"external_port": "80; rm -rf /", "internal_ip": "x"}},
     )
     assert reply["status"] == 422
@@ -212,16 +220,14 @@ def test_an_invalid_forward_is_an_error_reply_and_changes_nothing(ubus: Any, con
 @pytest.mark.parametrize("bad_id", ["../firewall", "a/b", "Cam", "x\ny", "", "a" * 40])
 def test_a_hostile_id_is_an_error_reply(ubus: Any, confdir: Path, bad_id: str) -> None:
     before = snapshot(confdir)
-    reply = call(ubus, "delete_forward", {**SID, "id": bad_id})
-    assert reply["status"] in (400, 404, 405) and "errors" in reply
     reply = call(
-        ubus, "set_forward", {**SID, "id": bad_id, "forward": ARGS["set_forward"]["forward"]}
+        ubus, "check_forward", {**SID, "id": bad_id, "forward": ARGS["check_forward"]["forward"]}
     )
     assert reply["status"] in (400, 404, 405) and "errors" in reply
     assert snapshot(confdir) == before
 
 
-@pytest.mark.parametrize("method", ["set_forwards", "check_forwards"])
+@pytest.mark.parametrize("method", ["check_forwards"])
 @pytest.mark.parametrize("bad_id", ["../firewall", "Cam", "x\ny", "a'b", "nul\x00", "a" * 40])
 def test_a_hostile_id_in_the_set_is_an_error_reply(
     ubus: Any, confdir: Path, method: str, bad_id: str

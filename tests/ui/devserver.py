@@ -369,7 +369,9 @@ class Router:
         self.calls.append(
             {"object": "procd", "method": "reload", "args": {"config": "dualnat"}, "status": 0}
         )
-        fake_ubus.call("dualnat", "apply", {"dry_run": False, "ubus_rpc_session": "procd"})
+        fake_ubus.call(
+            "dualnat", "apply", {"dry_run": False, "lang": "", "ubus_rpc_session": "procd"}
+        )
 
 
 def vars_of(change: Change) -> list[Any]:

@@ -26,7 +26,8 @@ SNAPSHOT_JS = """
         state: fw.getAttribute('data-state'),
         text: fw.innerText,
         header: names(fw.querySelectorAll('li[data-forward]'), 'data-forward'),
-        buttons: fw.querySelectorAll('button').length,
+        buttons: fw.querySelectorAll('button:not(.dualnat-revert)').length,
+        revert: fw.querySelectorAll('button.dualnat-revert').length,
         doctor: names(document.querySelectorAll(
             '#dualnat-doctor tr[data-forward]:has([data-code="forward.rules_missing"])'),
             'data-forward'),
@@ -93,3 +94,19 @@ def test_rules_the_firewall_skipped_break_only_their_forward(page: Any, server: 
     now = wait_state(page, "broken")
     assert now["header"] == now["doctor"] == now["missing"] == ["game"]
     assert set(now["loaded"]) == FORWARDS - {"game"}
+
+
+def test_removing_the_rules_asks_first_and_brings_back_pending(
+    page: Any, server: DevServer
+) -> None:
+    """Revert (a write) is offered where rules are written: it asks, then takes dualnat's
+    sections out; the firewall row is back at pending."""
+    open_view(page, server, "overview", pollscale="0.1")
+    assert page.evaluate(SNAPSHOT_JS)["revert"] == 0  # pending: nothing to remove
+    page.click('#dualnat-status tr[data-row="firewall"] .cbi-button-apply')  # Apply now
+    now = wait_state(page, "applied")
+    assert now["revert"] == 1
+    page.click("#dualnat-status button.dualnat-revert")
+    page.click(".modal button.cbi-button-negative")  # the confirmation
+    now = wait_state(page, "pending")
+    assert "dualnat_" not in (server.config / "firewall").read_text()

@@ -7,19 +7,19 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from ..i18n import DEFAULT_LANG, normalize_lang
-from .errors import BAD_REQUEST, ApiError
+from .errors import UNPROCESSABLE, ApiError
 
 
 def _read() -> None:
     values = request.args.getlist("lang")
     text = values[0] if values else ""
     if len(values) > 1:
-        raise ApiError(BAD_REQUEST, {"lang": ["given more than once"]})
+        raise ApiError(UNPROCESSABLE, {"lang": ["given more than once"]})
     try:
         g.lang = normalize_lang(text) if text else DEFAULT_LANG
     except ValueError as exc:
         g.lang = DEFAULT_LANG
-        raise ApiError(BAD_REQUEST, {"lang": [str(exc)]}) from None
+        raise ApiError(UNPROCESSABLE, {"lang": [str(exc)]}) from None
 
 
 def request_lang() -> str:

@@ -148,7 +148,7 @@ return view.extend({
 
 	revertButton: function() {
 		return E('button', {
-			'class': 'cbi-button cbi-button-negative',
+			'class': 'cbi-button cbi-button-negative dualnat-revert',
 			'click': ui.createHandlerFn(this, 'handleRevert'),
 			'disabled': isReadonlyView
 		}, _('Remove dualnat\'s rules'));
