@@ -18,13 +18,14 @@ from pathlib import Path
 
 from bench_timing import Timing, best, best_of, machine_load, timed
 
-from dualnat.apply import Environment, apply_plan
+from dualnat.apply import apply_plan
 from dualnat.context import make_plan
 from dualnat.doctor.conntrack import parse as parse_conntrack_text
 from dualnat.model import Config, Forward, NetworkState, PortRange, Proto, Settings
 from dualnat.planner import build_plan
 from dualnat.render import render
 from dualnat.services import ServicePorts
+from dualnat.site import Site
 from dualnat.uci import Document, FileBackend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,10 +121,8 @@ def bench_apply(n: int, repeat: int = 5) -> Timing:
             net = (d / "network").read_text().replace("255.255.255.0", "255.255.252.0")
             (d / "network").write_text(net)
             (d / "dualnat").write_text(config_text(n))
-            env = Environment(FileBackend(d), d / ".dualnat")
-            runs.append(
-                timed(lambda e=env: apply_plan(make_plan(e.backend, resolve=lambda _: None), e))
-            )
+            env = Site(FileBackend(d), d / ".dualnat")
+            runs.append(timed(lambda e=env: apply_plan(make_plan(e, resolve=lambda _: None), e)))
     return best(runs)
 
 

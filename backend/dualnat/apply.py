@@ -3,75 +3,26 @@
 from __future__ import annotations
 
 import difflib
-import fcntl
-import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from .context import is_live
 from .errors import ApplyError, ConfigInvalid
 from .plan import DhcpServer, Plan, Sysctl
 from .render.uci import UciSection, firewall_sections
+from .site import Site
 from .sync import dhcp_changes, firewall_changes
 from .uci import (
     Change,
     Document,
-    UciBackend,
     UciError,
     atomic_write,
 )
 
 FIREWALL = "firewall"
 DHCP = "dhcp"
-SYSCTL_FILE = Path("/etc/sysctl.d/90-dualnat.conf")
 ORIGINAL_MARK = "# before dualnat: "
-
-Runner = Callable[..., subprocess.CompletedProcess]
-
-
-@dataclass
-class Environment:
-    """The system around a config folder: where to lock, back up, check, reload, tune."""
-
-    backend: UciBackend
-    state_dir: Path
-    check_cmd: list[str] | None = None
-    reload_cmd: list[str] | None = None
-    dhcp_reload_cmd: list[str] | None = None
-    sysctl_file: Path | None = None
-    proc_sys: Path | None = None
-    run: Runner = field(default=subprocess.run)
-    init_dir: Path | None = None  # on the router: where the init scripts are
-
-    def reload_skipped(self, service: str) -> str:
-        """Why `service` is not reloaded: what was found (or not) on this machine."""
-        if self.init_dir is None:
-            return f"not on the router (dualnat works on the folder {self.backend.config_dir})"
-        return f"{self.init_dir / service} does not exist on this router"
-
-    @classmethod
-    def detect(cls, backend: UciBackend) -> Environment:
-        """OpenWrt when working on the live /etc/config, otherwise files only."""
-        config_dir = Path(backend.config_dir)
-        if not is_live(config_dir):
-            return cls(backend, config_dir / ".dualnat")
-        fw4 = shutil.which("fw4")
-        init = Path("/etc/init.d")
-        return cls(
-            backend,
-            Path("/tmp/dualnat"),
-            check_cmd=[fw4, "-q", "check"] if fw4 else None,
-            reload_cmd=[str(init / "firewall"), "reload"] if (init / "firewall").exists() else None,
-            dhcp_reload_cmd=[str(init / "dnsmasq"), "reload"]
-            if (init / "dnsmasq").exists()
-            else None,
-            sysctl_file=SYSCTL_FILE,
-            proc_sys=Path("/proc/sys"),
-            init_dir=init,
-        )
 
 
 @dataclass
@@ -100,23 +51,7 @@ def _diff(config: str, before: Document, changes: Sequence[Change]) -> str:
     )
 
 
-@contextmanager
-def _locked(state_dir: Path, dry_run: bool = False) -> Iterator[None]:
-    """One apply or revert at a time, across processes. A dry run writes nothing, not
-    even the lock file (it only reads files that writers replace atomically)."""
-    if dry_run:
-        yield
-        return
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / "lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _run_ok(env: Environment, cmd: list[str] | None) -> tuple[bool, str]:
+def _run_ok(env: Site, cmd: list[str] | None) -> tuple[bool, str]:
     if cmd is None:
         return True, ""
     try:
@@ -136,7 +71,7 @@ class _Target:
     service: str
 
 
-def _targets(env: Environment) -> tuple[_Target, _Target]:
+def _targets(env: Site) -> tuple[_Target, _Target]:
     return (
         _Target(FIREWALL, env.check_cmd, env.reload_cmd, "firewall"),
         _Target(DHCP, None, env.dhcp_reload_cmd, "dnsmasq"),
@@ -146,9 +81,7 @@ def _targets(env: Environment) -> tuple[_Target, _Target]:
 Undo = Callable[[], None]
 
 
-def _commit_checked(
-    env: Environment, target: _Target, changes: list[Change], messages: list[str]
-) -> Undo:
+def _commit_checked(env: Site, target: _Target, changes: list[Change], messages: list[str]) -> Undo:
     """Back up, commit, check and reload; restore the backup if anything fails.
 
     Returns what puts the previous config back, for when a later step fails.
@@ -199,12 +132,12 @@ def _read_originals(path: Path) -> dict[str, str]:
     return originals
 
 
-def _sysctl_path(env: Environment, key: str) -> Path:
+def _sysctl_path(env: Site, key: str) -> Path:
     assert env.proc_sys is not None
     return env.proc_sys / Sysctl(None, (), key, "").proc_path
 
 
-def _apply_sysctls(env: Environment, items: list[Sysctl], messages: list[str]) -> None:
+def _apply_sysctls(env: Site, items: list[Sysctl], messages: list[str]) -> None:
     if env.sysctl_file is None or env.proc_sys is None:
         if items:
             wanted = ", ".join(f"{i.key}={i.value}" for i in items)
@@ -231,7 +164,7 @@ def _apply_sysctls(env: Environment, items: list[Sysctl], messages: list[str]) -
     )
 
 
-def _revert_sysctls(env: Environment, messages: list[str]) -> None:
+def _revert_sysctls(env: Site, messages: list[str]) -> None:
     if env.sysctl_file is None or env.proc_sys is None or not env.sysctl_file.exists():
         return
     for key, value in _read_originals(env.sysctl_file).items():
@@ -246,7 +179,7 @@ def _revert_sysctls(env: Environment, messages: list[str]) -> None:
 
 
 def _sync(
-    env: Environment,
+    env: Site,
     target: _Target,
     changes: list[Change],
     before: Document,
@@ -263,7 +196,7 @@ def _sync(
     return _commit_checked(env, target, changes, result.messages)
 
 
-def _apply(env: Environment, plan: Plan | None, dry_run: bool) -> ApplyResult:
+def _apply(env: Site, plan: Plan | None, dry_run: bool) -> ApplyResult:
     result = ApplyResult([], "", [])
     firewall, dhcp = _targets(env)
     wanted: list[UciSection] = firewall_sections(plan) if plan is not None else []
@@ -287,18 +220,18 @@ def _apply(env: Environment, plan: Plan | None, dry_run: bool) -> ApplyResult:
     return result
 
 
-def apply_plan(plan: Plan, env: Environment, dry_run: bool = False) -> ApplyResult:
+def apply_plan(plan: Plan, env: Site, dry_run: bool = False) -> ApplyResult:
     """Make the firewall and DHCP configs and the sysctls match `plan` (idempotent).
 
     A plan with apply blockers (e.g. DHCP must move but there is no dhcp section) raises
     ConfigInvalid with them before anything is written."""
     if plan.apply_blockers:
         raise ConfigInvalid(plan.apply_blockers)
-    with _locked(env.state_dir, dry_run):
+    with env.lock(dry_run):
         return _apply(env, plan, dry_run)
 
 
-def revert(env: Environment, dry_run: bool = False) -> ApplyResult:
+def revert(env: Site, dry_run: bool = False) -> ApplyResult:
     """Remove every dualnat_* section, undo dualnat's DHCP edits, restore the sysctls."""
-    with _locked(env.state_dir, dry_run):
+    with env.lock(dry_run):
         return _apply(env, None, dry_run)

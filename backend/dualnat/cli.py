@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .apply import Environment, apply_plan, revert
-from .context import backend_for, config_dir_from, is_live, make_plan
+from .apply import apply_plan, revert
+from .context import make_plan
 from .errors import ApplyError, ConfigInvalid
 from .i18n import DEFAULT_LANG, normalize_lang
 from .plan import Plan
 from .plan_text import check_text, main_router_text, plan_text
 from .render import REVERTERS, render
+from .site import Site, config_dir_from
 from .uci import UciError
 
 EXIT_OK = 0
@@ -90,15 +91,13 @@ def _report(result_diff: str, messages: list[str], dry_run: bool) -> None:
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     plan = _plan(args)
-    env = Environment.detect(args.backend)
-    result = apply_plan(plan, env, dry_run=args.dry_run)
+    result = apply_plan(plan, args.site, dry_run=args.dry_run)
     _report(result.diff, result.messages, args.dry_run)
     return EXIT_OK
 
 
 def _cmd_revert(args: argparse.Namespace) -> int:
-    env = Environment.detect(args.backend)
-    result = revert(env, dry_run=args.dry_run)
+    result = revert(args.site, dry_run=args.dry_run)
     _report(result.diff, result.messages, args.dry_run)
     return EXIT_OK
 
@@ -147,8 +146,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace, vendor: str | None = None) -> Plan:
     from .publicip import resolver_for  # public_address 'auto': the address the daemon found
 
-    live = is_live(args.config_dir)
-    return make_plan(args.backend, live, resolver_for(args.backend), vendor)
+    return make_plan(args.site, resolver_for(args.site), vendor)
 
 
 def _add_lang(parser: argparse.ArgumentParser) -> None:
@@ -228,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:
             print(f"error: --lang: {exc}", file=sys.stderr)
             return EXIT_INVALID
-    args.backend = backend_for(args.config_dir)
+    args.site = Site.open(args.config_dir)
     try:
         code = int(args.func(args))
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

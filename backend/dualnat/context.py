@@ -1,9 +1,7 @@
-"""Where things are: the config folder, the UCI backend for it, and the inputs of a plan."""
+"""The inputs of a plan, read from a Site, and the plan made from them (make_plan)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,31 +14,9 @@ from .plan import Plan
 from .planner import build_plan
 from .public import Resolver, resolve_ipv4, resolve_public
 from .services import ServicePorts, from_configs, from_proc
-from .uci import Document, FileBackend, UciBackend, UciCommandBackend
+from .site import Site
+from .uci import Document
 from .vendors import load_vendor
-
-ROUTER_CONFIG_DIR = Path("/etc/config")
-ENV_CONFIG_DIR = "DUALNAT_CONFIG_DIR"
-
-
-def config_dir_from(arg: str | None) -> Path:
-    """--config-dir, else $DUALNAT_CONFIG_DIR, else /etc/config."""
-    return Path(arg or os.environ.get(ENV_CONFIG_DIR) or ROUTER_CONFIG_DIR)
-
-
-def is_live(config_dir: Path) -> bool:
-    """True when we work on this machine's own /etc/config (i.e. on the router)."""
-    try:
-        return config_dir.resolve() == ROUTER_CONFIG_DIR.resolve() and ROUTER_CONFIG_DIR.is_dir()
-    except OSError:
-        return False
-
-
-def backend_for(config_dir: Path) -> UciBackend:
-    """libuci (the `uci` command) on the router, the pure-Python writer elsewhere."""
-    if is_live(config_dir) and shutil.which("uci"):
-        return UciCommandBackend(config_dir)
-    return FileBackend(config_dir)
 
 
 @dataclass(frozen=True)
@@ -54,12 +30,13 @@ class Inputs:
     document: Document
 
 
-def load_inputs(backend: UciBackend, live: bool = False) -> tuple[Inputs, list[Problem]]:
+def load_inputs(site: Site) -> tuple[Inputs, list[Problem]]:
     """Read dualnat, network, firewall and the service configs.
 
     Returns the inputs built from everything valid, with the problems found so far; raises
     ConfigInvalid only when the LAN itself cannot be determined.
     """
+    backend, live = site.backend, site.live
     document = backend.read(CONFIG_NAME)
     config, problems = parse_config(document)
     firewall = backend.read("firewall")
@@ -97,18 +74,13 @@ def _may_need_live_invalid_drop(config: Config, net: NetworkState) -> bool:
     )
 
 
-def make_plan(
-    backend: UciBackend,
-    live: bool = False,
-    resolve: Resolver = resolve_ipv4,
-    vendor: str | None = None,
-) -> Plan:
+def make_plan(site: Site, resolve: Resolver = resolve_ipv4, vendor: str | None = None) -> Plan:
     """Load the inputs from `backend` and plan; ConfigInvalid lists every problem at once.
 
     `vendor` plans for another main-router vendor than the configured one (the range split
     and the DHCP advice depend on it).
     """
-    inputs, problems = load_inputs(backend, live)
+    inputs, problems = load_inputs(site)
     settings = inputs.config.settings
     profile = load_vendor(vendor or settings.main_router_vendor)
     public = resolve_public(settings.public_address if settings.enabled else None, resolve)

@@ -21,7 +21,8 @@ from . import __version__
 from .model import NOT_PUBLIC
 from .options import PUBLIC_ADDRESS_AUTO
 from .public import Resolver, resolve_ipv4
-from .uci import UciBackend, atomic_write
+from .site import Site
+from .uci import atomic_write
 
 SERVICES = ("api.ipify.org", "ipv4.icanhazip.com")  # both answer over HTTP and HTTPS
 TIMEOUT = (3.05, 3.0)  # seconds: connect, read
@@ -194,9 +195,7 @@ class PublicAddress:
         }
 
 
-def resolver_for(backend: UciBackend) -> Resolver:
+def resolver_for(site: Site) -> Resolver:
     """The planner's resolver for a config folder: ``auto`` is the address in the state
     file that the daemon keeps (discovered now if it is missing or old), names use DNS."""
-    from .apply import Environment
-
-    return PublicAddress(Environment.detect(backend).state_dir / STATE_FILE).resolve
+    return PublicAddress(site.state_dir / STATE_FILE).resolve

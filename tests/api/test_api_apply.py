@@ -10,8 +10,8 @@ from conftest import resolve, snapshot
 from flask.testing import FlaskClient
 
 from dualnat.api import create_app
-from dualnat.apply import Environment
-from dualnat.uci import Document, UciBackend
+from dualnat.site import Site
+from dualnat.uci import Document, FileBackend
 
 API = "/api/v1"
 
@@ -49,10 +49,8 @@ def test_apply_writes_then_changes_nothing_and_revert_restores(
 
 
 def test_a_failing_reload_is_a_json_error_and_the_old_config_stays(confdir: Path) -> None:
-    def environment(backend: UciBackend) -> Environment:
-        return Environment(backend, confdir / ".dualnat", reload_cmd=["false"])
-
-    client = create_app(confdir, resolve=resolve, environment=environment).test_client()
+    site = Site(FileBackend(confdir), confdir / ".dualnat", reload_cmd=["false"])
+    client = create_app(confdir, resolve=resolve, site=site).test_client()
     original = (confdir / "firewall").read_bytes()
     r = client.post(f"{API}/apply", json={"dry_run": False})
     assert r.status_code == 500

@@ -18,8 +18,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from dualnat.api import create_app
-from dualnat.apply import Environment
-from dualnat.uci import UciBackend
+from dualnat.site import Site
+from dualnat.uci import FileBackend
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "router"
 STEPS = {
@@ -79,12 +79,10 @@ def run_child(client: FlaskClient, action: Action, kill_at: int) -> tuple[int, i
 
 
 def client_for(confdir: Path, reload_ok: bool) -> FlaskClient:
-    def environment(backend: UciBackend) -> Environment:
-        return Environment(
-            backend, confdir / ".dualnat", reload_cmd=["true" if reload_ok else "false"]
-        )
-
-    client = create_app(confdir, resolve=lambda _: None, environment=environment).test_client()
+    site = Site(
+        FileBackend(confdir), confdir / ".dualnat", reload_cmd=["true" if reload_ok else "false"]
+    )
+    client = create_app(confdir, resolve=lambda _: None, site=site).test_client()
     warm_up = client.post("/api/v1/apply", json={"dry_run": True})  # imports, state dir
     assert warm_up.status_code == 200
     return client

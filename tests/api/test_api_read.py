@@ -150,8 +150,8 @@ def test_the_schemas_cover_every_option_of_the_model() -> None:
     from dataclasses import fields
 
     from dualnat.api.schemas import ForwardSchema, SettingsSchema
-    from dualnat.api.store import FORWARD_OPTIONS, SETTINGS_OPTIONS
     from dualnat.model import Forward, Settings
+    from dualnat.writer import FORWARD_OPTIONS, SETTINGS_OPTIONS
 
     settings = [f.name for f in fields(Settings)]
     assert list(SettingsSchema().fields) == settings

@@ -82,9 +82,10 @@ def rich_plan() -> Plan:
 def example_plan() -> Plan:
     """The example config folder's forwards on its LAN (matches data/conntrack)."""
     from dualnat.context import make_plan as plan_from_folder
+    from dualnat.site import Site
     from dualnat.uci import FileBackend
 
-    return plan_from_folder(FileBackend(EXAMPLE), resolve=lambda _: None)
+    return plan_from_folder(Site.detect(FileBackend(EXAMPLE)), resolve=lambda _: None)
 
 
 def recorded(name: str) -> str:

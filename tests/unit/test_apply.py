@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from dualnat.apply import Environment, apply_plan, firewall_changes, revert
+from dualnat.apply import apply_plan, firewall_changes, revert
 from dualnat.context import make_plan
 from dualnat.errors import ApplyError
 from dualnat.render.uci import firewall_sections
+from dualnat.site import Site
 from dualnat.uci import Document, FileBackend, UciCommandBackend
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -27,8 +28,8 @@ def confdir(tmp_path: Path) -> Path:
     return d
 
 
-def env_for(confdir: Path, **kw) -> Environment:
-    return Environment(FileBackend(confdir), confdir / ".dualnat", **kw)
+def env_for(confdir: Path, **kw) -> Site:
+    return Site(FileBackend(confdir), confdir / ".dualnat", **kw)
 
 
 def dualnat_sections(doc: Document) -> dict[str, dict]:
@@ -38,7 +39,7 @@ def dualnat_sections(doc: Document) -> dict[str, dict]:
 def test_apply_writes_planned_sections_and_keeps_everything_else(confdir: Path) -> None:
     original = (confdir / "firewall").read_bytes()
     env = env_for(confdir)
-    plan = make_plan(env.backend)
+    plan = make_plan(env)
     result = apply_plan(plan, env)
     assert result.changed
     assert any("reload skipped" in m for m in result.messages)
@@ -59,11 +60,11 @@ def test_apply_writes_planned_sections_and_keeps_everything_else(confdir: Path) 
 
 def test_second_apply_changes_nothing(confdir: Path) -> None:
     env = env_for(confdir)
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     path = confdir / "firewall"
     first = path.read_bytes()
     mtime = path.stat().st_mtime_ns
-    result = apply_plan(make_plan(env.backend), env)
+    result = apply_plan(make_plan(env), env)
     assert not result.changed and result.diff == ""
     assert path.read_bytes() == first and path.stat().st_mtime_ns == mtime
 
@@ -71,7 +72,7 @@ def test_second_apply_changes_nothing(confdir: Path) -> None:
 def test_revert_restores_the_original_bytes(confdir: Path) -> None:
     original = (confdir / "firewall").read_bytes()
     env = env_for(confdir)
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     result = revert(env)
     assert result.changed
     assert (confdir / "firewall").read_bytes() == original
@@ -80,7 +81,7 @@ def test_revert_restores_the_original_bytes(confdir: Path) -> None:
 
 def test_changed_config_replaces_and_removes_stale_sections(confdir: Path) -> None:
     env = env_for(confdir)
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     before = dualnat_sections(env.backend.read("firewall"))
     assert "dualnat_office_ssh_dnat" in before
     cfg = confdir / "dualnat"
@@ -90,20 +91,20 @@ def test_changed_config_replaces_and_removes_stale_sections(confdir: Path) -> No
         "config forward 'office_ssh'", "config forward 'office_ssh'\n\toption enabled '0'"
     )
     cfg.write_text(text)
-    dry = apply_plan(make_plan(env.backend), env, dry_run=True)
+    dry = apply_plan(make_plan(env), env, dry_run=True)
     assert "+\toption dest_ip '192.168.1.55'" in dry.diff
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     after = dualnat_sections(env.backend.read("firewall"))
     assert "dualnat_office_ssh_dnat" not in after
     assert after["dualnat_nas_web_dnat"]["dest_ip"] == "192.168.1.55"
-    plan = make_plan(env.backend)
+    plan = make_plan(env)
     assert after == {s.name: s.as_dict() for s in firewall_sections(plan)}
 
 
 def test_dry_run_prints_a_diff_and_writes_nothing(confdir: Path) -> None:
     original = (confdir / "firewall").read_bytes()
     env = env_for(confdir)
-    result = apply_plan(make_plan(env.backend), env, dry_run=True)
+    result = apply_plan(make_plan(env), env, dry_run=True)
     assert result.diff.startswith("--- a/firewall\n+++ b/firewall\n")
     assert "+config redirect 'dualnat_nas_web_dnat'" in result.diff
     assert (confdir / "firewall").read_bytes() == original
@@ -119,7 +120,7 @@ def test_failing_reload_restores_the_backup(confdir: Path) -> None:
 
     env = env_for(confdir, reload_cmd=["reload"], check_cmd=["check"], run=run)
     with pytest.raises(ApplyError, match=r"reload failed: boom.*restored"):
-        apply_plan(make_plan(env.backend), env)
+        apply_plan(make_plan(env), env)
     assert (confdir / "firewall").read_bytes() == original
     assert calls == [["check"], ["reload"], ["reload"]]  # the restore reloads again
 
@@ -134,7 +135,7 @@ def test_failing_fw4_check_restores_the_backup_before_any_reload(confdir: Path) 
 
     env = env_for(confdir, reload_cmd=["reload"], check_cmd=["check"], run=run)
     with pytest.raises(ApplyError, match="fw4 check failed: bad rule"):
-        apply_plan(make_plan(env.backend), env)
+        apply_plan(make_plan(env), env)
     assert (confdir / "firewall").read_bytes() == original
     assert calls[0] == ["check"]
 
@@ -144,7 +145,7 @@ def test_successful_reload_is_reported(confdir: Path) -> None:
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
     env = env_for(confdir, reload_cmd=["reload"], check_cmd=["check"], run=run)
-    result = apply_plan(make_plan(env.backend), env)
+    result = apply_plan(make_plan(env), env)
     assert any("reloaded firewall" in m for m in result.messages)
 
 
@@ -159,13 +160,13 @@ def test_sysctls_are_set_persisted_and_reverted(confdir: Path, tmp_path: Path) -
         (proc / key).write_text(value + "\n")
     sysctl_file = tmp_path / "sysctl.d" / "90-dualnat.conf"
     env = env_for(confdir, sysctl_file=sysctl_file, proc_sys=proc)
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     assert (proc / "net/ipv4/ip_forward").read_text().strip() == "1"
     assert (proc / "net/ipv4/conf/br-lan/send_redirects").read_text().strip() == "0"
     persisted = sysctl_file.read_text()
     assert "net.ipv4.conf.all.send_redirects=0" in persisted
     # a second apply keeps the values from before dualnat, not its own
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     assert "# before dualnat: net.ipv4.conf.all.send_redirects=1" in sysctl_file.read_text()
     revert(env)
     assert (proc / "net/ipv4/conf/all/send_redirects").read_text().strip() == "1"
@@ -175,7 +176,7 @@ def test_sysctls_are_set_persisted_and_reverted(confdir: Path, tmp_path: Path) -
 
 def test_concurrent_applies_are_serialised(confdir: Path) -> None:
     env = env_for(confdir)
-    plan = make_plan(env.backend)
+    plan = make_plan(env)
     errors: list[BaseException] = []
 
     def worker() -> None:
@@ -198,7 +199,7 @@ def test_concurrent_applies_are_serialised(confdir: Path) -> None:
 
 def test_changes_for_a_section_with_a_foreign_option(confdir: Path) -> None:
     env = env_for(confdir)
-    plan = make_plan(env.backend)
+    plan = make_plan(env)
     apply_plan(plan, env)
     doc = env.backend.read("firewall")
     doc.set_option("dualnat_nas_web_dnat", "log", "1")
@@ -212,12 +213,12 @@ def test_apply_through_the_uci_command_backend(confdir: Path, tmp_path: Path) ->
     shim.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_UCI} "$@"\n')
     shim.chmod(0o755)
     backend = UciCommandBackend(confdir, uci_bin=str(shim))
-    env = Environment(backend, tmp_path / "state")
-    plan = make_plan(backend)
+    env = Site(backend, tmp_path / "state")
+    plan = make_plan(Site.detect(backend))
     apply_plan(plan, env)
     doc = Document.parse((confdir / "firewall").read_text())
     assert dualnat_sections(doc) == {s.name: s.as_dict() for s in firewall_sections(plan)}
-    assert not apply_plan(make_plan(backend), env).changed
+    assert not apply_plan(make_plan(Site.detect(backend)), env).changed
     revert(env)
     original = Document.parse((FIXTURES / "router" / "firewall").read_text())
     # libuci rewrites the layout: compare value for value
@@ -240,9 +241,9 @@ def test_failing_uci_commit_restores_the_backup(confdir: Path, tmp_path: Path) -
     )
     shim.chmod(0o755)
     backend = UciCommandBackend(confdir, uci_bin=str(shim))
-    env = Environment(backend, tmp_path / "state")
+    env = Site(backend, tmp_path / "state")
     with pytest.raises(ApplyError, match="writing the firewall config failed"):
-        apply_plan(make_plan(backend), env)
+        apply_plan(make_plan(Site.detect(backend)), env)
     assert (confdir / "firewall").read_bytes() == original
 
 
@@ -265,21 +266,21 @@ def test_dhcp_is_prepared_then_switched_on_and_reverted_byte_for_byte(confdir: P
     original = dhcp.read_bytes()
     env = env_for(confdir)
     _linksys(confdir)
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     lan = env.backend.read("dhcp").section("lan")
     assert lan.options["dhcp_option"] == ["42,192.168.1.9", "3,192.168.1.2", "6,192.168.1.2"]
     assert lan.options["ignore"] == "1"  # prepared, still off
     assert dhcp.read_bytes().startswith(original)
-    assert not apply_plan(make_plan(env.backend), env).changed
+    assert not apply_plan(make_plan(env), env).changed
 
     _linksys(confdir, bypass_dhcp=True)  # the main router's DHCP is off now
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     lan = env.backend.read("dhcp").section("lan")
     assert lan.options["ignore"] == "0" and lan.options["dualnat_ignore_was"] == "1"
-    assert not apply_plan(make_plan(env.backend), env).changed
+    assert not apply_plan(make_plan(env), env).changed
 
     _linksys(confdir, bypass_dhcp=False)  # and back: the server goes off again
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     assert env.backend.read("dhcp").section("lan").options["ignore"] == "1"
 
     revert(env)
@@ -292,7 +293,7 @@ def test_dhcp_items_the_user_had_before_are_not_taken_over(confdir: Path) -> Non
     original = dhcp.read_bytes()
     env = env_for(confdir)
     _linksys(confdir)
-    apply_plan(make_plan(env.backend), env)
+    apply_plan(make_plan(env), env)
     lan = env.backend.read("dhcp").section("lan")
     assert lan.options["dhcp_option"] == ["3,192.168.1.2", "6,192.168.1.2"]
     assert lan.options["dualnat_dhcp_option"] == ["6,192.168.1.2"]
@@ -309,7 +310,7 @@ def test_dhcp_reload_failure_restores_dhcp(confdir: Path) -> None:
 
     env = env_for(confdir, reload_cmd=["fw"], dhcp_reload_cmd=["dnsmasq"], run=run)
     with pytest.raises(ApplyError, match="dnsmasq reload failed: no"):
-        apply_plan(make_plan(env.backend), env)
+        apply_plan(make_plan(env), env)
     assert (confdir / "dhcp").read_bytes() == original
 
 
@@ -320,9 +321,9 @@ def test_dhcp_through_the_uci_command_backend(confdir: Path, tmp_path: Path) -> 
     shim.chmod(0o755)
     _linksys(confdir, bypass_dhcp=True)
     backend = UciCommandBackend(confdir, uci_bin=str(shim))
-    env = Environment(backend, tmp_path / "state")
+    env = Site(backend, tmp_path / "state")
     before = Document.parse((confdir / "dhcp").read_text()).sections()
-    apply_plan(make_plan(backend), env)
+    apply_plan(make_plan(Site.detect(backend)), env)
     lan = Document.parse((confdir / "dhcp").read_text()).section("lan")
     assert lan.options["dhcp_option"] == ["3,192.168.1.2", "6,192.168.1.2"]
     assert lan.options["ignore"] == "0"
@@ -342,7 +343,7 @@ def test_a_failing_dhcp_step_takes_the_firewall_back_too(confdir: Path) -> None:
 
     env = env_for(confdir, reload_cmd=["fw"], dhcp_reload_cmd=["dnsmasq"], run=run)
     with pytest.raises(ApplyError, match="firewall config was restored too"):
-        apply_plan(make_plan(env.backend), env)
+        apply_plan(make_plan(env), env)
     assert (confdir / "firewall").read_bytes() == firewall
     assert (confdir / "dhcp").read_bytes() == dhcp
     assert calls == ["fw", "dnsmasq", "dnsmasq", "fw"]  # each restore reloads again

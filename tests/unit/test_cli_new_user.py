@@ -133,10 +133,10 @@ def test_apply_says_why_a_reload_was_skipped(capsys, confdir: Path) -> None:
 
 
 def test_on_the_router_a_missing_init_script_is_named(tmp_path: Path) -> None:
-    from dualnat.apply import Environment
+    from dualnat.site import Site
     from dualnat.uci import FileBackend
 
-    env = Environment(FileBackend(tmp_path), tmp_path / "state", init_dir=Path("/etc/init.d"))
+    env = Site(FileBackend(tmp_path), tmp_path / "state", init_dir=Path("/etc/init.d"))
     assert env.reload_skipped("dnsmasq") == "/etc/init.d/dnsmasq does not exist on this router"
 
 

@@ -435,9 +435,10 @@ def test_dhcp_move_without_a_dhcp_section_plans_with_a_warning_and_blocks_apply(
     apply refuses, naming the setting, and writes nothing."""
     from dataclasses import replace
 
-    from dualnat.apply import Environment, apply_plan
+    from dualnat.apply import apply_plan
     from dualnat.model import Config, Settings
     from dualnat.planner import build_plan
+    from dualnat.site import Site
     from dualnat.uci import FileBackend
 
     p = build_plan(
@@ -447,7 +448,7 @@ def test_dhcp_move_without_a_dhcp_section_plans_with_a_warning_and_blocks_apply(
     assert p.of_kind(Dnat) and not p.of_kind(DhcpServer)
     assert any("no named 'config dhcp' section for interface 'lan'" in w for w in p.warnings)
     assert [(b.section, b.field) for b in p.apply_blockers] == [("main", "dhcp")]
-    env = Environment(FileBackend(tmp_path), tmp_path / ".dualnat")
+    env = Site(FileBackend(tmp_path), tmp_path / ".dualnat")
     with pytest.raises(ConfigInvalid) as exc:
         apply_plan(p, env)
     assert [(q.section, q.field) for q in exc.value.problems] == [("main", "dhcp")]

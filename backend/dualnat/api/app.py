@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask
 
-from ..apply import Environment
 from ..public import Resolver
 from ..publicip import PublicAddress
+from ..site import Site
 from ..uci import UciBackend
 from . import errors, lang
 from .service import EXTENSION, Service
@@ -26,14 +25,15 @@ def create_app(
     backend: UciBackend | None = None,
     public: PublicAddress | None = None,
     resolve: Resolver | None = None,
-    environment: Callable[[UciBackend], Environment] | None = None,
+    site: Site | None = None,
     doctor_system: Any = None,
 ) -> Flask:
     """The API for the UCI files in `config_dir` (default $DUALNAT_CONFIG_DIR or /etc/config).
 
     The keyword arguments replace the parts that reach outside the config folder (for
-    tests and the daemon): the UCI backend, the public address discovery, the resolver of
-    public_address, where apply writes and reloads, and the machine the doctor examines.
+    tests and the daemon): the Site (where apply writes, checks and reloads) or just its
+    UCI backend, the public address discovery, the resolver of public_address, and the
+    machine the doctor examines.
     """
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -44,7 +44,7 @@ def create_app(
         backend=backend,
         public=public,
         resolve=resolve,
-        environment=environment,
+        site=site,
         doctor_system=doctor_system,
     )
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
-from ..apply import Environment
 from ..config import CONFIG_NAME
-from ..context import backend_for, config_dir_from, is_live, make_plan
+from ..context import make_plan
 from ..plan import Plan
 from ..public import Resolver
 from ..publicip import STATE_FILE, PublicAddress
+from ..site import Site
 from ..uci import Document, UciBackend
 
 EXTENSION = "dualnat"
@@ -22,20 +21,14 @@ EXTENSION = "dualnat"
 
 @dataclass
 class Service:
-    """The config folder and everything that depends on where the API runs.
+    """Everything that depends on where the API runs: the Site (built once, when the app
+    is made), the public address discovery, the resolver of public_address (default:
+    the discovered address for ``auto``, DNS otherwise), and the machine the doctor
+    examines (None: this one)."""
 
-    `resolve` turns public_address into an address for the planner (default: the
-    discovered address for ``auto``, DNS otherwise); `environment` says where apply
-    writes, checks and reloads; `doctor_system` is the machine the doctor examines
-    (None: this one).
-    """
-
-    config_dir: Path
-    backend: UciBackend
-    live: bool
+    site: Site
     public: PublicAddress
     resolve: Resolver
-    environment: Callable[[UciBackend], Environment] = Environment.detect
     doctor_system: Any = None
 
     @classmethod
@@ -43,33 +36,29 @@ class Service:
         cls,
         config_dir: str | Path | None = None,
         *,
+        site: Site | None = None,
         backend: UciBackend | None = None,
         public: PublicAddress | None = None,
         resolve: Resolver | None = None,
-        environment: Callable[[UciBackend], Environment] | None = None,
         doctor_system: Any = None,
     ) -> Service:
-        folder = config_dir_from(str(config_dir) if config_dir is not None else None)
-        backend = backend or backend_for(folder)
-        env = environment or Environment.detect
+        if site is None:
+            site = Site.detect(backend) if backend is not None else Site.open(config_dir)
         if public is None:
-            public = PublicAddress(env(backend).state_dir / STATE_FILE)
-        return cls(
-            folder,
-            backend,
-            is_live(folder),
-            public,
-            resolve or public.resolve,
-            env,
-            doctor_system,
-        )
+            public = PublicAddress(site.state_dir / STATE_FILE)
+        return cls(site, public, resolve or public.resolve, doctor_system)
 
     @property
-    def state_dir(self) -> Path:
-        return self.env().state_dir
+    def config_dir(self) -> Path:
+        return self.site.config_dir
 
-    def env(self) -> Environment:
-        return self.environment(self.backend)
+    @property
+    def backend(self) -> UciBackend:
+        return self.site.backend
+
+    @property
+    def live(self) -> bool:
+        return self.site.live
 
     def document(self) -> Document:
         """/etc/config/dualnat as it is now (UciError when it cannot be parsed)."""
@@ -78,7 +67,7 @@ class Service:
     def plan(self, vendor: str | None = None) -> Plan:
         """The plan of the stored configuration (for another main-router `vendor`, if
         given); ConfigInvalid lists every problem."""
-        return make_plan(self.backend, self.live, self.resolve, vendor)
+        return make_plan(self.site, self.resolve, vendor)
 
 
 def service() -> Service:

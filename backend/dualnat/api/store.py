@@ -1,187 +1,20 @@
-"""Writes to /etc/config/dualnat: option edits through the UCI layer, checked as a whole.
-
-Every write builds its UCI changes, applies them to a copy of the current document, and
-plans that would-be configuration with the core (every forward, overlaps included).
-Only when nothing is wrong are the changes committed, under a lock so that two writers
-cannot each validate against a config the other is about to change. A check (``?check=1``)
-runs the same path and stops before the commit.
-"""
+"""The HTTP side of the writes (dualnat.writer does them): a refusal or the problems of
+the would-be config become the API's error answers, keyed relative to the request."""
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
-from ..config import CONFIG_NAME
-from ..context import make_plan
-from ..errors import ConfigInvalid, Problem
-from ..options import FORWARD_TYPE, OPTIONS, SETTINGS_NAME, SETTINGS_TYPE
-from ..uci import (
-    Change,
-    DeleteOption,
-    DeleteSection,
-    Document,
-    Section,
-    SetList,
-    SetOption,
-    SetSection,
-    UciBackend,
-)
+from ..errors import ConfigInvalid
+from ..uci import Change, Document
+from ..writer import FORWARD_OPTIONS, SETTINGS_OPTIONS, Refused, Why
+from ..writer import write as write_config
 from .errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, ApiError, problem_errors
 from .service import Service
 
-# the options a write sets or removes: every option of the section type (options.py)
-SETTINGS_OPTIONS = tuple(OPTIONS[SETTINGS_TYPE])
-FORWARD_OPTIONS = tuple(OPTIONS[FORWARD_TYPE])
+__all__ = ["FORWARD_OPTIONS", "SETTINGS_OPTIONS", "write"]
 
-
-class _Overlay:
-    """A UCI backend that reads one config from a document in memory (read-only)."""
-
-    def __init__(self, backend: UciBackend, docs: Mapping[str, Document]) -> None:
-        self.config_dir = backend.config_dir
-        self._backend = backend
-        self._docs = docs
-
-    def read(self, config: str) -> Document:
-        doc = self._docs.get(config)
-        return doc.copy() if doc is not None else self._backend.read(config)
-
-    def commit(self, config: str, changes: Sequence[Change]) -> None:  # pragma: no cover
-        raise RuntimeError("the overlay is read-only")
-
-
-def _text(value: Any) -> str:
-    return ("1" if value else "0") if isinstance(value, bool) else str(value)
-
-
-def option_changes(
-    name: str, values: Mapping[str, Any], options: Sequence[str], current: Section | None
-) -> list[Change]:
-    """Set every option in `values`; remove the others of `options` (null, "" and [] too)."""
-    changes: list[Change] = []
-    for option in options:
-        value = values.get(option)
-        if value is None or value == "" or value == []:
-            if current is not None and option in current.options:
-                changes.append(DeleteOption(name, option))
-        elif isinstance(value, list):
-            changes.append(SetList(name, option, [_text(v) for v in value]))
-        else:
-            changes.append(SetOption(name, option, _text(value)))
-    return changes
-
-
-def settings_section(doc: Document) -> Section | None:
-    """The ``config dualnat`` section; ApiError when it is anonymous (it cannot be edited)."""
-    sections = doc.sections_of_type(SETTINGS_TYPE)
-    if sections and sections[0].name is None:
-        raise ApiError(
-            CONFLICT, {"_config": ["the 'config dualnat' section needs a name, e.g. 'main'"]}
-        )
-    return sections[0] if sections else None
-
-
-def settings_changes(doc: Document, values: Mapping[str, Any]) -> list[Change]:
-    current = settings_section(doc)
-    if current is None:
-        head = SetSection(SETTINGS_NAME, SETTINGS_TYPE)
-        return [head, *option_changes(SETTINGS_NAME, values, SETTINGS_OPTIONS, None)]
-    assert current.name is not None
-    return option_changes(current.name, values, SETTINGS_OPTIONS, current)
-
-
-def forward_section(doc: Document, name: str) -> Section | None:
-    section = doc.section(name)
-    return section if section is not None and section.type == FORWARD_TYPE else None
-
-
-def forward_changes(
-    doc: Document, name: str, values: Mapping[str, Any], create: bool
-) -> list[Change]:
-    """Create (`create`) or replace forward `name`; ApiError if that is not possible."""
-    existing = doc.section(name)
-    if create and existing is not None:
-        what = "forward" if existing.type == FORWARD_TYPE else f"'{existing.type}' section"
-        raise ApiError(UNPROCESSABLE, {"name": [f"a {what} named '{name}' already exists"]})
-    if not create and (existing is None or existing.type != FORWARD_TYPE):
-        raise ApiError(NOT_FOUND, {"id": [f"no forward named '{name}'"]})
-    head: list[Change] = [SetSection(name, FORWARD_TYPE)] if create else []
-    return head + option_changes(name, values, FORWARD_OPTIONS, existing)
-
-
-def forward_set_changes(doc: Document, forwards: Mapping[str, Mapping[str, Any]]) -> list[Change]:
-    """Make the named ``config forward`` sections exactly `forwards` (name → values).
-
-    Forwards that stay keep their place in the file and every line that does not change;
-    the others are deleted, the new ones appended in the order given. A name taken by a
-    section of another type is an error keyed ``forwards.<name>.name``. Anonymous forward
-    sections cannot be named in `forwards`: they stay (and the check reports them).
-    """
-    taken: dict[str, list[str]] = {}
-    for name in forwards:
-        existing = doc.section(name)
-        if existing is not None and existing.type != FORWARD_TYPE:
-            message = f"a '{existing.type}' section named '{name}' already exists"
-            taken[f"forwards.{name}.name"] = [message]
-    if taken:
-        raise ApiError(UNPROCESSABLE, taken)
-    changes: list[Change] = [
-        DeleteSection(section.name)
-        for section in doc.sections_of_type(FORWARD_TYPE)
-        if section.name is not None and section.name not in forwards
-    ]
-    created: list[Change] = []
-    for name, values in forwards.items():
-        current = forward_section(doc, name)
-        if current is None:
-            created.append(SetSection(name, FORWARD_TYPE))
-            created += option_changes(name, values, FORWARD_OPTIONS, None)
-        else:
-            changes += option_changes(name, values, FORWARD_OPTIONS, current)
-    return changes + created
-
-
-def delete_changes(doc: Document, name: str) -> list[Change]:
-    if forward_section(doc, name) is None:
-        raise ApiError(NOT_FOUND, {"id": [f"no forward named '{name}'"]})
-    return [DeleteSection(name)]
-
-
-def problems_of(service: Service, doc: Document) -> list[Problem]:
-    """Everything the core finds wrong with `doc` as /etc/config/dualnat."""
-    try:
-        make_plan(_Overlay(service.backend, {CONFIG_NAME: doc}), service.live, service.resolve)
-    except ConfigInvalid as exc:
-        return exc.problems
-    return []
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
-
-
-def _checked(
-    service: Service,
-    build: Callable[[Document], list[Change]],
-    subject: tuple[str, str] | None,
-) -> tuple[Document, list[Change]]:
-    """The would-be document and its changes; ApiError (422) when the core finds problems."""
-    doc = service.document()
-    changes = build(doc)
-    after = doc.copy()
-    after.apply(changes)
-    problems = problems_of(service, after)
-    if problems:
-        raise ApiError(UNPROCESSABLE, problem_errors(problems, subject))
-    return after, changes
+STATUS = {Why.CONFLICT: CONFLICT, Why.INVALID: UNPROCESSABLE, Why.NOT_FOUND: NOT_FOUND}
 
 
 def write(
@@ -191,15 +24,11 @@ def write(
     *,
     check: bool = False,
 ) -> Document:
-    """Build changes from the current document, check the result, commit it.
-
-    Problems become a 422 whose keys are relative to `subject` ((kind, section) that the
-    request is about). Returns the document as committed. With `check` the same checks
-    run but nothing is committed (nor locked): the document as it would be.
-    """
-    if check:
-        return _checked(service, build, subject)[0]
-    with _locked(service.state_dir / "config.lock"):
-        after, changes = _checked(service, build, subject)
-        service.backend.commit(CONFIG_NAME, changes)
-        return after
+    """dualnat.writer.write for a request: problems become a 422 whose keys are relative
+    to `subject` ((kind, section) that the request is about)."""
+    try:
+        return write_config(service.site, build, service.resolve, check=check)
+    except Refused as exc:
+        raise ApiError(STATUS[exc.why], exc.errors) from None
+    except ConfigInvalid as exc:
+        raise ApiError(UNPROCESSABLE, problem_errors(exc.problems, subject)) from None

@@ -37,11 +37,11 @@ def apply() -> dict[str, Any]:
     """Body (optional): ``{"dry_run": bool}``."""
     dry_run = json_body(REQUEST, optional=True)["dry_run"]
     svc = service()
-    return _result(apply_plan(svc.plan(), svc.env(), dry_run=dry_run), dry_run)
+    return _result(apply_plan(svc.plan(), svc.site, dry_run=dry_run), dry_run)
 
 
 @bp.post("/revert")
 def revert_rules() -> dict[str, Any]:
     """Body (optional): ``{"dry_run": bool}``."""
     dry_run = json_body(REQUEST, optional=True)["dry_run"]
-    return _result(revert(service().env(), dry_run=dry_run), dry_run)
+    return _result(revert(service().site, dry_run=dry_run), dry_run)

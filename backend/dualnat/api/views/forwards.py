@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from ...config import load_config
 from ...model import NAME_RE, Forward
 from ...uci import Document
+from ...writer import delete_changes, forward_changes, forward_set_changes
 from ..body import check_only, json_body, json_document
 from ..errors import BAD_REQUEST, NOT_FOUND, UNPROCESSABLE, ApiError, Errors, flatten
 from ..schemas import (
@@ -22,7 +23,7 @@ from ..schemas import (
     NewForwardSchema,
 )
 from ..service import service
-from ..store import delete_changes, forward_changes, forward_set_changes, write
+from ..store import write
 
 bp = Blueprint("forwards", __name__)
 SCHEMA = ForwardSchema()

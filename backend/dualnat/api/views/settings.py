@@ -7,10 +7,11 @@ from typing import Any
 from flask import Blueprint
 
 from ...config import load_config
+from ...writer import settings_changes
 from ..body import check_only, json_body
 from ..schemas import SettingsSchema
 from ..service import service
-from ..store import settings_changes, write
+from ..store import write
 
 bp = Blueprint("settings", __name__)
 SCHEMA = SettingsSchema()
