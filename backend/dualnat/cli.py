@@ -237,8 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_PIPE_CLOSED
     except ConfigInvalid as exc:
+        lang = getattr(args, "lang", DEFAULT_LANG)
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            print(f"error: {problem.describe(lang)}", file=sys.stderr)
         return EXIT_INVALID
     except UciError as exc:
         print(f"error: {exc}", file=sys.stderr)

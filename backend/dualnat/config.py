@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from .errors import ConfigInvalid, Problem
+from .errors import ConfigInvalid, Problem, ProblemPart, invalid_parts, says
 from .model import NAME_RE, Config, Forward, PortRange, Settings
 from .options import (
     FORWARD_TYPE,
@@ -52,9 +52,18 @@ __all__ = [
 ]
 
 
-def _suggest(word: str, known: Iterable[str]) -> str:
+def _nearest(word: str, known: Iterable[str]) -> str | None:
+    """The known name a typo most likely meant, if one is close enough."""
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
+    return close[0] if close else None
+
+
+def _unknown(template_id: str, word: str, known: Iterable[str], **params: object) -> ProblemPart:
+    """`template_id`, or its `.suggest` form naming the nearest known name."""
+    name = _nearest(word, known)
+    if name is None:
+        return says(template_id, **params)
+    return says(f"{template_id}.suggest", name=name, **params)
 
 
 def _not_utf8(text: str) -> bool:
@@ -81,26 +90,27 @@ class _Section:
             return lines[option]
         return self.section.lines[0] if self.section.lines else 0
 
-    def problem(self, option: str, message: str) -> None:
-        self.problems.append(
-            Problem(self.name, option, message, self.kind, self.doc.path, self.line(option))
-        )
+    def problem(self, option: str, why: ProblemPart | ValueError) -> None:
+        """Record a problem of `option`: a sentence, or the reason a parser refused it."""
+        parts = invalid_parts(why) if isinstance(why, ValueError) else (why,)
+        message = str(why) if isinstance(why, ValueError) else why.render()
+        where = (self.doc.path, self.line(option))
+        self.problems.append(Problem(self.name, option, message, self.kind, *where, parts))
 
     def check_shape(self) -> None:
         """Unknown options, list/single mismatches, bytes that are not UTF-8."""
         for option, value in self.section.options.items():
             known = self.table.get(option)
             if known is None:
-                what = "settings" if self.kind == "settings" else "a forward"
-                self.problem(option, f"unknown option for {what}{_suggest(option, self.table)}")
+                self.problem(option, _unknown(f"option.unknown.{self.kind}", option, self.table))
                 continue
             if isinstance(value, list) and not known.is_list:
-                self.problem(option, "takes one value: write 'option', not 'list' (and only once)")
+                self.problem(option, says("option.single"))
             elif isinstance(value, str) and known.is_list:
-                self.problem(option, f"takes a list: write one 'list {option} ...' per value")
+                self.problem(option, says("option.list", option=option))
             values = value if isinstance(value, list) else [value]
             if any(_not_utf8(v) for v in values):
-                self.problem(option, "is not UTF-8 text")
+                self.problem(option, says("option.not_utf8"))
 
     def raw(self, option: str) -> str | None:
         """The option's text, stripped; None when absent, empty or of the wrong shape."""
@@ -122,12 +132,12 @@ class _Section:
         if text is None:
             given = self.section.options.get(option)
             if opt.required and (given is None or (isinstance(given, str) and not given.strip())):
-                self.problem(option, "is required")
+                self.problem(option, says("option.required"))
             return opt.default
         try:
             return opt.parse(text)
         except ValueError as exc:
-            self.problem(option, str(exc))
+            self.problem(option, exc)
             return opt.default
 
 
@@ -145,7 +155,7 @@ def _forward(
     r = _Section(doc, section, "forward", name, problems)
     before = len(problems)
     if section.name is None or not NAME_RE.match(section.name):
-        r.problem("name", "a forward needs a name of 1-32 characters a-z, 0-9 or _")
+        r.problem("name", says("forward.name"))
     r.check_shape()
     values = {
         option: r.value(option)
@@ -158,20 +168,25 @@ def _forward(
     sources = []
     items = r.items("allow_source")
     if len(items) > MAX_ALLOW_SOURCES:
-        r.problem("allow_source", f"at most {MAX_ALLOW_SOURCES} entries")
+        r.problem("allow_source", says("list.too_many", n=MAX_ALLOW_SOURCES))
     for text in items[:MAX_ALLOW_SOURCES]:
         try:
             sources.append(parse_source(text))
         except ValueError as exc:
-            r.problem("allow_source", str(exc))
+            r.problem("allow_source", exc)
     if len(problems) > before or external is None or internal_ip is None:
         return None
     assert internal_port is not None
     if internal_port.size != external.size:
         r.problem(
             "internal_port",
-            f"range {internal_port} has {internal_port.size} ports but external_port "
-            f"{external} has {external.size}; they must be the same length",
+            says(
+                "forward.range_length",
+                internal=internal_port,
+                internal_size=internal_port.size,
+                external=external,
+                external_size=external.size,
+            ),
         )
         return None
     return Forward(
@@ -184,6 +199,12 @@ def _forward(
     )
 
 
+def _at(
+    section: str, option: str, part: ProblemPart, kind: str, file: str, line: int = 0
+) -> Problem:
+    return Problem(section, option, part.render(), kind, file, line, (part,))
+
+
 def _section_problems(doc: Document, sections: list[Section]) -> list[Problem]:
     """Unknown section types and named sections stated twice (UCI would merge them)."""
     problems: list[Problem] = []
@@ -191,31 +212,12 @@ def _section_problems(doc: Document, sections: list[Section]) -> list[Problem]:
         line = section.lines[0] if section.lines else 0
         label = section.name or f"@{section.type}[{index}]"
         if section.type not in OPTIONS:
-            problems.append(
-                Problem(
-                    label,
-                    "type",
-                    f"unknown section type '{section.type}'"
-                    f"{_suggest(section.type, OPTIONS)}; dualnat has "
-                    f"'config {SETTINGS_TYPE}' and 'config {FORWARD_TYPE}'",
-                    "section",
-                    doc.path,
-                    line,
-                )
-            )
+            part = _unknown("section.unknown_type", section.type, OPTIONS, type=section.type)
+            problems.append(_at(label, "type", part, "section", doc.path, line))
         elif len(section.lines) > 1:
             where = " and ".join(str(n) for n in section.lines)
-            problems.append(
-                Problem(
-                    label,
-                    "name",
-                    f"section '{section.name}' is defined more than once (lines {where}); "
-                    "UCI would merge them into one: give each its own name",
-                    KIND[section.type],
-                    doc.path,
-                    line,
-                )
-            )
+            part = says("section.twice", name=section.name, lines=where)
+            problems.append(_at(label, "name", part, KIND[section.type], doc.path, line))
     return problems
 
 
@@ -231,28 +233,13 @@ def parse_config(doc: Document, *, require_main: bool = True) -> tuple[Config, l
     problems = _section_problems(doc, sections)
     mains = [s for s in sections if s.type == SETTINGS_TYPE]
     if not mains and require_main:
-        problems.append(
-            Problem(
-                "main",
-                "",
-                f"not configured: {doc.path} has no 'config {SETTINGS_TYPE}' section, so "
-                "dualnat does nothing (the package's default file has one)",
-                "settings",
-                doc.path,
-            )
-        )
+        part = says("config.not_configured", path=doc.path)
+        problems.append(_at("main", "", part, "settings", doc.path))
     elif len(mains) > 1:
-        problems.append(
-            Problem(
-                "",
-                SETTINGS_TYPE,
-                f"only one 'config {SETTINGS_TYPE}' section is allowed (lines "
-                f"{' and '.join(str(s.lines[0]) for s in mains if s.lines)})",
-                "settings",
-                doc.path,
-                mains[1].lines[0] if mains[1].lines else 0,
-            )
-        )
+        lines = " and ".join(str(s.lines[0]) for s in mains if s.lines)
+        line = mains[1].lines[0] if mains[1].lines else 0
+        part = says("config.two_mains", lines=lines)
+        problems.append(_at("", SETTINGS_TYPE, part, "settings", doc.path, line))
     settings = _settings(doc, mains[0], problems) if mains else Settings()
     forwards: list[Forward] = []
     for index, section in enumerate(s for s in sections if s.type == FORWARD_TYPE):

@@ -43,12 +43,13 @@ def load_inputs(site: Site) -> tuple[Inputs, list[Problem]]:
     docs = {name: backend.read(name) for name in ("uhttpd", "dropbear", "dhcp")}
     network_file = Path(backend.config_dir) / "network"
     if not network_file.exists():
-        missing = Problem(
+        missing = Problem.of(
             "main",
             "lan_interface",
-            f"{network_file} does not exist: dualnat reads interface "
-            f"'{config.settings.lan_interface}' (this router's LAN address and gateway) from it",
+            "network.file_missing",
             "settings",
+            path=network_file,
+            name=config.settings.lan_interface,
         )
         raise ConfigInvalid(locate([*problems, missing], document))
     try:

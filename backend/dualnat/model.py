@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 
+from .errors import Invalid
+
 NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 # Addresses that can never be the main router's public address (RFC 1918, carrier NAT,
 # loopback, link-local, multicast, reserved). Documentation ranges stay allowed for examples.
@@ -92,9 +94,9 @@ class PortRange:
 
     def __post_init__(self) -> None:
         if not (1 <= self.first <= 65535 and 1 <= self.last <= 65535):
-            raise ValueError("ports must be between 1 and 65535")
+            raise Invalid("value.ports_range")
         if self.first > self.last:
-            raise ValueError(f"range {self.first}-{self.last} is reversed")
+            raise Invalid("value.ports_reversed", first=self.first, last=self.last)
 
     @classmethod
     def parse(cls, text: str) -> PortRange:
@@ -102,7 +104,7 @@ class PortRange:
         text = text.strip()
         m = re.fullmatch(r"(\d{1,5})(?:\s*[-:]\s*(\d{1,5}))?", text)
         if not m:
-            raise ValueError(f"'{text}' is not a port or a range a-b")
+            raise Invalid("value.ports_syntax", text=text)
         first = int(m.group(1))
         last = int(m.group(2)) if m.group(2) else first
         return cls(first, last)

@@ -74,14 +74,7 @@ def network_state(
     iface = _interface(network, name)
     if iface is None:
         raise ConfigInvalid(
-            [
-                Problem(
-                    "main",
-                    "lan_interface",
-                    f"interface '{name}' is not in /etc/config/network",
-                    "settings",
-                )
-            ]
+            [Problem.of("main", "lan_interface", "network.no_interface", "settings", name=name)]
         )
     device = _device(network, iface)
     try:
@@ -89,11 +82,13 @@ def network_state(
     except ValueError as exc:
         raise ConfigInvalid(
             [
-                Problem(
+                Problem.of(
                     "main",
                     "lan_interface",
-                    f"interface '{name}' has an invalid address: {exc}",
+                    "network.bad_address",
                     "settings",
+                    name=name,
+                    error=exc,
                 )
             ]
         ) from None
@@ -102,12 +97,8 @@ def network_state(
     if addr is None:
         if settings.bypass_ip is None:
             problems.append(
-                Problem(
-                    "main",
-                    "bypass_ip",
-                    f"interface '{name}' has no static address (proto {proto}); "
-                    "set bypass_ip to this router's LAN address",
-                    "settings",
+                Problem.of(
+                    "main", "bypass_ip", "network.no_static", "settings", name=name, proto=proto
                 )
             )
             raise ConfigInvalid(problems)
@@ -124,33 +115,29 @@ def network_state(
             main_ip = IPv4Address(gateway_text)
         except ValueError:
             problems.append(
-                Problem(
+                Problem.of(
                     "main",
                     "main_router_ip",
-                    f"gateway '{gateway_text}' of interface '{name}' is not "
-                    "an IPv4 address; set main_router_ip",
+                    "network.bad_gateway",
                     "settings",
+                    gateway=gateway_text,
+                    name=name,
                 )
             )
     if main_ip is None and not problems:
         problems.append(
-            Problem(
-                "main",
-                "main_router_ip",
-                f"interface '{name}' has no gateway; set main_router_ip",
-                "settings",
-            )
+            Problem.of("main", "main_router_ip", "network.no_gateway", "settings", name=name)
         )
     if problems:
         raise ConfigInvalid(problems)
     assert main_ip is not None
     for label, ip in (("bypass_ip", bypass_ip), ("main_router_ip", main_ip)):
         if ip not in lan:
-            problems.append(Problem("main", label, f"{ip} is not inside the LAN {lan}", "settings"))
+            problems.append(
+                Problem.of("main", label, "forward.not_in_lan", "settings", ip=ip, lan=lan)
+            )
     if bypass_ip == main_ip:
-        problems.append(
-            Problem("main", "main_router_ip", "is the bypass router's own address", "settings")
-        )
+        problems.append(Problem.of("main", "main_router_ip", "network.own_address", "settings"))
     if problems:
         raise ConfigInvalid(problems)
     return NetworkState(

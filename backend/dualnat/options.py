@@ -19,6 +19,7 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from .errors import Invalid
 from .model import (
     NOT_PUBLIC,
     DhcpMode,
@@ -54,21 +55,21 @@ def parse_bool(text: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"'{text}' is not a boolean (use 1 or 0)")
+    raise Invalid("value.bool", text=text)
 
 
 def parse_ipv4(text: str) -> IPv4Address:
     try:
         return IPv4Address(text)
     except ValueError:
-        raise ValueError(f"'{text}' is not an IPv4 address") from None
+        raise Invalid("value.ipv4", text=text) from None
 
 
 def parse_source(text: str) -> IPv4Network:
     try:
         return IPv4Network(text, strict=False)
     except ValueError:
-        raise ValueError(f"'{text}' is not an IPv4 address or network (a.b.c.d/nn)") from None
+        raise Invalid("value.network", text=text) from None
 
 
 def parse_public_address(text: str) -> str:
@@ -86,32 +87,29 @@ def parse_public_address(text: str) -> str:
             or not all(_HOST_LABEL.fullmatch(label) for label in labels)
             or labels[-1].isdigit()
         ):
-            raise ValueError(f"'{text}' is neither an IPv4 address nor a DNS name") from None
+            raise Invalid("value.address", text=text) from None
         return text.rstrip(".").lower()
     if any(addr in net for net in NOT_PUBLIC):
-        raise ValueError(
-            f"{addr} is not a public address; use the main router's WAN address "
-            "(behind carrier NAT there is no public address to hairpin to)"
-        )
+        raise Invalid("value.not_public", address=addr)
     return str(addr)
 
 
 def parse_vendor(text: str) -> str:
     vendor = text.lower()
     if vendor not in vendor_ids():
-        raise ValueError(f"'{text}' is not one of: {', '.join(sorted(vendor_ids()))}")
+        raise Invalid("value.choice", text=text, choices=", ".join(sorted(vendor_ids())))
     return vendor
 
 
 def parse_interface(text: str) -> str:
     if not INTERFACE_RE.fullmatch(text):
-        raise ValueError(f"'{text}' is not an interface name")
+        raise Invalid("value.interface", text=text)
     return text
 
 
 def parse_description(text: str) -> str:
     if len(text) > MAX_DESCRIPTION:
-        raise ValueError(f"at most {MAX_DESCRIPTION} characters")
+        raise Invalid("value.too_long", n=MAX_DESCRIPTION)
     return text
 
 
@@ -123,7 +121,7 @@ def choice(enum: type[StrEnum]) -> Callable[[str], StrEnum]:
             return enum(text.lower())
         except ValueError:
             allowed = ", ".join(m.value for m in enum)
-            raise ValueError(f"'{text}' is not one of: {allowed}") from None
+            raise Invalid("value.choice", text=text, choices=allowed) from None
 
     return parse
 

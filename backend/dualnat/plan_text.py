@@ -86,8 +86,8 @@ def plan_text(plan: Plan, lang: str = DEFAULT_LANG) -> str:
             )
             lines += ["", title]
         lines.append(f"{n:>3}. {describe(item, lang)}")
-        reason = render(item.reason_parts, lang)
-        lines.append(f"     {cat.t('text.plan.why', reason=reason)}")
+        why = cat.t("text.plan.why", reason=render(item.reason_parts, lang))
+        lines.append(f"     {why}")
     if not plan.items:
         lines += ["", cat.t("text.plan.nothing")]
     lines += ["", main_router_text(plan, lang)]

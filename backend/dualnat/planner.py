@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 
-from .errors import ConfigInvalid, Problem
+from .errors import ConfigInvalid, Problem, ProblemPart, says
 from .model import (
     Config,
     DhcpMode,
@@ -146,39 +146,29 @@ def _split_on_services(
 def _validate_forward(fwd: Forward, net: NetworkState) -> list[Problem]:
     problems: list[Problem] = []
 
-    def bad(fld: str, msg: str) -> None:
-        problems.append(Problem(fwd.name, fld, msg))
+    def bad(fld: str, template_id: str, **params: object) -> None:
+        problems.append(Problem.of(fwd.name, fld, template_id, **params))
 
-    ip = fwd.internal_ip
-    if ip not in net.lan:
-        bad("internal_ip", f"{ip} is not inside the LAN {net.lan}")
+    ip, lan = fwd.internal_ip, net.lan
+    if ip not in lan:
+        bad("internal_ip", "forward.not_in_lan", ip=ip, lan=lan)
     elif ip == net.bypass_ip:
-        bad("internal_ip", f"{ip} is the bypass router itself; forward to a device behind it")
+        bad("internal_ip", "forward.is_bypass", ip=ip)
     elif ip == net.main_router_ip:
-        bad("internal_ip", f"{ip} is the main router; forward to a device behind the bypass router")
-    elif net.lan.prefixlen < 31 and ip in (net.lan.network_address, net.lan.broadcast_address):
-        bad("internal_ip", f"{ip} is the network or broadcast address of {net.lan}")
+        bad("internal_ip", "forward.is_main", ip=ip)
+    elif lan.prefixlen < 31 and ip in (lan.network_address, lan.broadcast_address):
+        bad("internal_ip", "forward.broadcast", ip=ip, lan=lan)
     if fwd.target_gateway is TargetGateway.MAIN and fwd.keep_source_ip is KeepSource.YES:
-        bad(
-            "keep_source_ip",
-            "cannot be 'yes' when target_gateway is 'main': the device would answer the "
-            "client through the main router, which never saw the connection on that path and "
-            "drops the reply; use 'auto' (the bypass router then replaces the source address)",
-        )
+        bad("keep_source_ip", "forward.keep_source")
     if (
         fwd.translated
         and not fwd.external_port.is_single
         and fwd.external_port.size > (MAX_TRANSLATED_RANGE)
     ):
-        bad(
-            "internal_port",
-            f"a range mapped to other ports becomes one rule per port; at most "
-            f"{MAX_TRANSLATED_RANGE} ports (keep internal_port equal to external_port for "
-            "larger ranges)",
-        )
+        bad("internal_port", "forward.translated_range", n=MAX_TRANSLATED_RANGE)
     if fwd.bypass_port is not None and fwd.bypass_port.size != fwd.external_port.size:
         size = fwd.external_port.size
-        bad("bypass_port", f"must span {size} port{'' if size == 1 else 's'} like external_port")
+        bad("bypass_port", f"bypass_port.span.{'one' if size == 1 else 'other'}", n=size)
     return problems
 
 
@@ -200,11 +190,13 @@ def _assign_relays(
         clash = book.owner_of(fwd.proto.protocols, fwd.external_port)
         if clash is not None:
             problems.append(
-                Problem(
+                Problem.of(
                     fwd.name,
                     "external_port",
-                    f"{fwd.external_port} overlaps forward '{clash[0]}' on {clash[1]}; "
-                    "two forwards cannot share a port",
+                    "forward.overlap",
+                    ports=fwd.external_port,
+                    other=clash[0],
+                    proto=clash[1],
                 )
             )
             continue
@@ -218,20 +210,23 @@ def _assign_relays(
         assert wanted is not None
         clash_ports = _service_conflict(protos, wanted, services)
         owner = book.owner_of(protos, wanted)
+        why: Problem | None = None
         if clash_ports:
-            msg = f"{wanted} is a service of the bypass router itself ({', '.join(clash_ports)})"
-        elif owner is not None and (owner[0] != fwd.name or wanted != fwd.external_port):
-            user = "its own external_port" if owner[0] == fwd.name else f"forward '{owner[0]}'"
-            msg = f"{wanted} overlaps {user}"
-        elif wanted != fwd.external_port and not wanted.is_single and not range_translation:
-            msg = (
-                "the main router cannot forward a port range to other ports; leave "
-                "bypass_port empty or equal to external_port"
+            services_text = ", ".join(clash_ports)
+            why = Problem.of(
+                fwd.name, "bypass_port", "bypass_port.service", ports=wanted, services=services_text
             )
-        else:
-            msg = ""
-        if msg:
-            problems.append(Problem(fwd.name, "bypass_port", msg))
+        elif owner is not None and (owner[0] != fwd.name or wanted != fwd.external_port):
+            if owner[0] == fwd.name:
+                why = Problem.of(fwd.name, "bypass_port", "bypass_port.own", ports=wanted)
+            else:
+                why = Problem.of(
+                    fwd.name, "bypass_port", "bypass_port.taken", ports=wanted, other=owner[0]
+                )
+        elif wanted != fwd.external_port and not wanted.is_single and not range_translation:
+            why = Problem.of(fwd.name, "bypass_port", "bypass_port.range")
+        if why is not None:
+            problems.append(why)
             continue
         relays[fwd.name] = [Relay(fwd.external_port, wanted)]
         if wanted != fwd.external_port:
@@ -256,13 +251,13 @@ def _assign_relays(
             busy = ", ".join(_service_conflict(protos, ports, services))
             if relay is None:
                 problems.append(
-                    Problem(
+                    Problem.of(
                         fwd.name,
                         "bypass_port",
-                        f"external_port {fwd.external_port} covers this router's own service "
-                        f"ports ({busy}), so the main router must target another range of "
-                        f"{ports.size} ports on the bypass router, and no free range that long "
-                        "is left; leave the service ports out of the range, or set bypass_port",
+                        "bypass_port.no_relay",
+                        ports=fwd.external_port,
+                        services=busy,
+                        n=ports.size,
                     )
                 )
                 break
@@ -379,7 +374,7 @@ class _MasqueradeChoice:
     """Whether to masquerade (`reason` None: no), and what the settings risk otherwise."""
 
     reason: Part | None = None
-    problem: str = ""
+    problem: ProblemPart | None = None
     warning: Part | None = None
 
 
@@ -399,16 +394,7 @@ def _masquerade_choice(
     breaks_lan = dropping is not None and settings.disable_redirects
     if mode is MasqueradeMode.OFF:
         if breaks_lan:
-            return _MasqueradeChoice(
-                problem=f"is 'off', but this router's firewall drops invalid packets "
-                f"({dropping}) and ICMP redirects are off (disable_redirects 1): the main "
-                "router answers LAN clients directly, so this router sees only half of each "
-                "TCP handshake and drops the rest as invalid, and LAN clients whose gateway "
-                "is the bypass router lose their TCP connections to the Internet. Use 'auto' "
-                "or 'on'; or stop dropping invalid packets (LuCI: Network → Firewall → Drop "
-                "invalid packets); or set firewall_drops_invalid 'no' if this router does "
-                "not drop them"
-            )
+            return _MasqueradeChoice(problem=says("masquerade.breaks_lan", evidence=dropping))
     else:
         if vendor.bridge_netfilter_risk:
             return _MasqueradeChoice(
@@ -473,14 +459,7 @@ def _dhcp_items(
         return [], [], []
     if net.dhcp_section is None:
         interface = config.settings.lan_interface
-        blocker = Problem(
-            "main",
-            "dhcp",
-            f"/etc/config/dhcp has no named 'config dhcp' section for interface "
-            f"'{interface}'; add one (LuCI: Network → Interfaces → lan → DHCP Server → Set "
-            "up DHCP Server) or set dhcp to 'off'",
-            "settings",
-        )
+        blocker = Problem.of("main", "dhcp", "dhcp.no_section", "settings", interface=interface)
         return [], [blocker], [part("plan.dhcp.no_section", interface=interface)]
     b = text(net.bypass_ip)
     options = (f"3,{b}", f"6,{b}") if config.settings.dhcp_dns else (f"3,{b}",)
@@ -519,6 +498,10 @@ def _main_router(
     return MainRouterSettings(net.bypass_ip, vendor.id, forwards, advice, hairpin_active, notes)
 
 
+def _settings_problem(option: str, part: ProblemPart) -> Problem:
+    return Problem("main", option, part.render(), "settings", parts=(part,))
+
+
 def build_plan(
     config: Config,
     net: NetworkState,
@@ -546,7 +529,7 @@ def build_plan(
     problems += relay_problems
     public_ip = public.address if settings.enabled else None
     if settings.enabled and public.problem:
-        problems.append(Problem("main", "public_address", public.problem, "settings"))
+        problems.append(_settings_problem("public_address", public.problem))
     mode = dhcp_mode(config, vendor)
     dhcp_items: list[Item] = []
     blockers: list[Problem] = []
@@ -556,7 +539,7 @@ def build_plan(
         dhcp_items, blockers, dhcp_warnings = _dhcp_items(config, net, mode)
         masquerade = _masquerade_choice(config, net, vendor)
         if masquerade.problem:
-            problems.append(Problem("main", "masquerade", masquerade.problem, "settings"))
+            problems.append(_settings_problem("masquerade", masquerade.problem))
     if problems:
         raise ConfigInvalid(problems)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from .errors import ProblemPart, says
 from .model import NOT_PUBLIC
 
 Resolver = Callable[[str], IPv4Address | None]
@@ -39,7 +40,7 @@ class ResolvedPublic:
 
     configured: str | None = None
     address: IPv4Address | None = None
-    problem: str = ""
+    problem: ProblemPart | None = None
 
     @property
     def is_name(self) -> bool:
@@ -64,11 +65,9 @@ def resolve_public(configured: str | None, resolve: Resolver = no_lookup) -> Res
         pass
     address = resolve(configured)
     if address is None:
-        return ResolvedPublic(
-            configured, None, f"'{configured}' does not resolve to an IPv4 address"
-        )
+        return ResolvedPublic(configured, None, says("public.unresolved", name=configured))
     if any(address in net for net in NOT_PUBLIC):
         return ResolvedPublic(
-            configured, None, f"'{configured}' resolves to {address}, which is not public"
+            configured, None, says("public.not_public", name=configured, address=address)
         )
     return ResolvedPublic(configured, address)

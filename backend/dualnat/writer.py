@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import CONFIG_NAME
 from .context import make_plan
-from .errors import ConfigInvalid, DualnatError, Problem
+from .errors import ConfigInvalid, DualnatError, Problem, ProblemPart, says
 from .options import FORWARD_TYPE, OPTIONS, SETTINGS_NAME, SETTINGS_TYPE
 from .public import Resolver, resolve_ipv4
 from .site import Site
@@ -43,10 +43,10 @@ class Why(StrEnum):
 
 
 class Refused(DualnatError):
-    """A write that cannot be made: why, and the errors by field (``name``, ``id``,
+    """A write that cannot be made: why, and the sentences by field (``name``, ``id``,
     ``forwards.<id>.name``, ``_config``)."""
 
-    def __init__(self, why: Why, errors: dict[str, list[str]]) -> None:
+    def __init__(self, why: Why, errors: dict[str, list[ProblemPart]]) -> None:
         super().__init__(errors)
         self.why = why
         self.errors = errors
@@ -98,9 +98,7 @@ def settings_section(doc: Document) -> Section | None:
     """The ``config dualnat`` section; ApiError when it is anonymous (it cannot be edited)."""
     sections = doc.sections_of_type(SETTINGS_TYPE)
     if sections and sections[0].name is None:
-        raise Refused(
-            Why.CONFLICT, {"_config": ["the 'config dualnat' section needs a name, e.g. 'main'"]}
-        )
+        raise Refused(Why.CONFLICT, {"_config": [says("config.anonymous_settings")]})
     return sections[0] if sections else None
 
 
@@ -124,10 +122,14 @@ def forward_changes(
     """Create (`create`) or replace forward `name`; ApiError if that is not possible."""
     existing = doc.section(name)
     if create and existing is not None:
-        what = "forward" if existing.type == FORWARD_TYPE else f"'{existing.type}' section"
-        raise Refused(Why.INVALID, {"name": [f"a {what} named '{name}' already exists"]})
+        taken = (
+            says("forward.exists", name=name)
+            if existing.type == FORWARD_TYPE
+            else says("forward.exists_other", type=existing.type, name=name)
+        )
+        raise Refused(Why.INVALID, {"name": [taken]})
     if not create and (existing is None or existing.type != FORWARD_TYPE):
-        raise Refused(Why.NOT_FOUND, {"id": [f"no forward named '{name}'"]})
+        raise Refused(Why.NOT_FOUND, {"id": [says("forward.none", name=name)]})
     head: list[Change] = [SetSection(name, FORWARD_TYPE)] if create else []
     return head + option_changes(name, values, FORWARD_OPTIONS, existing)
 
@@ -140,12 +142,12 @@ def forward_set_changes(doc: Document, forwards: Mapping[str, Mapping[str, Any]]
     section of another type is an error keyed ``forwards.<name>.name``. Anonymous forward
     sections cannot be named in `forwards`: they stay (and the check reports them).
     """
-    taken: dict[str, list[str]] = {}
+    taken: dict[str, list[ProblemPart]] = {}
     for name in forwards:
         existing = doc.section(name)
         if existing is not None and existing.type != FORWARD_TYPE:
-            message = f"a '{existing.type}' section named '{name}' already exists"
-            taken[f"forwards.{name}.name"] = [message]
+            part = says("forward.exists_other", type=existing.type, name=name)
+            taken[f"forwards.{name}.name"] = [part]
     if taken:
         raise Refused(Why.INVALID, taken)
     changes: list[Change] = [
@@ -166,7 +168,7 @@ def forward_set_changes(doc: Document, forwards: Mapping[str, Mapping[str, Any]]
 
 def delete_changes(doc: Document, name: str) -> list[Change]:
     if forward_section(doc, name) is None:
-        raise Refused(Why.NOT_FOUND, {"id": [f"no forward named '{name}'"]})
+        raise Refused(Why.NOT_FOUND, {"id": [says("forward.none", name=name)]})
     return [DeleteSection(name)]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import request
 from marshmallow import Schema, ValidationError
 
-from .errors import BAD_REQUEST, UNPROCESSABLE, ApiError, flatten
+from .errors import BAD_REQUEST, UNPROCESSABLE, ApiError, flatten, say
 from .schemas import WriteQuerySchema
 
 WRITE_QUERY = WriteQuerySchema()
@@ -74,7 +74,7 @@ def query(schema: Schema) -> dict[str, Any]:
     data: dict[str, str] = {}
     for key, values in request.args.lists():
         if len(values) > 1:
-            raise ApiError(UNPROCESSABLE, {key[:40]: ["given more than once"]})
+            raise ApiError(UNPROCESSABLE, {key[:40]: [say("value.once")]})
         data[key] = values[0]
     return load(schema, data)
 

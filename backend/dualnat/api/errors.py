@@ -10,13 +10,45 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import ApplyError, ConfigInvalid, Problem
+from ..errors import ApplyError, ConfigInvalid, Problem, ProblemPart, says
+from ..i18n import DEFAULT_LANG, Part, table
 from ..uci import UciError
 
 Errors = dict[str, list[str]]
+
+
+def request_lang() -> str:
+    """The language of the request being answered (``?lang=``, see lang.py; English
+    outside a request)."""
+    return str(g.get("lang", DEFAULT_LANG)) if g else DEFAULT_LANG
+
+
+def say(template_id: str, **params: object) -> str:
+    """A sentence of the catalogue table [problems] in the request's language."""
+    return says(template_id, **params).render(request_lang())
+
+
+def _marshmallow_ids() -> dict[str, str]:
+    """marshmallow's own English messages → our templates of them (table [problems])."""
+    ids = ("unknown_field", "missing", "null", "not_list", "not_mapping", "not_bool")
+    ids += ("not_string", "invalid_type")
+    return {table("problems")[f"value.{i}"]: f"value.{i}" for i in ids}
+
+
+MARSHMALLOW = _marshmallow_ids()
+
+
+def rendered(message: object) -> str:
+    """A field error in the request's language: our parts, marshmallow's known messages."""
+    if isinstance(message, Part):
+        return message.render(request_lang())
+    text = str(message)
+    template = MARSHMALLOW.get(text)
+    return ProblemPart(template).render(request_lang()) if template else text
+
 
 BAD_REQUEST = 400
 NOT_FOUND = 404
@@ -56,7 +88,7 @@ def problem_key(problem: Problem, subject: tuple[str, str] | None = None) -> str
 def problem_errors(problems: Iterable[Problem], subject: tuple[str, str] | None = None) -> Errors:
     errors: Errors = {}
     for p in problems:
-        errors.setdefault(problem_key(p, subject), []).append(p.message)
+        errors.setdefault(problem_key(p, subject), []).append(p.text(request_lang()))
     return errors
 
 
@@ -73,7 +105,7 @@ def flatten(messages: Mapping[Any, Any] | list[Any] | str) -> Errors:
             return out
         if isinstance(value, list):
             return [line for item in value for line in lines(item, prefix)]
-        return [f"{prefix}{value}"]
+        return [f"{prefix}{rendered(value)}"]
 
     if not isinstance(messages, Mapping):
         return {"_schema": lines(messages)}

@@ -8,6 +8,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from ..errors import invalid_parts, says
+
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -16,7 +18,7 @@ class StrictBool(fields.Boolean):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
-            raise ValidationError("must be true or false")
+            raise ValidationError(says("value.bool_json"))
         return value
 
 
@@ -29,7 +31,7 @@ class Text(fields.String):
         max_length: int,
         *,
         pattern: str | None = None,
-        pattern_error: str = "",
+        pattern_error: str = "",  # a template of the catalogue table [problems]
         blank_is_none: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -47,11 +49,11 @@ class Text(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         if len(text) > self.max_length:
-            raise ValidationError(f"at most {self.max_length} characters")
+            raise ValidationError(says("value.too_long", n=self.max_length))
         if CONTROL_RE.search(text):
-            raise ValidationError("must not contain control characters (newline, NUL, ...)")
+            raise ValidationError(says("value.control"))
         if self.pattern is not None and not self.pattern.fullmatch(text):
-            raise ValidationError(self.pattern_error or f"must match {self.pattern.pattern}")
+            raise ValidationError(says(self.pattern_error))
         return text
 
 
@@ -68,7 +70,8 @@ class Parsed(Text):
         try:
             return str(self.parse(text))
         except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+            parts = invalid_parts(exc)
+            raise ValidationError(parts[0] if parts else str(exc)) from None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else str(value)
@@ -94,9 +97,9 @@ class Choice(Text):
         if isinstance(value, str) and len(value) <= self.max_length and value in self.choices:
             return value
         if not isinstance(value, str):
-            raise ValidationError("Not a valid string.")
+            raise ValidationError(says("value.not_string"))
         shown = value if len(value) <= 40 and not CONTROL_RE.search(value) else "this value"
-        raise ValidationError(f"'{shown}' is not one of: {', '.join(self.choices)}")
+        raise ValidationError(says("value.choice", text=shown, choices=", ".join(self.choices)))
 
 
 class BoundedList(fields.List):
@@ -108,5 +111,5 @@ class BoundedList(fields.List):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
         if isinstance(value, list) and len(value) > self.max_items:
-            raise ValidationError(f"at most {self.max_items} entries")
+            raise ValidationError(says("list.too_many", n=self.max_items))
         return super()._deserialize(value, attr, data, **kwargs)

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
+from ..errors import says
 from ..i18n import DEFAULT_LANG, normalize_lang
-from .errors import UNPROCESSABLE, ApiError
+from .errors import UNPROCESSABLE, ApiError, request_lang
 
 
 def _read() -> None:
     values = request.args.getlist("lang")
     text = values[0] if values else ""
     if len(values) > 1:
-        raise ApiError(UNPROCESSABLE, {"lang": ["given more than once"]})
+        raise ApiError(UNPROCESSABLE, {"lang": [says("value.once").render()]})
     try:
         g.lang = normalize_lang(text) if text else DEFAULT_LANG
     except ValueError as exc:
@@ -22,10 +23,8 @@ def _read() -> None:
         raise ApiError(UNPROCESSABLE, {"lang": [str(exc)]}) from None
 
 
-def request_lang() -> str:
-    """The language of the request being answered (English outside a request)."""
-    return str(g.get("lang", DEFAULT_LANG))
-
-
 def register(app: Flask) -> None:
     app.before_request(_read)
+
+
+__all__ = ["register", "request_lang"]

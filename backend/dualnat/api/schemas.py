@@ -31,7 +31,7 @@ from ..options import (
 from ..vendors import vendor_ids
 from .fields import BoundedList, Choice, Parsed, Port, StrictBool, Text
 
-NAME_ERROR = "must be 1-32 characters a-z, 0-9 or _"
+NAME_ERROR = "value.name"  # the template (catalogue table [problems])
 MAX_FORWARDS = 1000  # in one PUT /forwards; the planner is measured at this size
 PORT_CHARS = len("65535-65535")
 IPV4_CHARS = len("255.255.255.255")
@@ -55,9 +55,7 @@ class SettingsSchema(Strict):
     null or "" clears the optional ones."""
 
     enabled = StrictBool()
-    lan_interface = Text(
-        32, pattern=r"[A-Za-z0-9_]{1,32}", pattern_error="is not an interface name"
-    )
+    lan_interface = Text(32, pattern=r"[A-Za-z0-9_]{1,32}", pattern_error="value.not_interface")
     bypass_ip = ipv4(allow_none=True, blank_is_none=True)
     main_router_ip = ipv4(allow_none=True, blank_is_none=True)
     main_router_vendor = Choice(vendor_ids())

@@ -9,7 +9,7 @@ from ..errors import ConfigInvalid
 from ..uci import Change, Document
 from ..writer import FORWARD_OPTIONS, SETTINGS_OPTIONS, Refused, Why
 from ..writer import write as write_config
-from .errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, ApiError, problem_errors
+from .errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, ApiError, problem_errors, rendered
 from .service import Service
 
 __all__ = ["FORWARD_OPTIONS", "SETTINGS_OPTIONS", "write"]
@@ -29,6 +29,7 @@ def write(
     try:
         return write_config(service.site, build, service.resolve, check=check)
     except Refused as exc:
-        raise ApiError(STATUS[exc.why], exc.errors) from None
+        errors = {key: [rendered(m) for m in parts] for key, parts in exc.errors.items()}
+        raise ApiError(STATUS[exc.why], errors) from None
     except ConfigInvalid as exc:
         raise ApiError(UNPROCESSABLE, problem_errors(exc.problems, subject)) from None

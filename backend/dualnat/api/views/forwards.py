@@ -13,7 +13,7 @@ from ...model import NAME_RE, Forward
 from ...uci import Document
 from ...writer import delete_changes, forward_changes, forward_set_changes
 from ..body import check_only, json_body, json_document
-from ..errors import BAD_REQUEST, NOT_FOUND, UNPROCESSABLE, ApiError, Errors, flatten
+from ..errors import BAD_REQUEST, NOT_FOUND, UNPROCESSABLE, ApiError, Errors, flatten, say
 from ..schemas import (
     MAX_FORWARDS,
     NAME_ERROR,
@@ -34,7 +34,7 @@ DELETED = DeletedSchema()
 
 def _checked_id(forward_id: str) -> str:
     if not NAME_RE.fullmatch(forward_id):
-        raise ApiError(BAD_REQUEST, {"id": [NAME_ERROR]})
+        raise ApiError(BAD_REQUEST, {"id": [say(NAME_ERROR)]})
     return forward_id
 
 
@@ -66,7 +66,7 @@ def _forward_set(data: Any) -> dict[str, dict[str, Any]]:
     forwards: dict[str, dict[str, Any]] = {}
     for name, value in data.items():
         if not NAME_RE.fullmatch(name):
-            errors.setdefault("forwards", []).append(f"id {_shown_id(name)}: {NAME_ERROR}")
+            errors.setdefault("forwards", []).append(f"id {_shown_id(name)}: {say(NAME_ERROR)}")
             continue
         try:
             values = SCHEMA.load(value)
@@ -121,7 +121,7 @@ def get_forward(forward_id: str) -> dict[str, Any]:
     for fwd in load_config(service().document(), require_main=False).forwards:
         if fwd.name == name:
             return SCHEMA.dump(fwd)
-    raise ApiError(NOT_FOUND, {"id": [f"no forward named '{name}'"]})
+    raise ApiError(NOT_FOUND, {"id": [say("forward.none", name=name)]})
 
 
 @bp.put("/forwards/<forward_id>")
@@ -132,7 +132,7 @@ def put_forward(forward_id: str) -> Any:
     check = check_only()
     values = json_body(SCHEMA)
     if values.get("name", name) != name:
-        raise ApiError(UNPROCESSABLE, {"name": [f"must be '{name}' (renaming is not supported)"]})
+        raise ApiError(UNPROCESSABLE, {"name": [say("forward.rename", name=name)]})
     created = False
 
     def build(doc: Document) -> list[Any]:
