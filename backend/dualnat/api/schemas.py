@@ -1,34 +1,30 @@
 """The shapes of everything the API takes and gives.
 
 Input schemas reject unknown fields, bound every string and list and use the core's own
-parsers, so a value the API accepts is one /etc/config/dualnat accepts. Output schemas
-pick the documented keys from the core's objects and dictionaries.
+parsers, so a value the API accepts is one /etc/config/dualnat accepts; the settings and
+forward schemas are made from the option table (options.py), a field per option by its
+kind. Output schemas pick the documented keys from the core's objects and dictionaries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import RAISE, Schema, fields
 
-from ..model import (
-    NAME_RE,
-    DhcpMode,
-    DropsInvalid,
-    KeepSource,
-    MasqueradeMode,
-    PortRange,
-    Proto,
-    TargetGateway,
-)
+from ..model import NAME_RE, PortRange
 from ..options import (
-    MAX_ALLOW_SOURCES,
+    FORWARD_TYPE,
+    INTERFACE_RE,
     MAX_DESCRIPTION,
+    OPTIONS,
+    SETTINGS_TYPE,
+    Option,
     parse_ipv4,
     parse_public_address,
     parse_source,
 )
-from ..vendors import vendor_ids
 from .fields import BoundedList, Choice, Parsed, Port, StrictBool, Text
 
 NAME_ERROR = "value.name"  # the template (catalogue table [problems])
@@ -50,45 +46,46 @@ def name_field(**kwargs: Any) -> Text:
     return Text(32, pattern=NAME_RE.pattern, pattern_error=NAME_ERROR, **kwargs)
 
 
-class SettingsSchema(Strict):
-    """``config dualnat 'main'``. Absent fields take their default (the option is removed);
-    null or "" clears the optional ones."""
-
-    enabled = StrictBool()
-    lan_interface = Text(32, pattern=r"[A-Za-z0-9_]{1,32}", pattern_error="value.not_interface")
-    bypass_ip = ipv4(allow_none=True, blank_is_none=True)
-    main_router_ip = ipv4(allow_none=True, blank_is_none=True)
-    main_router_vendor = Choice(vendor_ids())
-    public_address = Parsed(parse_public_address, 253, allow_none=True, blank_is_none=True)
-    masquerade = Choice(m.value for m in MasqueradeMode)
-    disable_redirects = StrictBool()
-    firewall_drops_invalid = Choice(d.value for d in DropsInvalid)
-    dhcp = Choice(d.value for d in DhcpMode)
-    dhcp_dns = StrictBool()
-    bypass_dhcp = StrictBool()
+def _nullable(option: Option) -> dict[str, Any]:
+    """An optional option without a value of its own: null or "" clears it."""
+    if option.required:
+        return {"required": True}
+    unset = option.default is None or option.default == ""
+    return {"allow_none": True, "blank_is_none": True} if unset else {}
 
 
-class ForwardSchema(Strict):
-    """``config forward '<name>'`` with its options; `name` is the section name."""
+# the field of each kind of option (options.Option.kind)
+FIELD_OF_KIND: dict[str, Callable[[Option], fields.Field]] = {
+    "bool": lambda o: StrictBool(),
+    "choice": lambda o: Choice(o.choices),
+    "vendor": lambda o: Choice(o.choices),
+    "ipv4": lambda o: ipv4(**_nullable(o)),
+    "ports": lambda o: Port(PortRange.parse, PORT_CHARS, **_nullable(o)),
+    "address": lambda o: Parsed(parse_public_address, 253, **_nullable(o)),
+    "interface": lambda o: Text(
+        32, pattern=INTERFACE_RE.pattern, pattern_error="value.not_interface"
+    ),
+    "text": lambda o: Text(MAX_DESCRIPTION, **_nullable(o)),
+    "network": lambda o: BoundedList(Parsed(parse_source, len("255.255.255.255/32")), o.max_items),
+}
 
-    name = name_field()
-    enabled = StrictBool()
-    proto = Choice(p.value for p in Proto)
-    external_port = Port(PortRange.parse, PORT_CHARS, required=True)
-    internal_ip = ipv4(required=True)
-    internal_port = Port(PortRange.parse, PORT_CHARS, allow_none=True, blank_is_none=True)
-    target_gateway = Choice(t.value for t in TargetGateway)
-    keep_source_ip = Choice(k.value for k in KeepSource)
-    hairpin = StrictBool()
-    allow_source = BoundedList(Parsed(parse_source, len("255.255.255.255/32")), MAX_ALLOW_SOURCES)
-    bypass_port = Port(PortRange.parse, PORT_CHARS, allow_none=True, blank_is_none=True)
-    description = Text(MAX_DESCRIPTION, allow_none=True, blank_is_none=True)
+
+def _fields(section_type: str) -> dict[str, fields.Field]:
+    """A field for every option of the section type, as the option table describes it."""
+    return {name: FIELD_OF_KIND[o.kind](o) for name, o in OPTIONS[section_type].items()}
 
 
-class NewForwardSchema(ForwardSchema):
-    """A forward to create: the name is required."""
-
-    name = name_field(required=True)
+# ``config dualnat 'main'``. Absent fields take their default (the option is removed);
+# null or "" clears the optional ones.
+SettingsSchema = Strict.from_dict(_fields(SETTINGS_TYPE), name="SettingsSchema")
+# ``config forward '<name>'`` with its options; `name` is the section name.
+ForwardSchema = Strict.from_dict(
+    {"name": name_field(), **_fields(FORWARD_TYPE)}, name="ForwardSchema"
+)
+# A forward to create: the name is required.
+NewForwardSchema = ForwardSchema.from_dict(
+    {"name": name_field(required=True)}, name="NewForwardSchema"
+)
 
 
 class ForwardListSchema(Schema):
