@@ -152,11 +152,13 @@ class Document:
         return "".join(chunk.text for chunk in self._chunk_list)
 
     def copy(self) -> Document:
-        """An independent copy."""
+        """An independent copy (an unedited document shares its read view, which edits
+        never change: the first edit builds the copy's own)."""
         other = Document((), self.path)
         if self._chunk_list is None:
             other._chunk_list = None
             other._text = self._text
+            other._model = self._model
         else:
             other._chunk_list = list(self._chunk_list)
         other._nl = self._nl
