@@ -229,9 +229,11 @@ class Document:
         option edits on existing sections are done in one step each, so that applying
         thousands of changes stays linear.
         """
+        pending = list(changes)
+        if not pending:
+            return
         saved = list(self._chunks)
         try:
-            pending = list(changes)
             i = 0
             while i < len(pending):
                 i = self._apply_from(pending, i)
