@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dualnat import config as config_module
-from dualnat import context, planner
 from dualnat.config import parse_config
 from dualnat.context import make_plan
 from dualnat.errors import ConfigInvalid
-from dualnat.memo import Memo
+from dualnat.memo import Memo, enable, enabled, forget_all
 from dualnat.site import Site
 from dualnat.uci import Document
+
+
+@pytest.fixture(autouse=True)
+def memos_on() -> Iterator[None]:
+    """As in the service (api.create_app turns them on)."""
+    was = enabled()
+    enable()
+    yield
+    enable(was)
+
 
 ROUTER = Path(__file__).resolve().parents[1] / "fixtures" / "router"
 MAIN = "config dualnat 'main'\n\toption public_address '198.51.100.7'\n\n"
@@ -22,9 +31,11 @@ WEB = "config forward 'web'\n\toption external_port '8080'\n\toption internal_ip
 BAD = "config forward 'bad'\n\toption external_port '99999'\n\toption internal_ip '192.168.1.60'\n"
 
 
-def forget_everything() -> None:
-    for memo in (config_module._PARSED, config_module._FORWARDS, context._PLANS, planner._ITEMS):
-        memo.clear()
+def test_memos_are_off_in_a_command_that_runs_once() -> None:
+    enable(False)
+    memo: Memo[object] = Memo(4)
+    assert memo.get("a", object) is not memo.get("a", object)
+    assert memo.find("a") is None
 
 
 def test_memo_keeps_results_by_key_and_forgets_all_when_full() -> None:
@@ -80,11 +91,11 @@ def test_memos_never_change_a_result(tmp_path: Path) -> None:
             out.append((cfg, [(p.section, p.field, p.line, p.message) for p in problems]))
         return out
 
-    forget_everything()
+    forget_all()
     cold = read_all()
     warm = read_all()
     assert warm == cold
-    forget_everything()
+    forget_all()
     assert read_all() == cold
 
 
