@@ -39,8 +39,8 @@ CONFIG_NAME = "dualnat"
 KIND = {SETTINGS_TYPE: "settings", FORWARD_TYPE: "forward"}
 # what the daemon reads again and again: whole files by their text, forwards by their
 # section (the parse of the section must not depend on anything else)
-_PARSED: Memo[tuple[Config, tuple[Problem, ...]]] = Memo(8)
-_FORWARDS: Memo[Forward] = Memo(8192)
+_PARSED: Memo[tuple[Config, tuple[Problem, ...]]] = Memo(4)
+_FORWARDS: Memo[Forward] = Memo(2048)
 
 __all__ = [
     "CONFIG_NAME",

@@ -97,7 +97,7 @@ def make_plan(site: Site, resolve: Resolver = resolve_ipv4, vendor: str | None =
 
 # The last plans by their inputs: the config by identity (the reader gives the same Config
 # for the same text, and the entry holds it, so its id cannot be reused meanwhile).
-_PLANS: Memo[tuple[Config, Plan]] = Memo(8)
+_PLANS: Memo[tuple[Config, Plan]] = Memo(2)
 
 
 def _planned(inputs: Inputs, profile: VendorProfile, public: ResolvedPublic) -> Plan:

@@ -287,7 +287,7 @@ def _dnat_reason(seg: Relay, to: str, net: NetworkState) -> list[Part]:
     return reason
 
 
-_ITEMS: Memo[tuple[Item, ...]] = Memo(8192)
+_ITEMS: Memo[tuple[Item, ...]] = Memo(2048)
 
 
 def _forward_items(

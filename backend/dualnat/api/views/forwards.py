@@ -33,8 +33,8 @@ DELETED = DeletedSchema()
 
 # LuCI sends every forward with each check: the ones it sent before are not loaded and
 # dumped again (marshmallow's load and dump are pure; see dualnat/memo.py)
-_LOADED: Memo[dict[str, Any]] = Memo(8192)
-_DUMPED: Memo[dict[str, Any]] = Memo(8192)
+_LOADED: Memo[dict[str, Any]] = Memo(2048)
+_DUMPED: Memo[dict[str, Any]] = Memo(2048)
 
 
 def _load(value: Any) -> dict[str, Any]:
