@@ -1,10 +1,10 @@
 """The package's TOML data files (message catalogues, vendor profiles), read fast.
 
 Parsing TOML in Python costs milliseconds per file here and ten times that on a router,
-at every start of the CLI. A parsed file is therefore kept beside it, in __pycache__, as
-marshal data together with the exact bytes it was parsed from; it is used only when those
-bytes equal the file's (so it is never stale, whatever the clocks say) and made anew
-otherwise. Where the folder cannot be written, the file is parsed each time.
+at every start of the CLI. A parsed file is therefore kept where Python keeps bytecode
+(see _cache_path), as marshal data together with the exact bytes it was parsed from; it
+is used only when those bytes equal the file's (so it is never stale, whatever the clocks
+say) and made anew otherwise. Where that cannot be written, the file is parsed each time.
 """
 
 from __future__ import annotations
@@ -18,8 +18,15 @@ from typing import Any
 
 
 def _cache_path(path: Path) -> Path:
+    """Where Python would keep the file's bytecode: __pycache__ beside it, or below
+    sys.pycache_prefix when one is set (the router's wrapper sets one in RAM, so that
+    nothing is written to flash)."""
     tag = sys.implementation.cache_tag or "py"  # marshal's format follows the interpreter
-    return path.parent / "__pycache__" / f"{path.name}.{tag}.marshal"
+    name = f"{path.name}.{tag}.marshal"
+    if sys.pycache_prefix:
+        folder = Path(os.path.abspath(path.parent))
+        return Path(sys.pycache_prefix, *folder.parts[1:], name)
+    return path.parent / "__pycache__" / name
 
 
 def _cached(cache: Path, source: bytes) -> dict[str, Any] | None:
@@ -36,7 +43,7 @@ def _keep(cache: Path, source: bytes, data: dict[str, Any]) -> None:
     tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
     try:
         blob = marshal.dumps((source, data))
-        cache.parent.mkdir(exist_ok=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(blob)
         os.replace(tmp, cache)
     except (OSError, ValueError):
