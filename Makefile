@@ -39,24 +39,29 @@ unit: venv
 lab: venv
 	$(BIN)/python scripts/lab.py
 
-## bench: speed and memory figures against their goals (best of N, with the machine's load);
-## the daemon's memory is measured with CPythons built like OpenWrt's (scripts/openwrt_python.sh,
-## built once into .cache/ from Debian's source tarballs: 3.11 as in 23.05/24.10, 3.13 as in
-## 25.12; installs musl-tools if missing), and with this machine's Python for comparison.
-## A row that could not be measured is reported with its reason and fails the target.
+## bench: speed and memory figures against their goals (best of N, with the machine's load):
+## the core in-process (bench.py), the CLI as whole processes over 1 to 5,000 forwards
+## (bench_cli.py) and the ubus daemon on a router of 1,000 forwards (bench_daemon.py). Time
+## goals apply to this machine's Python, where they were set; the memory goals to CPythons
+## built like OpenWrt's (scripts/openwrt_python.sh, built once into .cache/ from Debian's
+## source tarballs: 3.11 as in 23.05/24.10, 3.13 as in 25.12; installs musl-tools if
+## missing), whose CLI times are shown for comparison. A row that could not be measured is
+## reported with its reason and fails the target.
 bench: venv
 	@$(BIN)/python scripts/bench.py; rc=$$?; missing=; \
+	echo; $(BIN)/python scripts/bench_cli.py || rc=1; \
+	echo; $(BIN)/python scripts/bench_daemon.py --goals time --label "this machine" || rc=1; \
 	for v in 3.11:23.05/24.10 3.13:25.12; do \
 		ver=$${v%%:*}; label="OpenWrt $${v#*:}"; echo; \
 		if py=$$(scripts/openwrt_python.sh $$ver); then \
-			$(BIN)/python scripts/bench_daemon.py --python "$$py" --label "$$label" || rc=1; \
+			$(BIN)/python scripts/bench_daemon.py --python "$$py" --goals memory --label "$$label" || rc=1; \
+			echo; $(BIN)/python scripts/bench_cli.py --python "$$py" --label "$$label" --no-goals || rc=1; \
 		else \
 			why=$$(cat .cache/openwrt-python$$ver.failed 2>/dev/null || echo "scripts/openwrt_python.sh $$ver failed"); \
-			echo "$$label (Python $$ver): daemon NOT MEASURED: $$why"; \
+			echo "$$label (Python $$ver): NOT MEASURED: $$why"; \
 			missing="$$missing$${missing:+; }$$label (Python $$ver): $$why"; rc=1; \
 		fi; \
 	done; \
-	echo; $(BIN)/python scripts/bench_daemon.py --no-goals --label "this machine"; \
 	[ -z "$$missing" ] || echo "make bench: not measured: $$missing"; exit $$rc
 
 ## ipk: the OpenWrt packages (luci-app-dualnat and its translations) in dist/, without the SDK

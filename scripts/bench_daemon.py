@@ -1,16 +1,23 @@
 """Figures for the ubus daemon (run by `make bench`; never part of the test suite).
 
 Starts `dualnat ubus` in a subprocess with the fake bindings (tests/api/fake_ubus.py)
-connected to a stand-in ubusd, sends it LuCI-shaped calls, and reads its resident memory
-from /proc/<pid>/status. Goals: at most 30 MB after start and after 1,000 calls, no growth
-over the next 1,000 calls.
+connected to a stand-in ubusd, on a router with 1,000 forwards applied
+(scripts/bench_config.py), sends it LuCI-shaped calls (every method of the ubus table;
+check_forwards with all 1,000 forwards, as the forwards page sends them), and reads its
+resident memory from /proc/<pid>/status.
+
+Goals: memory (`--goals memory`, for the router's interpreter): at most 30 MB after start
+and after the calls, no growth over as many calls again. Time (`--goals time`, for this
+machine's Python, where the goal was set): check_forwards of the 1,000 forwards within
+50 ms, the same forwards again (LuCI checks the whole set on every edit) and with one of
+them edited.
 
 `--python` runs the daemon with another interpreter: `make bench` passes the ones built
 like OpenWrt's python3 (scripts/openwrt_python.sh: musl, -Os, no pymalloc, no ssl
 module; 3.11 for OpenWrt 23.05/24.10, 3.13 for 25.12), because that is where the daemon
-runs and where the goals apply; Debian's glibc Python needs about 7 MB more for the same
-daemon (shown with `--no-goals` for comparison). Pure Python packages (Flask,
-marshmallow, ...) come from this venv in every case, byte-compiled first.
+runs and where the memory goals apply; Debian's glibc Python needs more memory for the
+same daemon. Pure Python packages (Flask, marshmallow, ...) come from this venv in every
+case, byte-compiled first.
 
 The output starts with the machine's load; a time is the best of N calls (N is printed),
 with the median and 95th percentile of the same calls beside it. Memory is read once at
@@ -20,6 +27,8 @@ each point. Exit status 1 when a goal is missed.
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import shutil
 import statistics
@@ -27,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import cycle
 from pathlib import Path
 from typing import Any
@@ -36,26 +45,44 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "api"))
 
 import fake_ubus  # noqa: E402
+from bench_config import router_folder  # noqa: E402
 from bench_timing import Timing, best_of, machine_load  # noqa: E402
+
+from dualnat.uci import Document  # noqa: E402
 
 SID = {"ubus_rpc_session": "bench"}
 RSS_GOAL_MB = 30.0
 GROWTH_GOAL_MB = 0.5
-CALLS: list[tuple[str, dict[str, Any]]] = [
-    ("status", {}),
-    ("get_config", {}),
-    ("list_forwards", {}),
-    ("plan", {}),
-    ("main_router", {}),
-    ("instructions", {"vendor": "", "lang": "", "format": ""}),
-    (
-        "set_forward",
-        {"id": "bench", "forward": {"external_port": 9100, "internal_ip": "192.168.1.9"}},
-    ),
-    ("delete_forward", {"id": "bench"}),
-    ("apply", {"dry_run": True}),
-    ("doctor", {}),  # LuCI's overview asks for it every 10 s
-]
+CHECK_GOAL_MS = 50.0
+FORWARDS = 1000
+CALLS_PER_ROUND = 200  # mixed calls before each memory reading
+
+
+def staged_forwards(folder: Path) -> dict[str, dict[str, str]]:
+    """Every forward as the forwards page sends it: its options as uci holds them."""
+    doc = Document.parse((folder / "dualnat").read_text())
+    return {s.name: dict(s.options) for s in doc.sections_of_type("forward") if s.name}
+
+
+def luci_calls(forwards: dict[str, dict[str, str]]) -> list[tuple[str, dict[str, Any]]]:
+    """One call of every method of the ubus table, as LuCI's pages make them."""
+    one = {"external_port": "9100", "internal_ip": "192.168.1.9"}
+    return [
+        ("status", {}),
+        ("get_config", {}),
+        ("check_config", {"config": {"public_address": "198.51.100.7"}}),
+        ("check_forward", {"id": "bench", "forward": one}),
+        ("check_forwards", {"forwards": forwards}),
+        # not plan, instructions nor doctor: with 1,000 forwards their replies are above
+        # ubus' limit (see reply_kb)
+        ("apply", {"dry_run": True}),
+        ("revert", {"dry_run": True}),
+    ]
+
+
+def with_lang(method: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Every method takes `lang` ("" = English); instructions names it itself."""
+    return {**SID, "lang": "", **args}
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
@@ -67,31 +94,60 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise RuntimeError(f"no {field}")
 
 
-def mixed_calls() -> Iterator[tuple[str, dict[str, Any]]]:
-    for method, args in cycle(CALLS):
-        yield method, {**SID, **args}
-
-
 def run_calls(broker: fake_ubus.Broker, n: int, calls: Iterator[tuple[str, dict]]) -> None:
     for _ in range(n):
         method, args = next(calls)
-        [reply] = broker.call("dualnat", method, args)
+        [reply] = broker.call("dualnat", method, with_lang(method, args))
         if "errors" in reply:
             raise RuntimeError(f"{method}: {reply}")
 
 
-ROUND_TRIPS = 300
+ROUND_TRIPS = 100
 
 
-def round_trip_ms(broker: fake_ubus.Broker, method: str, n: int = ROUND_TRIPS) -> list[float]:
-    """Best, median and 95th percentile of `n` calls, in milliseconds."""
+def round_trip_ms(
+    broker: fake_ubus.Broker, method: str, args: Callable[[], dict[str, Any]]
+) -> list[float]:
+    """Best, median and 95th percentile of ROUND_TRIPS calls, in milliseconds."""
     times = []
-    for _ in range(n):
+    for _ in range(ROUND_TRIPS):
+        data = with_lang(method, args())
         start = time.perf_counter()
-        broker.call("dualnat", method, dict(SID))
+        [reply] = broker.call("dualnat", method, data)
         times.append((time.perf_counter() - start) * 1000)
+        if "errors" in reply:
+            raise RuntimeError(f"{method}: {reply}")
     times.sort()
     return [times[0], statistics.median(times), times[int(len(times) * 0.95)]]
+
+
+BIG_REPLIES = {
+    "plan": {},
+    "instructions": {"vendor": "", "lang": "", "format": ""},
+    "doctor": {},
+}
+
+
+def reply_kb(broker: fake_ubus.Broker, method: str) -> float:
+    """The size of `method`'s answer in KB; negative when the adapter refused to send it
+    (above ubus' message limit), with the size it would have had."""
+    [reply] = broker.call("dualnat", method, with_lang(method, BIG_REPLIES[method]))
+    refused = reply.get("errors", {}).get("_reply")
+    if refused:
+        return -int(refused[0].split("(")[1].split()[0]) / 1024
+    return len(json.dumps(reply, ensure_ascii=False).encode()) / 1024
+
+
+def one_edited(forwards: dict[str, dict[str, str]]) -> Callable[[], dict[str, Any]]:
+    """check_forwards arguments with one forward edited anew each time (its description)."""
+    count = itertools.count()
+    first = next(iter(forwards))
+
+    def args() -> dict[str, Any]:
+        edited = {**forwards[first], "description": f"edit {next(count)}"}
+        return {"forwards": {**forwards, first: edited}}
+
+    return args
 
 
 def describe(python: str) -> str:
@@ -144,8 +200,8 @@ def precompile(python: str) -> None:
 
 def measure(python: str = sys.executable) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="dnb") as tmp:
-        confdir = Path(tmp) / "config"
-        shutil.copytree(ROOT / "tests" / "fixtures" / "router", confdir)
+        confdir = router_folder(Path(tmp) / "config", FORWARDS)
+        forwards = staged_forwards(confdir)
         sock = os.path.join(tmp, "ubus.sock")
         broker = fake_ubus.Broker(sock)
         env = {
@@ -158,17 +214,25 @@ def measure(python: str = sys.executable) -> dict[str, float]:
         try:
             broker.wait_for("dualnat")
             figures = {"rss start": rss_mb(proc.pid), "anon start": rss_mb(proc.pid, "RssAnon")}
-            calls = mixed_calls()
-            run_calls(broker, 1000, calls)
-            figures["rss after 1000 calls"] = rss_mb(proc.pid)
-            figures["anon after 1000 calls"] = rss_mb(proc.pid, "RssAnon")
-            run_calls(broker, 1000, calls)
-            figures["rss after 2000 calls"] = rss_mb(proc.pid)
-            for method in ("get_config", "status"):
-                best, median, p95 = round_trip_ms(broker, method)
-                figures[f"round trip {method} best"] = best
-                figures[f"round trip {method} median"] = median
-                figures[f"round trip {method} p95"] = p95
+            calls = cycle(luci_calls(forwards))
+            run_calls(broker, CALLS_PER_ROUND, calls)
+            figures["rss after calls"] = rss_mb(proc.pid)
+            figures["anon after calls"] = rss_mb(proc.pid, "RssAnon")
+            run_calls(broker, CALLS_PER_ROUND, calls)
+            figures["rss after more calls"] = rss_mb(proc.pid)
+            for method in BIG_REPLIES:
+                figures[f"{method} reply kb"] = reply_kb(broker, method)
+            trips = {
+                "status": ("status", dict),
+                "get_config": ("get_config", dict),
+                "check_forwards": ("check_forwards", lambda: {"forwards": forwards}),
+                "check_forwards, one edited": ("check_forwards", one_edited(forwards)),
+            }
+            for name, (method, args) in trips.items():
+                best, median, p95 = round_trip_ms(broker, method, args)
+                figures[f"round trip {name} best"] = best
+                figures[f"round trip {name} median"] = median
+                figures[f"round trip {name} p95"] = p95
             return figures
         finally:
             proc.terminate()
@@ -195,37 +259,55 @@ def adapter_call_seconds(repeat: int = 200) -> Timing:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=sys.executable, help="interpreter for the daemon")
-    parser.add_argument("--no-goals", action="store_true", help="figures only, no verdict")
+    parser.add_argument(
+        "--goals",
+        choices=("memory", "time", "none"),
+        default="memory",
+        help="which goals give the verdict (memory: the router's interpreter; time: this "
+        "machine's, where the time goal was set)",
+    )
     parser.add_argument("--label", default="", help="what the interpreter stands for")
     args = parser.parse_args()
     label = f", {args.label}" if args.label else ""
     print(machine_load())
     print(f"daemon interpreter: {args.python} (Python {describe(args.python).strip()}{label})")
+    print(f"router: {FORWARDS} forwards applied; {CALLS_PER_ROUND} mixed LuCI calls per round")
     precompile(args.python)
-    if args.no_goals:
-        print("for comparison only: the goals apply to the router's interpreter")
+    memory = args.goals == "memory"
+    timing = args.goals == "time"
     figures = measure(args.python)
-    growth = figures["rss after 2000 calls"] - figures["rss after 1000 calls"]
+    growth = figures["rss after more calls"] - figures["rss after calls"]
+    after = f"daemon rss after {CALLS_PER_ROUND} calls"
     rows = [
-        ("daemon rss after start", figures["rss start"], "MB", RSS_GOAL_MB),
-        ("daemon rss after 1000 calls", figures["rss after 1000 calls"], "MB", RSS_GOAL_MB),
-        ("daemon rss growth, next 1000", growth, "MB", GROWTH_GOAL_MB),
+        ("daemon rss after start", figures["rss start"], "MB", RSS_GOAL_MB if memory else None),
+        (after, figures["rss after calls"], "MB", RSS_GOAL_MB if memory else None),
+        (
+            f"daemon rss growth, next {CALLS_PER_ROUND}",
+            growth,
+            "MB",
+            GROWTH_GOAL_MB if memory else None,
+        ),
         ("  private part (RssAnon) after start", figures["anon start"], "MB", None),
-        ("  private part after 1000 calls", figures["anon after 1000 calls"], "MB", None),
+        (f"  private part after {CALLS_PER_ROUND} calls", figures["anon after calls"], "MB", None),
     ]
-    for method in ("get_config", "status"):
+    for name in ("status", "get_config", "check_forwards", "check_forwards, one edited"):
         for stat in ("best", "median", "p95"):
-            name = f"ubus round trip {method} ({stat} of {ROUND_TRIPS})"
-            rows.append((name, figures[f"round trip {method} {stat}"], "ms", None))
+            goal = CHECK_GOAL_MS if timing and name.startswith("check") and stat == "best" else None
+            row = f"ubus {name} ({stat} of {ROUND_TRIPS})"
+            rows.append((row, figures[f"round trip {name} {stat}"], "ms", goal))
+    for method in BIG_REPLIES:
+        size = figures[f"{method} reply kb"]
+        note = " (refused: above ubus' 1 MB)" if size < 0 else ""
+        rows.append((f"ubus {method} reply{note}", abs(size), "KB", None))
     failed = False
-    print(f"{'what':<44}{'value':>10}  goal")
+    print(f"{'what':<50}{'value':>10}  goal")
     for name, value, unit, goal in rows:
         mark = ""
-        if goal is not None and not args.no_goals:
+        if goal is not None:
             ok = value <= goal
             failed |= not ok
             mark = f"<= {goal:g} {unit} {'ok' if ok else 'MISSED'}"
-        print(f"{name:<44}{value:>7.2f} {unit:<2}  {mark}")
+        print(f"{name:<50}{value:>7.2f} {unit:<2}  {mark}")
     return 1 if failed else 0
 
 

@@ -10,13 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .apply import apply_plan, revert
 from .context import make_plan
 from .errors import ApplyError, ConfigInvalid
 from .i18n import DEFAULT_LANG, normalize_lang
 from .plan import Plan
 from .plan_text import check_text, main_router_text, plan_text
-from .render import REVERTERS, render
 from .site import Site, config_dir_from
 from .uci import UciError
 
@@ -55,6 +53,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
+    from .render import REVERTERS, render
+
     if args.revert:
         if args.format not in REVERTERS:
             raise SystemExit("--revert exists for the nft and iptables formats")
@@ -90,6 +90,8 @@ def _report(result_diff: str, messages: list[str], dry_run: bool) -> None:
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
+    from .apply import apply_plan
+
     plan = _plan(args)
     result = apply_plan(plan, args.site, dry_run=args.dry_run)
     _report(result.diff, result.messages, args.dry_run)
@@ -97,6 +99,8 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _cmd_revert(args: argparse.Namespace) -> int:
+    from .apply import revert
+
     result = revert(args.site, dry_run=args.dry_run)
     _report(result.diff, result.messages, args.dry_run)
     return EXIT_OK

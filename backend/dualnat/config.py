@@ -11,11 +11,13 @@ checks all read through here, so they report the same errors.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from .errors import ConfigInvalid, Problem, ProblemPart, invalid_parts, says
+from .memo import Memo
 from .model import NAME_RE, Config, Forward, PortRange, Settings
 from .options import (
     FORWARD_TYPE,
@@ -35,6 +37,10 @@ from .uci import Document, Section
 
 CONFIG_NAME = "dualnat"
 KIND = {SETTINGS_TYPE: "settings", FORWARD_TYPE: "forward"}
+# what the daemon reads again and again: whole files by their text, forwards by their
+# section (the parse of the section must not depend on anything else)
+_PARSED: Memo[tuple[Config, tuple[Problem, ...]]] = Memo(4)
+_FORWARDS: Memo[Forward] = Memo(2048)
 
 __all__ = [
     "CONFIG_NAME",
@@ -66,9 +72,12 @@ def _unknown(template_id: str, word: str, known: Iterable[str], **params: object
     return says(f"{template_id}.suggest", name=name, **params)
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
 def _not_utf8(text: str) -> bool:
     """True when the text holds bytes that were not UTF-8 (read with surrogateescape)."""
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _NOT_UTF8.search(text) is not None
 
 
 class _Section:
@@ -108,8 +117,7 @@ class _Section:
                 self.problem(option, says("option.single"))
             elif isinstance(value, str) and known.is_list:
                 self.problem(option, says("option.list", option=option))
-            values = value if isinstance(value, list) else [value]
-            if any(_not_utf8(v) for v in values):
+            if any(_not_utf8(v) for v in value) if isinstance(value, list) else _not_utf8(value):
                 self.problem(option, says("option.not_utf8"))
 
     def raw(self, option: str) -> str | None:
@@ -128,10 +136,14 @@ class _Section:
     def value(self, option: str) -> Any:
         """The model value of a single-value option (its default when absent or bad)."""
         opt: Option = self.table[option]
+        given = self.section.options.get(option)
+        if given is None:
+            if opt.required:
+                self.problem(option, says("option.required"))
+            return opt.default
         text = self.raw(option)
         if text is None:
-            given = self.section.options.get(option)
-            if opt.required and (given is None or (isinstance(given, str) and not given.strip())):
+            if opt.required and isinstance(given, str) and not given.strip():
                 self.problem(option, says("option.required"))
             return opt.default
         try:
@@ -148,7 +160,29 @@ def _settings(doc: Document, section: Section, problems: list[Problem]) -> Setti
     return Settings(**values)
 
 
+def _options_key(options: dict[str, str | list[str]]) -> tuple[tuple[str, object], ...]:
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items())
+
+
 def _forward(
+    doc: Document, section: Section, index: int, problems: list[Problem]
+) -> Forward | None:
+    """The forward of a section, or None when it has problems (recorded in `problems`).
+    A named section read before without problems is not read again (its Forward only
+    depends on its name and options)."""
+    if section.name is None:
+        return _read_forward(doc, section, index, problems)
+    key = (section.name, _options_key(section.options))
+    fwd = _FORWARDS.find(key)
+    if fwd is None:
+        before = len(problems)
+        fwd = _read_forward(doc, section, index, problems)
+        if fwd is not None and len(problems) == before:
+            _FORWARDS.keep(key, fwd)
+    return fwd
+
+
+def _read_forward(
     doc: Document, section: Section, index: int, problems: list[Problem]
 ) -> Forward | None:
     name = section.name or f"@forward[{index}]"
@@ -227,8 +261,15 @@ def parse_config(doc: Document, *, require_main: bool = True) -> tuple[Config, l
     Forwards with problems are left out of the returned Config, so that later checks can
     still run on the others and the user sees every problem at once. Without a `config
     dualnat` section the file is "not configured" (a problem), unless `require_main` is
-    false (reading what there is to show it, as the API's GETs do).
+    false (reading what there is to show it, as the API's GETs do). The same text read
+    again gives the same (immutable) Config without reading it again.
     """
+    key = (doc.serialize(), doc.path, require_main)
+    config, problems = _PARSED.get(key, lambda: _read(doc, require_main))
+    return config, list(problems)
+
+
+def _read(doc: Document, require_main: bool) -> tuple[Config, tuple[Problem, ...]]:
     sections = doc.sections()
     problems = _section_problems(doc, sections)
     mains = [s for s in sections if s.type == SETTINGS_TYPE]
@@ -246,7 +287,7 @@ def parse_config(doc: Document, *, require_main: bool = True) -> tuple[Config, l
         fwd = _forward(doc, section, index, problems)
         if fwd is not None:
             forwards.append(fwd)
-    return Config(settings=settings, forwards=tuple(forwards), source=doc.path), problems
+    return Config(settings=settings, forwards=tuple(forwards), source=doc.path), tuple(problems)
 
 
 def locate(problems: Iterable[Problem], doc: Document) -> list[Problem]:

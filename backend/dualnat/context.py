@@ -8,15 +8,16 @@ from pathlib import Path
 from .config import CONFIG_NAME, locate, parse_config
 from .errors import ConfigInvalid, Problem
 from .invalid_drop import from_running_system
+from .memo import Memo
 from .model import Config, DropsInvalid, MasqueradeMode, NetworkState
 from .network import network_state
 from .plan import Plan
 from .planner import build_plan
-from .public import Resolver, resolve_ipv4, resolve_public
+from .public import ResolvedPublic, Resolver, resolve_ipv4, resolve_public
 from .services import ServicePorts, from_configs, from_proc
 from .site import Site
 from .uci import Document
-from .vendors import load_vendor
+from .vendors import VendorProfile, load_vendor
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,25 @@ def make_plan(site: Site, resolve: Resolver = resolve_ipv4, vendor: str | None =
     profile = load_vendor(vendor or settings.main_router_vendor)
     public = resolve_public(settings.public_address if settings.enabled else None, resolve)
     try:
-        plan = build_plan(
-            inputs.config, inputs.network, inputs.services, vendor=profile, public=public
-        )
+        plan = _planned(inputs, profile, public)
     except ConfigInvalid as exc:
         problems = [*problems, *exc.problems]
     if problems:
         raise ConfigInvalid(locate(problems, inputs.document))
+    return plan
+
+
+# The last plans by their inputs: the config by identity (the reader gives the same Config
+# for the same text, and the entry holds it, so its id cannot be reused meanwhile).
+_PLANS: Memo[tuple[Config, Plan]] = Memo(2)
+
+
+def _planned(inputs: Inputs, profile: VendorProfile, public: ResolvedPublic) -> Plan:
+    config = inputs.config
+    key = (id(config), inputs.network, inputs.services, profile.id, public)
+    kept = _PLANS.find(key)
+    if kept is not None and kept[0] is config:
+        return kept[1]
+    plan = build_plan(config, inputs.network, inputs.services, vendor=profile, public=public)
+    _PLANS.keep(key, (config, plan))
     return plan

@@ -85,6 +85,9 @@ class DhcpMode(StrEnum):
     OFF = "off"  # dualnat leaves DHCP alone
 
 
+_PORTS_RE = re.compile(r"(\d{1,5})(?:\s*[-:]\s*(\d{1,5}))?")
+
+
 @dataclass(frozen=True, order=True)
 class PortRange:
     """An inclusive port range; a single port has first == last."""
@@ -102,7 +105,7 @@ class PortRange:
     def parse(cls, text: str) -> PortRange:
         """Parse ``"80"`` or ``"8000-8010"``; ValueError with a plain message otherwise."""
         text = text.strip()
-        m = re.fullmatch(r"(\d{1,5})(?:\s*[-:]\s*(\d{1,5}))?", text)
+        m = _PORTS_RE.fullmatch(text)
         if not m:
             raise Invalid("value.ports_syntax", text=text)
         first = int(m.group(1))

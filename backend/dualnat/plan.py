@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, ClassVar
 
@@ -202,6 +202,17 @@ class MainRouterSettings:
     dhcp_advice: DhcpAdvice
     hairpin: bool
     relays: tuple[RelayNote, ...] = ()
+
+    @cached_property
+    def _by_forward(self) -> dict[str, tuple[MainRouterForward, ...]]:
+        out: dict[str, list[MainRouterForward]] = {}
+        for pf in self.port_forwards:
+            out.setdefault(pf.name, []).append(pf)
+        return {name: tuple(pfs) for name, pfs in out.items()}
+
+    def forwards_of(self, name: str) -> tuple[MainRouterForward, ...]:
+        """The port forwards of forward `name` (several when its range is split)."""
+        return self._by_forward.get(name, ())
 
     def note_parts(self) -> tuple[MainRouterPart, ...]:
         bypass = text(self.bypass_ip)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, collapse_addresses
 
 from .errors import ConfigInvalid, Problem, ProblemPart, says
+from .memo import Memo
 from .model import (
     Config,
     DhcpMode,
@@ -286,7 +287,18 @@ def _dnat_reason(seg: Relay, to: str, net: NetworkState) -> list[Part]:
     return reason
 
 
+_ITEMS: Memo[tuple[Item, ...]] = Memo(2048)
+
+
 def _forward_items(
+    fwd: Forward, relays: list[Relay], net: NetworkState, public_ip: IPv4Address | None
+) -> tuple[Item, ...]:
+    """The items of one forward (the same inputs give the same items: kept, see memo.py)."""
+    key = (fwd, tuple(relays), net, public_ip)
+    return _ITEMS.get(key, lambda: tuple(_make_forward_items(fwd, relays, net, public_ip)))
+
+
+def _make_forward_items(
     fwd: Forward, relays: list[Relay], net: NetworkState, public_ip: IPv4Address | None
 ) -> list[Item]:
     protos = fwd.proto.protocols

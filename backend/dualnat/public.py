@@ -8,7 +8,6 @@ itself never looks anything up.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -21,6 +20,8 @@ Resolver = Callable[[str], IPv4Address | None]
 
 def resolve_ipv4(name: str) -> IPv4Address | None:
     """Resolve a DNS name to its first IPv4 address (None when it does not resolve)."""
+    import socket  # only when a name is to be resolved (a plan of addresses needs none)
+
     try:
         infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)
     except OSError:

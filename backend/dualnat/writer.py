@@ -66,8 +66,9 @@ class _Overlay:
         self._docs = docs
 
     def read(self, config: str) -> Document:
+        """The document itself (planning only reads it: a copy would be read again)."""
         doc = self._docs.get(config)
-        return doc.copy() if doc is not None else self._backend.read(config)
+        return doc if doc is not None else self._backend.read(config)
 
     def commit(self, config: str, changes: Sequence[Change]) -> None:  # pragma: no cover
         raise RuntimeError("the overlay is read-only")
@@ -80,17 +81,23 @@ def _text(value: Any) -> str:
 def option_changes(
     name: str, values: Mapping[str, Any], options: Sequence[str], current: Section | None
 ) -> list[Change]:
-    """Set every option in `values`; remove the others of `options` (null, "" and [] too)."""
+    """Set every option in `values`; remove the others of `options` (null, "" and [] too).
+    What `current` already holds is left as it is (its line keeps its exact text)."""
     changes: list[Change] = []
+    now = current.options if current is not None else {}
     for option in options:
         value = values.get(option)
         if value is None or value == "" or value == []:
-            if current is not None and option in current.options:
+            if option in now:
                 changes.append(DeleteOption(name, option))
         elif isinstance(value, list):
-            changes.append(SetList(name, option, [_text(v) for v in value]))
+            items = [_text(v) for v in value]
+            if now.get(option) != items:
+                changes.append(SetList(name, option, items))
         else:
-            changes.append(SetOption(name, option, _text(value)))
+            text = _text(value)
+            if now.get(option) != text:
+                changes.append(SetOption(name, option, text))
     return changes
 
 
@@ -142,22 +149,23 @@ def forward_set_changes(doc: Document, forwards: Mapping[str, Mapping[str, Any]]
     section of another type is an error keyed ``forwards.<name>.name``. Anonymous forward
     sections cannot be named in `forwards`: they stay (and the check reports them).
     """
+    named = {s.name: s for s in doc.sections() if s.name is not None}
     taken: dict[str, list[ProblemPart]] = {}
     for name in forwards:
-        existing = doc.section(name)
+        existing = named.get(name)
         if existing is not None and existing.type != FORWARD_TYPE:
             part = says("forward.exists_other", type=existing.type, name=name)
             taken[f"forwards.{name}.name"] = [part]
     if taken:
         raise Refused(Why.INVALID, taken)
     changes: list[Change] = [
-        DeleteSection(section.name)
-        for section in doc.sections_of_type(FORWARD_TYPE)
-        if section.name is not None and section.name not in forwards
+        DeleteSection(name)
+        for name, section in named.items()
+        if section.type == FORWARD_TYPE and name not in forwards
     ]
     created: list[Change] = []
     for name, values in forwards.items():
-        current = forward_section(doc, name)
+        current = named.get(name)
         if current is None:
             created.append(SetSection(name, FORWARD_TYPE))
             created += option_changes(name, values, FORWARD_OPTIONS, None)
@@ -187,8 +195,12 @@ def checked(
     """The would-be document and its changes; ConfigInvalid when the core finds problems."""
     doc = site.backend.read(CONFIG_NAME)
     changes = build(doc)
-    after = doc.copy()
-    after.apply(changes)
+    after = doc
+    if changes:
+        doc.apply(changes)
+        # read back as a file is read (the scanner is faster than the edited document's
+        # own rebuild, and this is exactly the text that would be committed)
+        after = Document.parse(doc.serialize(), doc.path)
     problems = problems_of(site, after, resolve)
     if problems:
         raise ConfigInvalid(problems)

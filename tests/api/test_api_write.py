@@ -509,3 +509,38 @@ def test_a_thousand_forwards_are_accepted(client: FlaskClient, confdir: Path) ->
     assert r.status_code == 200, r.get_json()
     assert len(r.get_json()["forwards"]) == 1000
     assert len(dualnat(confdir).sections_of_type("forward")) == 1000
+
+
+def test_checks_answer_each_body_by_its_own_json_types(client: FlaskClient) -> None:
+    """The forwards LuCI sent before are not loaded again; a value of another JSON type
+    (1, true, "1") is another body, in whichever order they come."""
+
+    def check(value: object) -> int:
+        body = {"cam": {"external_port": value, "internal_ip": "192.168.1.80"}}
+        return client.put(f"{API}/forwards?check=1", json=body).status_code
+
+    for _ in range(2):
+        assert [check(v) for v in (True, 8554, "8554", True)] == [422, 200, 200, 422]
+        assert [check(v) for v in ("8554", True, 8554)] == [200, 422, 200]
+
+
+def test_a_check_sees_the_change_of_one_forward_among_many(
+    client: FlaskClient, confdir: Path
+) -> None:
+    """LuCI's steady state: the same thousand forwards checked again, one of them edited;
+    every check answers for what it was sent."""
+    body = {
+        f"f{i}": {"external_port": 10000 + i, "internal_ip": "192.168.1.80"} for i in range(1000)
+    }
+    assert client.put(f"{API}/forwards", json=body).status_code == 200
+    for _ in range(2):
+        r = client.put(f"{API}/forwards?check=1", json=body)
+        assert r.status_code == 200 and len(r.get_json()["forwards"]) == 1000
+        clash = {**body, "f7": {"external_port": 10003, "internal_ip": "192.168.1.80"}}
+        r = client.put(f"{API}/forwards?check=1", json=clash)
+        assert r.status_code == 422
+        assert list(r.get_json()["errors"]) == ["forwards.f7.external_port"]
+        moved = {**body, "f7": {"external_port": 20007, "internal_ip": "192.168.1.80"}}
+        r = client.put(f"{API}/forwards?check=1", json=moved)
+        assert r.status_code == 200
+        assert r.get_json()["forwards"][7]["external_port"] == "20007"

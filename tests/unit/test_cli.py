@@ -122,3 +122,44 @@ def test_console_script_entry_point(confdir: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+# what each command must not load: the apply machinery, HTTP (Flask, the API) and ubus
+HEAVY = (
+    "dualnat.apply",
+    "dualnat.sync",
+    "dualnat.api",
+    "dualnat.ubus.daemon",
+    "flask",
+    "werkzeug",
+    "marshmallow",
+    "ubus",
+    "dualnat.doctor",
+    "dualnat.instructions",
+)
+IMPORTS = {
+    "check": (*HEAVY, "dualnat.render"),
+    "plan": (*HEAVY, "dualnat.render"),
+    "main-router": (*HEAVY, "dualnat.render"),
+    "render": HEAVY,
+    "schema": (*HEAVY, "dualnat.render"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(IMPORTS))
+def test_a_command_imports_only_what_it_needs(command: str, confdir: Path) -> None:
+    """Each CLI run is a new process on a slow CPU: the modules of other commands stay
+    unloaded (checked in a fresh interpreter, as the command runs)."""
+    folder = confdir
+    code = (
+        "import io, sys, contextlib\n"
+        "from dualnat.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['--config-dir', {str(folder)!r}, {command!r}])\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "dualnat.cli" in loaded
+    unwanted = [m for m in loaded if any(m == n or m.startswith(n + ".") for n in IMPORTS[command])]
+    assert unwanted == [], f"dualnat {command} loaded {sorted(unwanted)}"

@@ -174,3 +174,28 @@ def test_canonical_iptables_rule() -> None:
     saved += " --to-source 192.168.1.2/32"
     assert canonical_ipt(rendered) == canonical_ipt(saved.split())
     assert canonical_ipt(rendered) != canonical_ipt([*rendered[:4], "-d", *rendered[6:]])
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        Sources(recorded(NFT), ""),
+        Sources(recorded(FW4), None),
+        Sources(None, None),
+        Sources(recorded(IPT_NFT), ""),
+        Sources(recorded(NFT).replace(" . 8082 : ", " . 18082 : "), ""),
+    ],
+    ids=["nft", "fw4", "unreadable", "none-loaded", "one-missing"],
+)
+def test_rule_findings_are_what_the_doctor_says_about_the_rules(sources: Sources) -> None:
+    """The status page's shortcut (rules only) finds exactly the doctor's rule findings."""
+    from dualnat.doctor import RULE_FINDINGS, analyse, rule_findings
+    from dualnat.doctor.conntrack import Table
+
+    plan = rich_plan()
+    report = analyse(plan, {}, sources, Table([]))
+    kind, findings = rule_findings(plan, sources)
+    assert kind == report.ruleset.kind
+    expected = [f.to_dict() for f in report.findings if f.code in RULE_FINDINGS]
+    assert [f.to_dict() for f in findings] == expected
+    assert sources.nft is None or "18082" not in sources.nft or findings

@@ -73,8 +73,21 @@ def uci_bin(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def command(confdir: Path, uci_bin: Path) -> UciCommandBackend:
-    return UciCommandBackend(confdir, uci_bin=str(uci_bin))
+def savedir(tmp_path: Path) -> Path:
+    """Where uncommitted changes would be (empty: the host's /tmp/.uci plays no part)."""
+    path = tmp_path / "uci-delta"
+    path.mkdir()
+    return path
+
+
+def pending(savedir: Path, config: str) -> None:
+    """Leave an uncommitted change of `config`, as `uci set` without `uci commit` does."""
+    (savedir / config).write_text(f"{config}.game.enabled='0'\n")
+
+
+@pytest.fixture
+def command(confdir: Path, uci_bin: Path, savedir: Path) -> UciCommandBackend:
+    return UciCommandBackend(confdir, uci_bin=str(uci_bin), savedir=savedir)
 
 
 CHANGE_SETS = [
@@ -233,14 +246,33 @@ def test_non_utf8_bytes_survive_a_file_commit(confdir: Path) -> None:
 # -- UciCommandBackend against the fake uci -----------------------------------------
 
 
+@pytest.mark.parametrize("delta", [False, True], ids=["file", "uci-export"])
 @pytest.mark.parametrize("config", ["firewall", "network", "dhcp"])
 def test_command_backend_reads_the_same_values(
-    confdir: Path, command: UciCommandBackend, config: str
+    confdir: Path, command: UciCommandBackend, savedir: Path, config: str, delta: bool
 ) -> None:
+    if delta:
+        pending(savedir, config)
     assert values(command.read(config)) == values(FileBackend(confdir).read(config))
 
 
-def test_command_backend_missing_config_reads_as_empty(command: UciCommandBackend) -> None:
+def test_command_backend_reads_the_file_unless_changes_are_pending(
+    confdir: Path, command: UciCommandBackend, savedir: Path, uci_log: Path
+) -> None:
+    """Without uncommitted changes the file is read directly (problems name its lines);
+    with them, libuci applies them: `uci export`."""
+    assert command.read("firewall").path == str(confdir / "firewall")
+    assert runs(uci_log) == []
+    pending(savedir, "firewall")
+    assert command.read("firewall").path == "uci export firewall"
+    assert [r["argv"][-2:] for r in runs(uci_log)] == [["export", "firewall"]]
+
+
+def test_command_backend_missing_config_reads_as_empty(
+    command: UciCommandBackend, savedir: Path
+) -> None:
+    assert command.read("nothing_here").sections() == []
+    pending(savedir, "nothing_here")
     assert command.read("nothing_here").sections() == []
 
 
@@ -288,8 +320,7 @@ def test_command_backend_script_shapes(command: UciCommandBackend, uci_log: Path
             DeleteSection("nas_web"),
         ],
     )
-    [export, batch, check] = runs(uci_log)
-    assert export["argv"][-2:] == ["export", "firewall"] == check["argv"][-2:]
+    [batch] = runs(uci_log)  # before and after it, the file is read directly
     assert batch["argv"][-1] == "batch"
     assert batch["argv"][:2] == ["-c", str(command.config_dir)]
     assert batch["stdin"] == (
@@ -316,7 +347,7 @@ def test_command_backend_skips_changes_already_in_effect(
             DeleteOption("game", "missing"),
         ],
     )
-    assert [r["argv"][-2] for r in runs(uci_log)] == ["export"]
+    assert runs(uci_log) == []
 
 
 def test_command_backend_creates_a_missing_config(
@@ -332,7 +363,7 @@ def test_command_backend_missing_section_fails_before_running(
 ) -> None:
     with pytest.raises(SectionNotFoundError):
         command.commit("firewall", [SetOption("missing", "a", "b")])
-    assert [r["argv"][-2] for r in runs(uci_log)] == ["export"]
+    assert runs(uci_log) == []
 
 
 @pytest.mark.parametrize(
@@ -374,9 +405,10 @@ def test_tampered_change_is_refused_before_running(
     assert runs(uci_log) == []
 
 
-def test_failing_uci_raises_with_its_stderr(confdir: Path, tmp_path: Path) -> None:
+def test_failing_uci_raises_with_its_stderr(confdir: Path, tmp_path: Path, savedir: Path) -> None:
     failing = shim(tmp_path, 'echo "uci: Parse error (too much coffee)" >&2; exit 1', "bad")
-    backend = UciCommandBackend(confdir, uci_bin=str(failing))
+    backend = UciCommandBackend(confdir, uci_bin=str(failing), savedir=savedir)
+    pending(savedir, "firewall")
     with pytest.raises(UciCommandError) as info:
         backend.read("firewall")
     err = info.value
@@ -408,7 +440,8 @@ def test_a_non_zero_exit_fails_with_uci_stderr(
 ) -> None:
     monkeypatch.setenv("FAKE_UCI_WARNING", LD_SO_WARNING)
     body = f'[ "$3" = batch ] && {{ echo "uci: I/O error" >&2; exit 1; }}; exec "{uci_bin}" "$@"'
-    backend = UciCommandBackend(confdir, uci_bin=str(shim(tmp_path, body, "batch-fails")))
+    uci = shim(tmp_path, body, "batch-fails")
+    backend = UciCommandBackend(confdir, uci_bin=str(uci), savedir=tmp_path)
     before = (confdir / "firewall").read_bytes()
     with pytest.raises(UciCommandError) as info:
         backend.commit("firewall", [SetOption("game", "name", "Games")])
@@ -441,7 +474,7 @@ def test_batch_errors_from_uci_are_raised(
     confdir: Path, tmp_path: Path, uci_bin: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Make the fake refuse the batch: the section disappears between read and batch.
-    backend = UciCommandBackend(confdir, uci_bin=str(uci_bin))
+    backend = UciCommandBackend(confdir, uci_bin=str(uci_bin), savedir=tmp_path)
     real_read = backend.read
 
     def read_then_remove(config: str) -> Document:
@@ -456,8 +489,12 @@ def test_batch_errors_from_uci_are_raised(
     assert info.value.returncode == 1
 
 
-def test_missing_uci_binary_raises(confdir: Path, tmp_path: Path) -> None:
-    backend = UciCommandBackend(confdir, uci_bin=str(tmp_path / "no-such-uci"))
+def test_missing_uci_binary_raises(confdir: Path, tmp_path: Path, savedir: Path) -> None:
+    backend = UciCommandBackend(confdir, uci_bin=str(tmp_path / "no-such-uci"), savedir=savedir)
+    with pytest.raises(UciCommandError) as info:
+        backend.commit("firewall", [SetOption("game", "name", "Games")])
+    assert info.value.returncode is None
+    pending(savedir, "firewall")
     with pytest.raises(UciCommandError) as info:
         backend.read("firewall")
     assert info.value.returncode is None

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Flask
 
+from .. import memo
 from ..public import Resolver
 from ..publicip import PublicAddress
 from ..site import Site
@@ -35,6 +36,7 @@ def create_app(
     UCI backend, the public address discovery, the resolver of public_address, and the
     machine the doctor examines.
     """
+    memo.enable()  # a long-running process: keep what LuCI asks about again (memo.py)
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False  # type: ignore[attr-defined]

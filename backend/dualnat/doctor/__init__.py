@@ -69,6 +69,7 @@ __all__ = [
     "System",
     "analyse",
     "diagnose",
+    "rule_findings",
 ]
 
 
@@ -180,6 +181,25 @@ def analyse(
         findings += diag.run()
         forwards[name] = diag.summary()
     return Report(findings, forwards, sysctl_values, rules, table)
+
+
+# the findings that say whether dualnat's rules are loaded
+RULE_FINDINGS = ("forward.rules_missing", "system.masquerade_missing", "system.ruleset_unreadable")
+
+
+def rule_findings(plan: Plan, rule_sources: Sources) -> tuple[str, list[Finding]]:
+    """(ruleset kind, the findings about the loaded rules alone): what `analyse` says with
+    codes RULE_FINDINGS, without the kernel settings and the connections (a status page
+    asks for this often; the full analysis of every forward is the doctor's)."""
+    rules = ruleset.check(plan, rule_sources)
+    table = Table([])
+    lan = Lan(plan.network.lan)
+    findings = [f for f in system_findings(plan, rules, table) if f.code in RULE_FINDINGS]
+    for name, t in sort_entries(plan, table.entries, lan).items():
+        diag = ForwardDiagnosis(plan, t, rules.forwards.get(name), rules, table, {}, lan)
+        diag.check_rules()
+        findings += diag.findings
+    return rules.kind, findings
 
 
 def diagnose(plan: Plan, system: System | None = None) -> Report:

@@ -108,8 +108,7 @@ class ForwardDiagnosis:
     def main_router(self) -> list[str]:
         return [
             f"{pf.proto} external port {pf.external_port} → {pf.internal_ip}:{pf.internal_port}"
-            for pf in self.plan.main_router.port_forwards
-            if pf.name == self.t.name
+            for pf in self.plan.main_router.forwards_of(self.t.name)
         ]
 
     @property

@@ -318,8 +318,11 @@ def _neutral(plan: Plan) -> RuleCheck:
 
 def check(plan: Plan, sources: Sources) -> Ruleset:
     """Detect how dualnat's rules are loaded and check every forward's rules."""
-    names = list(dict.fromkeys(i.forward for i in plan.items if i.forward is not None))
-    per_forward = {n: _sub_plan(plan, (i for i in plan.items if i.forward == n)) for n in names}
+    by_forward: dict[str, list[Item]] = {}
+    for item in plan.items:
+        if item.forward is not None:
+            by_forward.setdefault(item.forward, []).append(item)
+    per_forward = {n: _sub_plan(plan, items) for n, items in by_forward.items()}
     masq_items = plan.of_kind(Masquerade)
     masq_plan = _sub_plan(plan, masq_items) if masq_items else None
     if sources.nft is None and sources.iptables is None:

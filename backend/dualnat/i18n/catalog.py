@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
+
+from ..datafile import read_toml
 
 LANGS = ("en", "zh", "ja")
 DEFAULT_LANG = "en"
@@ -123,5 +124,4 @@ def load_catalog(lang: str) -> Catalog:
     """Read i18n/<lang>.toml."""
     if lang not in LANGS:
         raise KeyError(lang)
-    text = resources.files(__package__).joinpath(f"{lang}.toml").read_text("utf-8")
-    return Catalog(lang, flatten(tomllib.loads(text)))
+    return Catalog(lang, flatten(read_toml(Path(__file__).parent / f"{lang}.toml")))

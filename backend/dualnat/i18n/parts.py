@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, ClassVar, Self
 
 from .catalog import DEFAULT_LANG, load_catalog, placeholders
@@ -38,6 +38,18 @@ def table(name: str, lang: str = DEFAULT_LANG) -> Mapping[str, str]:
     return {k[len(prefix) :]: v for k, v in messages.items() if k.startswith(prefix)}
 
 
+@lru_cache(maxsize=4096)
+def _check(table_name: str, template_id: str, names: tuple[str, ...]) -> None:
+    """ValueError unless `template_id` is in the table and takes exactly `names` (checked
+    once per combination: plans make thousands of parts of a few dozen kinds)."""
+    template = table(table_name).get(template_id)
+    if template is None:
+        raise ValueError(f"unknown message template {template_id!r}")
+    wanted = placeholders(template)
+    if set(names) != wanted or len(set(names)) != len(names):
+        raise ValueError(f"template {template_id!r} takes {sorted(wanted)}, got {sorted(names)}")
+
+
 @dataclass(frozen=True)
 class Part:
     """One template of a sentence, with its parameters (a subclass names the table)."""
@@ -48,14 +60,7 @@ class Part:
     params: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        template = table(self.TABLE).get(self.id)
-        if template is None:
-            raise ValueError(f"unknown message template {self.id!r}")
-        given = dict(self.params).keys()
-        wanted = placeholders(template)
-        if given != wanted or len(given) != len(self.params):
-            names = sorted(name for name, _ in self.params)
-            raise ValueError(f"template {self.id!r} takes {sorted(wanted)}, got {names}")
+        _check(self.TABLE, self.id, tuple(name for name, _ in self.params))
 
     def render(self, lang: str = DEFAULT_LANG) -> str:
         """The sentence in `lang` (English by default)."""

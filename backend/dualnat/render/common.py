@@ -31,6 +31,8 @@ class DnatSegment:
 
 
 def dnat_segments(item: Dnat) -> list[DnatSegment]:
+    if item.dport.is_single:
+        return [DnatSegment(item.dport, item.to_port)]
     if not item.translated:
         return [DnatSegment(item.dport, None if not item.dport.is_single else item.to_port)]
     offset = item.to_port.first - item.dport.first

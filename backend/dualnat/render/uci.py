@@ -105,26 +105,23 @@ def section_name(forward: str, kind: str) -> str:
 def _dnat_sections(plan: Plan, item: Dnat) -> list[UciSection]:
     zone = plan.network.lan_zone
     kind = "hairpin" if item.hairpin else "dnat"
-    pieces = [(seg, src) for seg in dnat_segments(item) for src in source_choices(item.sources)]
+    name = section_name(item.forward, kind)
+    head = (("name", f"dualnat {item.forward} {kind}"), ("target", "DNAT"), ("src", zone))
+    dest_ip, proto = text(item.to_addr), _protos(item.protos)
     out = []
-    for seg, src in pieces:
-        opts: list[tuple[str, str]] = [
-            ("name", f"dualnat {item.forward} {kind}"),
-            ("target", "DNAT"),
-            ("src", zone),
-        ]
-        if src is not None:
-            opts.append(("src_ip", text(src)))
-        opts += [
+    for seg in dnat_segments(item):
+        tail = (
             ("src_dip", text(item.dest_addr)),
             ("src_dport", text(seg.dport)),
             ("dest", zone),
-            ("dest_ip", text(item.to_addr)),
+            ("dest_ip", dest_ip),
             ("dest_port", text(seg.to_port or seg.dport)),
-            ("proto", _protos(item.protos)),
+            ("proto", proto),
             ("reflection", "0"),
-        ]
-        out.append(UciSection(section_name(item.forward, kind), "redirect", tuple(opts)))
+        )
+        for src in source_choices(item.sources):
+            src_ip = () if src is None else (("src_ip", text(src)),)
+            out.append(UciSection(name, "redirect", (*head, *src_ip, *tail)))
     return out
 
 

@@ -7,11 +7,11 @@ import fcntl
 import os
 import stat
 import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from .cache import DocumentCache
 from .changes import (
     AddListItem,
     Change,
@@ -28,6 +28,11 @@ from .errors import SectionNotFoundError, UciCommandError
 from .names import check_config_name, quote
 
 _ENCODING = ("utf-8", "surrogateescape")
+UCI_SAVEDIR = "/tmp/.uci"  # where the uci command keeps uncommitted changes (its -t default)
+
+
+def _decode(data: bytes) -> str:
+    return data.decode(*_ENCODING)
 
 
 @runtime_checkable
@@ -52,6 +57,8 @@ def atomic_write(path: str | os.PathLike[str], text: str | bytes) -> None:
     Keeps the mode (and, as root, the owner) of an existing file; new files get 0644.
     A symlink is followed: its target is replaced.
     """
+    import tempfile  # only for writes (reads are most of the calls)
+
     target = Path(os.path.realpath(path))
     data = text.encode(*_ENCODING) if isinstance(text, str) else text
     try:
@@ -107,19 +114,16 @@ class FileBackend:
 
     def __init__(self, config_dir: str | os.PathLike[str]) -> None:
         self.config_dir = Path(config_dir)
+        self.cache = DocumentCache(_decode)
 
     def path(self, config: str) -> Path:
         """Path of *config*'s file (the name is validated: no path tricks)."""
         return self.config_dir / check_config_name(config)
 
     def read(self, config: str) -> Document:
-        """Parse the config file; a missing file reads as an empty document."""
-        path = self.path(config)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            data = b""
-        return Document.parse(data.decode(*_ENCODING), str(path))
+        """Parse the config file (not again while it is unchanged: uci/cache.py); a
+        missing file reads as an empty document."""
+        return self.cache.read(self.path(config))
 
     def commit(self, config: str, changes: Sequence[Change]) -> None:
         """Apply *changes* and write the file atomically; nothing is written if the
@@ -207,7 +211,8 @@ def batch_script(config: str, changes: Iterable[Change], current: Document | Non
 
 
 class UciCommandBackend:
-    """Reads and writes configs through the ``uci`` command (``uci -c DIR ...``).
+    """Commits configs through the ``uci`` command (``uci -c DIR ...``); reads them as
+    libuci loads them (see `read`).
 
     ``uci`` rewrites the whole file on commit, so comments and layout are not kept.
     Commands run from an argv list (never a shell); values are passed quoted on stdin.
@@ -223,10 +228,13 @@ class UciCommandBackend:
         uci_bin: str | os.PathLike[str] = "uci",
         *,
         timeout: float = 30.0,
+        savedir: str | os.PathLike[str] = UCI_SAVEDIR,
     ) -> None:
         self.config_dir = Path(config_dir)
         self.uci_bin = os.fspath(uci_bin)
         self.timeout = timeout
+        self.savedir = Path(savedir)
+        self.cache = DocumentCache(_decode)
 
     def _run(self, args: list[str], stdin: str | None = None) -> tuple[list[str], int, str, str]:
         """Run uci with *args*; return argv, exit status, stdout and stderr."""
@@ -249,8 +257,15 @@ class UciCommandBackend:
         return argv, proc.returncode, out, err
 
     def read(self, config: str) -> Document:
-        """``uci export CONFIG`` parsed; a config uci cannot find reads as empty."""
+        """The config as libuci loads it; a config uci cannot find reads as empty.
+
+        Without uncommitted changes (no delta file in the savedir) that is the file
+        itself, read directly as libuci reads it (uci/scan.py): no process to start, not
+        parsed again while unchanged, and problems carry the file's own line numbers.
+        With a delta file, ``uci export CONFIG`` (libuci applies the deltas)."""
         check_config_name(config)
+        if not (self.savedir / config).exists():
+            return self.cache.read(self.config_dir / config)
         argv, code, out, err = self._run(["export", config])
         if code != 0:
             if "Entry not found" in err:

@@ -152,11 +152,13 @@ class Document:
         return "".join(chunk.text for chunk in self._chunk_list)
 
     def copy(self) -> Document:
-        """An independent copy."""
+        """An independent copy (an unedited document shares its read view, which edits
+        never change: the first edit builds the copy's own)."""
         other = Document((), self.path)
         if self._chunk_list is None:
             other._chunk_list = None
             other._text = self._text
+            other._model = self._model
         else:
             other._chunk_list = list(self._chunk_list)
         other._nl = self._nl
@@ -227,9 +229,11 @@ class Document:
         option edits on existing sections are done in one step each, so that applying
         thousands of changes stays linear.
         """
+        pending = list(changes)
+        if not pending:
+            return
         saved = list(self._chunks)
         try:
-            pending = list(changes)
             i = 0
             while i < len(pending):
                 i = self._apply_from(pending, i)

@@ -104,6 +104,10 @@ def _read(text: str, path: str) -> Builder:
     option_lines: dict[str, int] = {}
     first = 1  # line number of the window's first row
     skip = 0  # rows already read by the general reader (a logical line went on)
+    # one string object per distinct option name and value: a firewall with a thousand
+    # forwards says 'lan', 'DNAT' and its own address thousands of times (memory)
+    same: dict[str, str] = {}
+    one = same.setdefault
     for start, end in _windows(scan):
         rows = enumerate(_SCAN_RE.findall(scan, start, end), first)
         first += scan.count("\n", start, end)
@@ -114,6 +118,7 @@ def _read(text: str, path: str) -> Builder:
                 if opts is None:
                     _general(builder, text, lines.start(line), line, path)  # refuses it
                 elif oval:
+                    oname, oval = one(oname, oname), one(oval, oval)
                     old = opts.get(oname)
                     if old is None:
                         opts[oname] = oval

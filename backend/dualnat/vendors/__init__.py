@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
+
+from ..datafile import read_toml
+
+FOLDER = Path(__file__).parent
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,7 @@ class VendorProfile:
 @cache
 def vendor_ids() -> frozenset[str]:
     """Every vendor id that has a profile file."""
-    folder = resources.files(__name__)
-    return frozenset(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return frozenset(p.name[:-5] for p in FOLDER.iterdir() if p.name.endswith(".toml"))
 
 
 @cache
@@ -35,7 +37,7 @@ def load_vendor(vendor_id: str) -> VendorProfile:
     """Read one profile; KeyError for an unknown vendor."""
     if vendor_id not in vendor_ids():
         raise KeyError(vendor_id)
-    data = tomllib.loads(resources.files(__name__).joinpath(f"{vendor_id}.toml").read_text("utf-8"))
+    data = read_toml(FOLDER / f"{vendor_id}.toml")
     return VendorProfile(
         id=data["id"],
         name=data["name"],

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, url_for
 from marshmallow import ValidationError
 
 from ...config import load_config
+from ...memo import Memo
 from ...model import NAME_RE, Forward
 from ...uci import Document
 from ...writer import delete_changes, forward_changes, forward_set_changes
@@ -18,7 +19,6 @@ from ..schemas import (
     MAX_FORWARDS,
     NAME_ERROR,
     DeletedSchema,
-    ForwardListSchema,
     ForwardSchema,
     NewForwardSchema,
 )
@@ -28,8 +28,30 @@ from ..store import write
 bp = Blueprint("forwards", __name__)
 SCHEMA = ForwardSchema()
 NEW_SCHEMA = NewForwardSchema()
-LIST_SCHEMA = ForwardListSchema()
 DELETED = DeletedSchema()
+
+
+# LuCI sends every forward with each check: the ones it sent before are not loaded and
+# dumped again (marshmallow's load and dump are pure; see dualnat/memo.py)
+_LOADED: Memo[dict[str, Any]] = Memo(2048)
+_DUMPED: Memo[dict[str, Any]] = Memo(2048)
+
+
+def _load(value: Any) -> dict[str, Any]:
+    """SCHEMA.load(value) (ValidationError as it raises it)."""
+    if not isinstance(value, dict):
+        return SCHEMA.load(value)
+    key = json.dumps(value, sort_keys=True)  # JSON tells 1, true and "1" apart
+    return dict(_LOADED.get(key, lambda: SCHEMA.load(value)))
+
+
+def _dumped(fwd: Forward) -> dict[str, Any]:
+    return _DUMPED.get(fwd, lambda: SCHEMA.dump(fwd))
+
+
+def _listed(forwards: tuple[Forward, ...]) -> dict[str, Any]:
+    """The body of GET /forwards (ForwardListSchema)."""
+    return {"forwards": [_dumped(f) for f in forwards]}
 
 
 def _checked_id(forward_id: str) -> str:
@@ -69,7 +91,7 @@ def _forward_set(data: Any) -> dict[str, dict[str, Any]]:
             errors.setdefault("forwards", []).append(f"id {_shown_id(name)}: {say(NAME_ERROR)}")
             continue
         try:
-            values = SCHEMA.load(value)
+            values = _load(value)
         except ValidationError as exc:
             for field, messages in flatten(exc.messages).items():
                 errors[f"forwards.{name}.{field}"] = messages
@@ -85,9 +107,7 @@ def _forward_set(data: Any) -> dict[str, dict[str, Any]]:
 
 @bp.get("/forwards")
 def list_forwards() -> dict[str, Any]:
-    return LIST_SCHEMA.dump(
-        {"forwards": load_config(service().document(), require_main=False).forwards}
-    )
+    return _listed(load_config(service().document(), require_main=False).forwards)
 
 
 @bp.put("/forwards")
@@ -97,7 +117,7 @@ def put_forwards() -> dict[str, Any]:
     check = check_only()
     forwards = _forward_set(json_document())
     after = write(service(), lambda doc: forward_set_changes(doc, forwards), None, check=check)
-    return LIST_SCHEMA.dump({"forwards": load_config(after).forwards})
+    return _listed(load_config(after).forwards)
 
 
 @bp.post("/forwards")

@@ -30,6 +30,7 @@ from ... import __version__
 from ...apply import FIREWALL, firewall_changes
 from ...config import PUBLIC_ADDRESS_AUTO, parse_config
 from ...errors import ConfigInvalid
+from ...memo import Memo
 from ...plan import Plan
 from ...render.uci import firewall_sections
 from ...uci import UciError
@@ -41,9 +42,6 @@ from ..service import Service, service
 bp = Blueprint("status", __name__)
 SCHEMA = StatusSchema()
 
-# the doctor's findings that say whether dualnat's rules are loaded
-RULE_FINDINGS = ("forward.rules_missing", "system.masquerade_missing", "system.ruleset_unreadable")
-
 
 def _public(svc: Service, address: str | None) -> dict[str, Any]:
     mode = "none" if not address else "auto" if address == PUBLIC_ADDRESS_AUTO else "fixed"
@@ -54,16 +52,28 @@ def _public(svc: Service, address: str | None) -> dict[str, Any]:
 
 
 def _loaded_rules(svc: Service, plan: Plan) -> tuple[str, list[dict[str, Any]]]:
-    """(ruleset kind, the doctor's findings about the loaded rules): the doctor's analysis
-    of the loaded rules alone, without the kernel settings and the connection table
-    (imported here, as /doctor does, so that the daemon loads the doctor when asked)."""
-    from ...doctor import System, analyse, ruleset
-    from ...doctor.conntrack import Table
+    """(ruleset kind, the doctor's findings about the loaded rules), as the doctor finds
+    them (imported here, as /doctor does, so that the daemon loads the doctor when asked)."""
+    from ...doctor import System, rule_findings, ruleset
 
-    sources = ruleset.read(svc.doctor_system or System())
-    report = analyse(plan, {}, sources, Table([]))
-    findings = [f.to_dict(request_lang()) for f in report.findings if f.code in RULE_FINDINGS]
-    return report.ruleset.kind, findings
+    kind, findings = rule_findings(plan, ruleset.read(svc.doctor_system or System()))
+    return kind, [f.to_dict(request_lang()) for f in findings]
+
+
+# whether /etc/config/firewall holds the plan, by the firewall's text and the plan (kept
+# with it, so that its id is not reused meanwhile): LuCI polls the status
+_PENDING: Memo[tuple[Plan, bool]] = Memo(2)
+
+
+def _pending(svc: Service, plan: Plan) -> bool:
+    doc = svc.backend.read(FIREWALL)
+    key = (doc.serialize(), id(plan))
+    kept = _PENDING.find(key)
+    if kept is not None and kept[0] is plan:
+        return kept[1]
+    pending = bool(firewall_changes(doc, firewall_sections(plan)))
+    _PENDING.keep(key, (plan, pending))
+    return pending
 
 
 def _firewall(pending: bool, kind: str, reason: list[dict[str, Any]]) -> str:
@@ -96,11 +106,11 @@ def status() -> dict[str, Any]:
         data["forwards"] = {"total": len(config.forwards), "enabled": len(config.enabled_forwards)}
         data["public_address"] = _public(svc, config.settings.public_address)
         plan = svc.plan()
-        pending = firewall_changes(svc.backend.read(FIREWALL), firewall_sections(plan))
+        pending = _pending(svc, plan)
         kind, reason = _loaded_rules(svc, plan)
         data.update(
             valid=True,
-            firewall=_firewall(bool(pending), kind, reason),
+            firewall=_firewall(pending, kind, reason),
             firewall_reason=reason,
             ruleset=kind,
         )
