@@ -289,9 +289,7 @@ def _passwall(doc: Document, files: Mapping[str, str]) -> Rules:
         "\tchain PSW_MANGLE {",
         *mangle,
         "\t}",
-        "\tchain PSW_NAT {",
-        *nat,
-        "\t}",
+        *([] if tproxy else ["\tchain PSW_NAT {", *nat, "\t}"]),
         "}",
         "",
     ]

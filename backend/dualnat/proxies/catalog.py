@@ -273,9 +273,14 @@ HOMEPROXY = Proxy(
     chains=(
         Chain("inet fw4", "homeproxy_redirect_lanac", role="TCP REDIRECT, from fw4's dstnat"),
         Chain("inet fw4", "homeproxy_redirect", role="TCP REDIRECT"),
+        Chain("inet fw4", "homeproxy_redirect_proxy", role="TCP REDIRECT"),
+        Chain("inet fw4", "homeproxy_redirect_proxy_port", role="routing_port check"),
         Chain("inet fw4", "homeproxy_mangle_lanac", role="UDP TPROXY / TUN mark, jumped to"),
         Chain("inet fw4", "homeproxy_mangle_prerouting", role="UDP TPROXY"),
+        Chain("inet fw4", "homeproxy_mangle_tproxy", role="UDP TPROXY"),
+        Chain("inet fw4", "homeproxy_mangle_tproxy_port", role="routing_port check"),
         Chain("inet fw4", "homeproxy_mangle_tun", role="TUN mark"),
+        Chain("inet fw4", "homeproxy_mangle_tun_mark", role="TUN mark"),
     ),
     own_table=False,
     marks=("0x65", "0x66"),  # tproxy_mark 101, tun_mark 102
@@ -319,7 +324,10 @@ NIKKI = Proxy(
             Ref("proxy", "udp_mode", "tun"),
             {"tproxy": {"udp": Capture.TPROXY}, "tun": {"udp": Capture.TUN}},
         ),
-        ModeOption(Ref("mixin", "dns_mode", "fake-ip"), {"fake-ip": {"fake_ip": "1"}}),
+        ModeOption(
+            Ref("mixin", "dns_mode", "fake-ip"),
+            {"fake-ip": {"fake_ip": "1"}, "redir-host": {"fake_ip": ""}, "normal": {"fake_ip": ""}},
+        ),
     ),
     tables=("inet nikki",),
     chains=(

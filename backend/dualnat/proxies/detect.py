@@ -6,6 +6,7 @@ reader (`read`) that fetches both on the router.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -85,10 +86,26 @@ def _captures(lines: list[str], tun_devices: tuple[str, ...]) -> set[Capture]:
             seen.add(Capture.TPROXY)
         elif "redirect to" in line:
             seen.add(Capture.REDIRECT)
-        elif "mark set" in line and "icmp" not in line:
+        elif tun_devices and "mark set" in line and "icmp" not in line:
             seen.add(Capture.TUN)
         if any(f'"{dev}"' in line or f" {dev} " in f" {line} " for dev in tun_devices):
             seen.add(Capture.TUN)
+    return seen
+
+
+_JUMP = re.compile(r"\b(?:jump|goto) (\S+)")
+
+
+def reachable(found: Mapping[str, list[str]]) -> set[str]:
+    """Chains that packets reach: base chains and those they jump or go to."""
+    todo = [name for name, lines in found.items() if lines and lines[0].startswith("type ")]
+    seen = set(todo)
+    while todo:
+        for line in found.get(todo.pop(), []):
+            for target in _JUMP.findall(line):
+                if target in found and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
     return seen
 
 
@@ -109,8 +126,10 @@ def live_rules(proxy: Proxy, ruleset: str) -> tuple[bool, frozenset[Capture], li
             continue
         running = True
         evidence.append(f"its chains {', '.join(mine)} are loaded in table {table}")
+        used = reachable(found)
         for name in mine:
-            lines += [ln for ln in found[name] if not ln.startswith("type ")]
+            if name in used:
+                lines += [ln for ln in found[name] if not ln.startswith("type ")]
     if not running:
         return False, frozenset(), []
     seen = _captures(lines, proxy.tun_devices)
