@@ -16,12 +16,16 @@ from dualnat.proxies.catalog import PROXIES, Capture, Mode
 from dualnat.proxies.detect import Detected
 from dualnat.proxies.exclude import (
     MARK,
+    MARK_LINE,
     FileLine,
     ForwardFacts,
+    LeftAlone,
+    Manual,
     NftInclude,
     UciEdit,
     add_file_lines,
     facts_from_plan,
+    owned_from_state,
     plan_exclusion,
     remove_file_lines,
 )
@@ -102,7 +106,8 @@ def test_users_own_entry_is_left_alone(entry: str) -> None:
     text = f"config openclash 'config'\n\tlist wan_ac_black_ips '{entry}'\n"
     excl = plan_exclusion(detected("openclash", Mode(U, U)), FACTS, config_text=text)
     assert excl.empty and excl.activate == ()
-    assert "set by you" in excl.left_alone[0]
+    assert excl.left_alone == (LeftAlone(PUBLIC, entry, "openclash.config.wan_ac_black_ips"),)
+    assert excl.hairpin == (PUBLIC,)  # kept away, by the user's entry
 
 
 def test_a_new_public_address_replaces_dualnats_old_one() -> None:
@@ -130,20 +135,27 @@ def test_passwall_direct_ip_line() -> None:
         files={"/usr/share/passwall/rules/direct_ip": DIRECT_IP},
     )
     [line] = excl.files
-    assert line.path == "/usr/share/passwall/rules/direct_ip"
-    assert line.line.startswith("11.0.0.1 ") and line.line.endswith(")")
-    assert MARK in line.line and not excl.uci
+    assert line == FileLine("/usr/share/passwall/rules/direct_ip", "11.0.0.1")
+    assert not excl.uci and excl.where == line.path
     written = add_file_lines(DIRECT_IP, excl.files)
-    assert written == DIRECT_IP + line.line + "\n"
+    # the mark is a line of its own: PassWall splits the file into words
+    assert written == DIRECT_IP + MARK_LINE + "\n11.0.0.1\n"
+    assert not any(c.isdigit() for c in MARK_LINE)  # its IPv4 grep drops the mark
     assert add_file_lines(written, excl.files) == written  # once
     assert remove_file_lines(written, excl.files) == DIRECT_IP
-    assert excl.undo_by_hand()[0] == f"sed -i '/{MARK}/d' /usr/share/passwall/rules/direct_ip"
+    assert excl.undo_by_hand()[0] == (
+        f"sed -i '/^{MARK}/{{N;d}}' /usr/share/passwall/rules/direct_ip"
+    )
+    again = plan_exclusion(
+        detected("passwall", Mode(R, T)), FACTS, files={line.path: written}, owned=excl.owned
+    )
+    assert again.files == excl.files and again.left_alone == ()  # ours, not the user's
     mine = plan_exclusion(
         detected("passwall", Mode(T, T)),
         FACTS,
         files={"/usr/share/passwall/rules/direct_ip": DIRECT_IP + "11.0.0.1\n"},
     )
-    assert mine.empty and "set by you" in mine.left_alone[0]
+    assert mine.empty and mine.left_alone[0].entry == "11.0.0.1"
 
 
 def test_homeproxy_tun_gets_the_reply_rule_too() -> None:
@@ -159,7 +171,6 @@ def test_homeproxy_tun_gets_the_reply_rule_too() -> None:
     assert "192.168.1.52 . udp . 27015-27030" in include.text
     assert "ct direction reply ct status dnat" in include.text and " accept " in include.text
     assert excl.activate == ("/etc/init.d/homeproxy restart",)
-    assert any("#611" in s or "replies" in s for s in excl.reasons)
     assert excl.undo_by_hand()[-2:] == ("uci commit homeproxy", "/etc/init.d/homeproxy restart")
 
 
@@ -178,7 +189,7 @@ def test_no_hairpin_no_address_but_replies_still_kept_away() -> None:
 def test_missing_section_is_said_not_invented() -> None:
     text = "config homeproxy 'config'\n\toption main_node 'a'\n"
     excl = plan_exclusion(detected("homeproxy", Mode(R, None)), FACTS, config_text=text)
-    assert not excl.uci and "no section 'control'" in excl.unsupported[0]
+    assert not excl.uci and excl.manual == (Manual("no_section", "homeproxy.control"),)
 
 
 def test_nikki_reserved_ip_as_a_network() -> None:
@@ -194,21 +205,36 @@ def test_fake_ip_names_the_domain() -> None:
         config_text=OPENCLASH,
         public_name="home.example.net",
     )
-    assert excl.fake_ip_hint is not None
-    assert "'home.example.net'" in excl.fake_ip_hint and "fake-ip filter" in excl.fake_ip_hint
+    assert excl.fake_ip and excl.public_name == "home.example.net"
     plain = plan_exclusion(detected("openclash", Mode(R, T)), FACTS, config_text=OPENCLASH)
-    assert plain.fake_ip_hint is None
+    assert not plain.fake_ip
+    no_hairpin = plan_exclusion(
+        detected("openclash", Mode(R, T, fake_ip=True)), NO_HAIRPIN, config_text=OPENCLASH
+    )
+    assert not no_hairpin.fake_ip
 
 
 def test_passwall2_has_no_setting_for_it() -> None:
     excl = plan_exclusion(detected("passwall2", Mode(R, T)), FACTS, config_text="config global\n")
-    assert excl.empty and "PassWall 2" in excl.unsupported[0]
+    assert excl.empty and excl.manual == (Manual("no_setting"),)
 
 
 def test_proxy_off_or_no_forwards_removes_what_dualnat_added() -> None:
-    old = (FileLine("/usr/share/passwall/rules/direct_ip", f"11.0.0.1 {MARK}"),)
+    old = (FileLine("/usr/share/passwall/rules/direct_ip", "11.0.0.1"),)
     excl = plan_exclusion(detected("passwall", Mode(R, T)), (), owned=old)
     assert excl.stale == old and excl.activate == ("/etc/init.d/passwall restart",)
+
+
+def test_state_entries_round_trip() -> None:
+    excl = plan_exclusion(detected("homeproxy", Mode(U, U)), FACTS, config_text=HOMEPROXY)
+    excl_pw = plan_exclusion(
+        detected("passwall", Mode(R, T)), FACTS, files={"/usr/share/passwall/rules/direct_ip": ""}
+    )
+    for entry in (*excl.owned, *excl_pw.owned):
+        assert owned_from_state(entry.to_state()) == entry
+    assert owned_from_state({"type": "uci", "config": "x"}) is None
+    assert owned_from_state({"type": "file", "path": 1, "line": "x"}) is None
+    assert owned_from_state(["uci"]) is None
 
 
 @pytest.mark.skipif(

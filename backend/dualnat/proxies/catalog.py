@@ -111,7 +111,9 @@ class Proxy:
     skips: tuple[str, ...]  # what it lets go direct before capturing, in its own words
     skips_replies: bool  # `ct direction reply return` (or marks only new flows)
     hairpin: HairpinSetting
-    fake_ip_filter: str  # where a domain goes so that it resolves to its real address
+    # the shell commands that put {domain} into its fake-ip filter, so that the name
+    # resolves to its real address ("": it hands out no fake addresses to LAN clients)
+    fake_ip_filter: str
     restart: str  # command that re-creates its rules from its settings
     sources: tuple[str, ...] = field(default=())
 
@@ -168,8 +170,7 @@ OPENCLASH = Proxy(
         Ref("config", "wan_ac_black_ips"),
         note="OpenClash → Overwrite settings → Access control → WAN bypassed IPs",
     ),
-    fake_ip_filter="/etc/openclash/custom/openclash_custom_fake_filter.list "
-    "(OpenClash → Overwrite settings → DNS → Fake-IP filter), one domain a line",
+    fake_ip_filter="echo '{domain}' >> /etc/openclash/custom/openclash_custom_fake_filter.list",
     restart="/etc/init.d/openclash restart",
     sources=("vernesong/OpenClash luci-app-openclash/root/etc/init.d/openclash",),
 )
@@ -215,7 +216,7 @@ PASSWALL = Proxy(
         path="/usr/share/passwall/rules/direct_ip",
         note="PassWall → Rule manage → Direct list → Direct IP",
     ),
-    fake_ip_filter="the Direct list's domains (/usr/share/passwall/rules/direct_host)",
+    fake_ip_filter="echo '{domain}' >> /usr/share/passwall/rules/direct_host",
     restart="/etc/init.d/passwall restart",
     sources=("xiaorouji/openwrt-passwall luci-app-passwall/root/usr/share/passwall/nftables.sh",),
 )
@@ -248,7 +249,7 @@ PASSWALL2 = Proxy(
         note="PassWall 2 has no setting that sends a destination address direct; "
         "add a shunt rule with the public address and the outbound Direct",
     ),
-    fake_ip_filter="a shunt rule's domain list with the outbound Direct",
+    fake_ip_filter="",
     restart="/etc/init.d/passwall2 restart",
     sources=("xiaorouji/openwrt-passwall2 nftables.sh",),
 )
@@ -301,7 +302,7 @@ HOMEPROXY = Proxy(
         Ref("control", "wan_direct_ipv4_ips"),
         note="homeproxy → Access control → WAN IP policy → Direct IPv4 IP-s",
     ),
-    fake_ip_filter="none needed: homeproxy does not hand out fake addresses to LAN clients",
+    fake_ip_filter="",
     restart="/etc/init.d/homeproxy restart",
     sources=("immortalwrt/homeproxy root/etc/homeproxy/scripts/firewall_post.ut",),
 )
@@ -355,7 +356,8 @@ NIKKI = Proxy(
         value_format="{ip}/32",
         note="nikki → Proxy config → Bypass → Reserved IP",
     ),
-    fake_ip_filter="list mixin.fake_ip_filters (with option mixin.fake_ip_filter '1')",
+    fake_ip_filter="uci add_list nikki.mixin.fake_ip_filters='{domain}'; "
+    "uci set nikki.mixin.fake_ip_filter='1'; uci commit nikki",
     restart="/etc/init.d/nikki restart",
     sources=("nikkinikki-org/OpenWrt-nikki nikki/files/ucode/hijack.ut, nikki.conf",),
 )

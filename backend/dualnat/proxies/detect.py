@@ -45,7 +45,6 @@ class Detected:
             "installed": self.installed,
             "enabled": self.enabled,
             "running": self.running,
-            "mode": str(self.mode) if self.mode else None,
             "tcp": self.mode.tcp if self.mode else None,
             "udp": self.mode.udp if self.mode else None,
             "fake_ip": bool(self.mode and self.mode.fake_ip),

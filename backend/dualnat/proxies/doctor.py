@@ -1,5 +1,5 @@
-"""The doctor's view: forwarded flows that a transparent proxy took, from conntrack text and
-the ruleset, with the fix in a sentence. Pure.
+"""The doctor's view: forwarded flows that a transparent proxy took, from the connection
+table and the ruleset. Pure; the doctor (doctor/proxies.py) words the finding and its fix.
 
 What a taken flow looks like in this router's conntrack table (recorded in the lab):
 - REDIRECT: the reply tuple comes from the proxy's port on this router, not the device;
@@ -29,21 +29,24 @@ class Taken:
 
     forward: str
     proxy: str  # catalog key, "" when the shape shows capture but not whose
-    how: str  # English: what shows it
+    how: str  # what shows it (evidence, as the doctor's evidence lines: English)
     line: str
     reply: bool = False  # the device's reply was taken (not a hairpin connection)
+
+    @property
+    def evidence(self) -> str:
+        return f"{self.line.strip()}  <- {self.how}"
 
 
 @dataclass(frozen=True)
 class CaptureFinding:
-    """A proxy takes forwarded flows: what shows it and the fix."""
+    """A proxy takes forwarded flows: which forwards, whether the devices' replies too,
+    and the conntrack entries that show it."""
 
     proxy: str
     forwards: tuple[str, ...]
     replies: bool  # the devices' replies are taken (not only hairpin connections)
     evidence: tuple[Taken, ...]
-    message: str
-    fix: str
 
 
 def _match(entry: Entry, forwards: Sequence[ForwardFacts], bypass: str) -> ForwardFacts | None:
@@ -124,24 +127,6 @@ def _relayed(entries: Sequence[Entry], bypass: str) -> set[tuple[str, int]]:
     }
 
 
-def _fix(proxy: Proxy, fwds: Sequence[ForwardFacts], replies: bool) -> str:
-    ips = sorted({str(f.public_ip) for f in fwds if f.public_ip is not None})
-    steps = []
-    if ips and proxy.hairpin.kind != "none":
-        where = proxy.hairpin.ref or proxy.hairpin.path
-        steps.append(f"add {', '.join(ips)} to {where} ({proxy.hairpin.note})")
-    if replies and not proxy.skips_replies:
-        steps.append(
-            "accept the forwarded replies at the head of firewall4's mangle_prerouting "
-            "(dualnat's include)"
-        )
-    todo = " and ".join(steps) or proxy.hairpin.note
-    return (
-        f"Set proxy_coexist 'auto' so that dualnat does it, or {todo} by hand; then run "
-        f"{proxy.restart}."
-    )
-
-
 def captured_flows(
     conntrack: str,
     ruleset: str,
@@ -149,12 +134,23 @@ def captured_flows(
     bypass_ip: IPv4Address,
     detected: Sequence[Detected] | None = None,
 ) -> list[CaptureFinding]:
-    """Forwards whose flows a running proxy took, one finding per proxy."""
+    """Forwards whose flows a running proxy took, one finding per proxy (from the text of
+    /proc/net/nf_conntrack and `nft list ruleset`)."""
     running = [d for d in (detected if detected is not None else detect({}, ruleset)) if d.running]
+    return captured_in(parse(conntrack).entries, forwards, bypass_ip, running)
+
+
+def captured_in(
+    entries: Sequence[Entry],
+    forwards: Sequence[ForwardFacts],
+    bypass_ip: IPv4Address,
+    running: Sequence[Detected],
+) -> list[CaptureFinding]:
+    """The same from parsed conntrack entries and the proxies whose rules are loaded."""
+    running = [d for d in running if d.running]
     if not running:
         return []
     bypass = str(bypass_ip)
-    entries = list(parse(conntrack).entries)
     relayed = _relayed(entries, bypass)
     taken: list[tuple[Taken, ForwardFacts]] = []
     grabbers = [d.proxy.key for d in running if d.live & {Capture.TPROXY, Capture.TUN}]
@@ -178,20 +174,15 @@ def captured_flows(
         if not mine:
             continue
         fwds = list({f.name: f for _, f in mine}.values())
-        replies = any(t.reply for t, _ in mine)
-        names = ", ".join(f.name for f in fwds)
-        what = "the devices' replies and hairpin connections" if replies else "hairpin connections"
         findings.append(
             CaptureFinding(
                 proxy=det.proxy.key,
                 forwards=tuple(f.name for f in fwds),
-                replies=replies,
+                replies=any(t.reply for t, _ in mine),
                 evidence=tuple(t for t, _ in mine),
-                message=f"{det.proxy.name} takes {what} of forwards {names}.",
-                fix=_fix(det.proxy, fwds, replies),
             )
         )
     return findings
 
 
-__all__ = ["CaptureFinding", "Taken", "captured_flows"]
+__all__ = ["CaptureFinding", "Taken", "captured_flows", "captured_in"]

@@ -1,9 +1,15 @@
 """Keep forwarded traffic away from a transparent proxy: what to change, why, how to undo.
 
 Pure: from the detected proxy and mode, the forwards as plan facts and the proxy's current
-settings, `plan_exclusion` returns plain data for the integrator to turn into plan items:
-UCI changes to the proxy's own config, lines for its rules files, and nft snippets for
-firewall4 to include, each with its exact revert, English reasons and what it survives.
+settings, `plan_exclusion` returns plain data that the planner turns into a plan item
+(planner.py words it from the catalogue table [reasons]): UCI list entries for the proxy's
+own config, lines for its rules files and nft snippets for firewall4 to include, each with
+its exact revert, and the facts the reason is made of (which public addresses, where, what
+the user already has, what only a person can do, whether fake-ip needs a filter entry).
+
+Every entry covers the whole public address, all its ports: the proxies exempt
+destinations by address only, and their own per-address setting is the one mechanism
+that lasts through their restarts, a firewall reload and a reboot.
 
 Why these mechanisms (README "Transparent proxies"):
 - Inbound connections from the main router are addressed to this router, and every proxy
@@ -21,19 +27,33 @@ Why these mechanisms (README "Transparent proxies"):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, ip_network
 
 from ..model import PortRange
-from ..plan import Dnat, Plan
-from ..uci import AddListItem, Change, DeleteListItem, Document
-from .catalog import Proxy
+from ..plan import Dnat, Item, Plan
+from ..uci import Change, Document
+from .catalog import Mode, Proxy
 from .detect import Detected
-
-MARK = "# added by dualnat"  # ends every line dualnat writes into a proxy's rules file
-INCLUDE_DIR = "/usr/share/nftables.d/chain-pre/mangle_prerouting"
-FW4_RELOAD = "fw4 reload"
+from .entries import (
+    FW4_RELOAD,
+    INCLUDE_DIR,
+    MARK,
+    MARK_LINE,
+    FileLine,
+    LeftAlone,
+    Manual,
+    NftInclude,
+    Owned,
+    Survival,
+    UciEdit,
+    add_file_lines,
+    marked_lines,
+    owned_from_state,
+    remove_file_lines,
+    undo_by_hand,
+)
 
 
 @dataclass(frozen=True)
@@ -55,10 +75,15 @@ class ForwardFacts:
 
 def facts_from_plan(plan: Plan) -> tuple[ForwardFacts, ...]:
     """The forwards of a plan, from its DNAT items."""
+    return facts_from_items(plan.items)
+
+
+def facts_from_items(items: Iterable[Item]) -> tuple[ForwardFacts, ...]:
+    """The forwards of a plan's items, from the DNAT items."""
     relays: dict[str, list[Dnat]] = {}
     hairpins: dict[str, Dnat] = {}
-    for item in plan.of_kind(Dnat):
-        if item.forward is None:
+    for item in items:
+        if not isinstance(item, Dnat) or item.forward is None:
             continue
         if item.hairpin:
             hairpins[item.forward] = item
@@ -84,83 +109,33 @@ def facts_from_plan(plan: Plan) -> tuple[ForwardFacts, ...]:
 
 
 @dataclass(frozen=True)
-class UciEdit:
-    """An item dualnat adds to a list option of the proxy's config."""
-
-    config: str
-    section: str
-    option: str
-    value: str
-
-    @property
-    def change(self) -> Change:
-        return AddListItem(self.section, self.option, self.value)
-
-    @property
-    def revert(self) -> Change:
-        return DeleteListItem(self.section, self.option, self.value)
-
-    @property
-    def by_hand(self) -> str:
-        return f"uci del_list {self.config}.{self.section}.{self.option}='{self.value}'"
-
-
-@dataclass(frozen=True)
-class FileLine:
-    """A line dualnat adds to a rules file; it ends with MARK, so it can be found and
-    removed exactly (remove the lines equal to `line`)."""
-
-    path: str
-    line: str
-
-    @property
-    def by_hand(self) -> str:
-        return f"sed -i '/{MARK}/d' {self.path}"
-
-
-@dataclass(frozen=True)
-class NftInclude:
-    """A file that firewall4 includes at the head of one of its chains (chain-pre)."""
-
-    path: str
-    text: str
-
-    @property
-    def by_hand(self) -> str:
-        return f"rm {self.path} && {FW4_RELOAD}"
-
-
-Owned = UciEdit | FileLine | NftInclude
-
-
-@dataclass(frozen=True)
-class Survival:
-    restart: bool
-    reload: bool
-    reboot: bool
-    how: str
-
-
-@dataclass(frozen=True)
 class Exclusion:
     """What keeps forwarded traffic away from one proxy.
 
     Apply: `remove` (stale entries of an earlier apply), then `add`, `files`, `includes`,
     then run `activate`. Revert: `revert` (UCI changes per config), remove `files` lines,
-    delete `includes`, then run `activate`. `owned` is what to remember as dualnat's."""
+    delete `includes`, then run `activate`. `owned` is what to remember as dualnat's.
+
+    The facts of its reason: `hairpin` (the public addresses kept away) and `where` (the
+    setting, e.g. "openclash.config.wan_ac_black_ips", or the rules file), `left_alone`
+    (the user's own entries that already do it), `manual` (what only a person can do),
+    `fake_ip` (LAN clients resolve names to fake addresses: the name needs a filter
+    entry; `public_name` is public_address when it is a DNS name)."""
 
     proxy: str
-    mode: str
+    mode: Mode | None
     uci: tuple[UciEdit, ...] = ()
     stale: tuple[Owned, ...] = ()
     files: tuple[FileLine, ...] = ()
     includes: tuple[NftInclude, ...] = ()
     activate: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    left_alone: tuple[str, ...] = ()
+    hairpin: tuple[IPv4Address, ...] = ()
+    where: str = ""
+    left_alone: tuple[LeftAlone, ...] = ()
+    manual: tuple[Manual, ...] = ()
     survives: Survival | None = None
-    fake_ip_hint: str | None = None
-    unsupported: tuple[str, ...] = ()
+    fake_ip: bool = False
+    public_name: str | None = None
 
     @property
     def owned(self) -> tuple[Owned, ...]:
@@ -188,10 +163,7 @@ class Exclusion:
         return out
 
     def undo_by_hand(self) -> tuple[str, ...]:
-        steps = [o.by_hand for o in self.owned]
-        configs = sorted({e.config for e in self.uci})
-        steps += [f"uci commit {c}" for c in configs]
-        return (*steps, *self.activate)
+        return undo_by_hand(self.owned, self.activate)
 
 
 def _covers(entry: str, ip: IPv4Address) -> bool:
@@ -206,29 +178,39 @@ def _public_ips(forwards: Sequence[ForwardFacts]) -> list[IPv4Address]:
     return sorted({f.public_ip for f in forwards if f.public_ip is not None})
 
 
+def setting_of(proxy: Proxy, doc: Document | None) -> str:
+    """Where the proxy's per-destination exemption lives, as a UCI path
+    (config.section.option) or a file path; "" when it has none."""
+    setting = proxy.hairpin
+    if setting.kind == "rules-file":
+        return setting.path
+    if setting.kind != "uci-list" or setting.ref is None:
+        return ""
+    section = doc.section(setting.ref.section) if doc is not None else None
+    name = section.name if section is not None and section.name else setting.ref.section
+    return f"{proxy.config}.{name}.{setting.ref.option}"
+
+
 def _hairpin_uci(
     proxy: Proxy, doc: Document | None, ips: list[IPv4Address], owned: Collection[Owned]
-) -> tuple[list[UciEdit], list[str], list[str]]:
+) -> tuple[list[UciEdit], list[LeftAlone], list[Manual]]:
     setting = proxy.hairpin
     assert setting.ref is not None
     ref = setting.ref
     section = doc.section(ref.section) if doc is not None else None
     if section is None or section.name is None:
-        where = f"/etc/config/{proxy.config} has no section '{ref.section}'"
-        return [], [], [f"{where}: add the public address to {ref} by hand ({setting.note})."]
+        return [], [], [Manual("no_section", f"{proxy.config}.{ref.section}")]
+    where = setting_of(proxy, doc)
     ours = {o.value for o in owned if isinstance(o, UciEdit) and o.config == proxy.config}
     present = section.get_list(ref.option)
     user = [v for v in present if v not in ours]
     edits: list[UciEdit] = []
-    left: list[str] = []
+    left: list[LeftAlone] = []
     for ip in ips:
         value = setting.value_format.format(ip=ip)
         mine = next((v for v in user if _covers(v, ip)), None)
         if mine is not None:
-            left.append(
-                f"{proxy.name} already sends {ip} direct ({ref} '{mine}', set by you): "
-                "dualnat leaves it as it is."
-            )
+            left.append(LeftAlone(ip, mine, where))
             continue
         edits.append(UciEdit(proxy.config, section.name, ref.option, value))
     return edits, left, []
@@ -236,20 +218,19 @@ def _hairpin_uci(
 
 def _hairpin_file(
     proxy: Proxy, files: Mapping[str, str], ips: list[IPv4Address]
-) -> tuple[list[FileLine], list[str]]:
+) -> tuple[list[FileLine], list[LeftAlone]]:
     path = proxy.hairpin.path
-    user = [ln for ln in files.get(path, "").splitlines() if not ln.rstrip().endswith(MARK)]
+    text = files.get(path, "")
+    ours = marked_lines(text)
+    user = [ln for i, ln in enumerate(text.splitlines()) if i not in ours]
     lines: list[FileLine] = []
-    left: list[str] = []
+    left: list[LeftAlone] = []
     for ip in ips:
         mine = next((ln.strip() for ln in user if _covers(ln, ip)), None)
         if mine is not None:
-            left.append(
-                f"{proxy.name} already sends {ip} direct ('{mine}' in {path}, set by you): "
-                "dualnat leaves it as it is."
-            )
+            left.append(LeftAlone(ip, mine, path))
             continue
-        lines.append(FileLine(path, f"{ip} {MARK} (hairpin to the main router's address)"))
+        lines.append(FileLine(path, str(ip)))
     return lines, left
 
 
@@ -269,29 +250,10 @@ def _reply_rule(proxy: Proxy, forwards: Sequence[ForwardFacts]) -> NftInclude | 
     return NftInclude(f"{INCLUDE_DIR}/90-dualnat-{proxy.key}.nft", text)
 
 
-def _fake_ip_hint(proxy: Proxy, public_name: str | None) -> str:
-    name = f"'{public_name}'" if public_name else "the domain name (DDNS) LAN clients use"
-    return (
-        f"{proxy.name} hands out fake addresses (fake-ip): put {name} in its fake-ip "
-        f"filter ({proxy.fake_ip_filter}), so that LAN clients get the main router's real "
-        "public address and their hairpin connections reach the forward."
-    )
-
-
-def _survival(proxy: Proxy, hairpin: bool, include: bool) -> Survival:
-    how = []
-    if hairpin:
-        kind = "its settings" if proxy.hairpin.kind == "uci-list" else "its rules file"
-        how.append(
-            f"the public address is in {kind}, which {proxy.name} reads at every start "
-            "(restart, firewall reload that restarts it, boot)"
-        )
-    if include:
-        how.append(
-            f"the reply rule is a firewall4 include ({INCLUDE_DIR}), rendered at every "
-            f"firewall reload and boot, and {proxy.name} reloads the firewall when it starts"
-        )
-    return Survival(True, True, True, "; ".join(how) + ".")
+def needs_reply_rule(proxy: Proxy, mode: Mode) -> bool:
+    """The proxy marks at mangle priority without skipping conntrack replies (homeproxy):
+    the devices' replies of forwarded connections would be taken."""
+    return not proxy.skips_replies and mode.marks_at_mangle
 
 
 def plan_exclusion(
@@ -302,113 +264,93 @@ def plan_exclusion(
     files: Mapping[str, str] | None = None,
     owned: Collection[Owned] = (),
     public_name: str | None = None,
+    running: bool = True,
 ) -> Exclusion:
     """The exclusion for one detected proxy.
 
     `config_text`: /etc/config/<proxy> as it is now; `files`: path → text of its rules
     files; `owned`: what an earlier apply added (dualnat's state); `public_name`: the
-    public address as configured when it is a domain name."""
+    public address as configured when it is a domain name; `running`: its rules are
+    loaded (else it is not restarted: it reads its settings when it starts)."""
     proxy, mode = detected.proxy, detected.mode
     if mode is None or not forwards:
         stale = tuple(owned)
-        return Exclusion(proxy.key, str(mode), stale=stale, activate=_activate(proxy, stale))
+        return Exclusion(proxy.key, mode, stale=stale, activate=activate_for(proxy, stale, running))
     doc = Document.parse(config_text, proxy.config) if config_text is not None else None
     ips = _public_ips(forwards)
-    reasons: list[str] = [
-        f"{proxy.name} is on ({mode}); inbound connections from the main router are "
-        f"addressed to this router, which {proxy.name} lets go direct."
-    ]
     uci: list[UciEdit] = []
     lines: list[FileLine] = []
-    left: list[str] = []
-    unsupported: list[str] = []
+    left: list[LeftAlone] = []
+    manual: list[Manual] = []
     if ips:
-        why = (
-            "LAN clients' hairpin connections to the main router's public address "
-            f"{', '.join(map(str, ips))} must not go through {proxy.name}: "
-            + (
-                "its TPROXY/TUN marking runs before any DNAT, so only its own exemption "
-                "by destination keeps them away"
-                if mode.marks_at_mangle
-                else "its REDIRECT may run before dualnat's DNAT"
-            )
-        )
         kind = proxy.hairpin.kind
         if kind == "uci-list":
-            uci, left, unsupported = _hairpin_uci(proxy, doc, ips, owned)
-            where = f"{proxy.hairpin.ref} in /etc/config/{proxy.config}"
+            uci, left, manual = _hairpin_uci(proxy, doc, ips, owned)
         elif kind == "rules-file":
             lines, left = _hairpin_file(proxy, files or {}, ips)
-            where = proxy.hairpin.path
         else:
-            unsupported.append(f"{proxy.name}: {proxy.hairpin.note}.")
-            where = ""
-        if uci or lines:
-            reasons.append(f"{why}; dualnat adds it to {where} ({proxy.hairpin.note}).")
+            manual.append(Manual("no_setting"))
     include = None
-    if not proxy.skips_replies and mode.marks_at_mangle:
+    if needs_reply_rule(proxy, mode):
         if proxy.own_table:
-            unsupported.append(f"{proxy.name} captures replies and has no setting against it.")
+            manual.append(Manual("replies"))
         else:
             include = _reply_rule(proxy, forwards)
-            reasons.append(
-                f"{proxy.name} checks neither the reply direction nor DNAT, so it would take "
-                "the devices' replies (UDP, and TCP in TUN mode); a rule at the head of "
-                "firewall4's mangle_prerouting accepts them before its jump."
-            )
     new_owned: list[Owned] = [*uci, *lines, *([include] if include else [])]
     stale = tuple(o for o in owned if o not in new_owned)
     return Exclusion(
         proxy=proxy.key,
-        mode=str(mode),
+        mode=mode,
         uci=tuple(uci),
         stale=stale,
         files=tuple(lines),
         includes=(include,) if include else (),
-        activate=_activate(proxy, (*new_owned, *stale)),
-        reasons=tuple(reasons),
+        activate=activate_for(proxy, (*new_owned, *stale), running),
+        hairpin=tuple(ips),
+        where=setting_of(proxy, doc),
         left_alone=tuple(left),
-        survives=_survival(proxy, bool(uci or lines), include is not None) if new_owned else None,
-        fake_ip_hint=_fake_ip_hint(proxy, public_name) if mode.fake_ip and ips else None,
-        unsupported=tuple(unsupported),
+        manual=tuple(manual),
+        survives=Survival(True, True, True) if new_owned else None,
+        fake_ip=bool(mode.fake_ip and ips),
+        public_name=public_name,
     )
 
 
-def _activate(proxy: Proxy, changed: Sequence[Owned]) -> tuple[str, ...]:
+def activate_for(proxy: Proxy, changed: Sequence[Owned], running: bool = True) -> tuple[str, ...]:
     """Commands that make changes take effect: the proxy re-reads its settings at restart
-    (homeproxy also reloads the firewall then); an include alone needs a firewall reload."""
-    if any(isinstance(o, UciEdit | FileLine) for o in changed):
+    (homeproxy also reloads the firewall then); an include alone needs a firewall reload.
+    A proxy that is not `running` reads its settings when it starts: it is not restarted."""
+    settings = any(isinstance(o, UciEdit | FileLine) for o in changed)
+    includes = any(isinstance(o, NftInclude) for o in changed)
+    if settings and running:
         return (proxy.restart,)
-    if changed:
+    if includes:
         return (FW4_RELOAD,)
     return ()
 
 
-def remove_file_lines(text: str, lines: Collection[FileLine]) -> str:
-    """`text` without the lines dualnat added (exactly those lines)."""
-    drop = {fl.line for fl in lines}
-    kept = [ln for ln in text.splitlines(keepends=True) if ln.rstrip("\r\n") not in drop]
-    return "".join(kept)
-
-
-def add_file_lines(text: str, lines: Sequence[FileLine]) -> str:
-    """`text` with dualnat's lines appended (each once)."""
-    present = set(text.splitlines())
-    out = text if not text or text.endswith("\n") else text + "\n"
-    return out + "".join(f"{fl.line}\n" for fl in lines if fl.line not in present)
-
-
 __all__ = [
+    "FW4_RELOAD",
+    "INCLUDE_DIR",
     "MARK",
+    "MARK_LINE",
     "Exclusion",
     "FileLine",
     "ForwardFacts",
+    "LeftAlone",
+    "Manual",
     "NftInclude",
     "Owned",
     "Survival",
     "UciEdit",
+    "activate_for",
     "add_file_lines",
+    "facts_from_items",
     "facts_from_plan",
+    "needs_reply_rule",
+    "owned_from_state",
     "plan_exclusion",
     "remove_file_lines",
+    "setting_of",
+    "undo_by_hand",
 ]
