@@ -150,6 +150,7 @@ class PlanSchema(Schema):
     main_router = fields.Nested(MainRouterSchema)
     warnings = fields.List(fields.String())
     warning_parts = fields.List(fields.List(fields.Nested(MessagePartSchema)))
+    proxies = fields.List(fields.Dict(keys=fields.String()))
 
 
 class FindingSchema(Schema):
