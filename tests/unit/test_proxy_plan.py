@@ -226,7 +226,7 @@ def test_a_broken_state_file_is_reported_and_counts_as_empty(confdir: Path) -> N
     assert inputs.proxies.owned == {"openclash": (UciEdit("openclash", "config", "x", "y"),)}
 
 
-def test_plan_shows_the_proxy_item(capsys, confdir: Path) -> None:
+def test_plan_and_dry_run_show_the_proxy_item(capsys, confdir: Path) -> None:
     (confdir / "openclash").write_text(OPENCLASH)
     assert main(["--config-dir", str(confdir), "plan", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -237,3 +237,7 @@ def test_plan_shows_the_proxy_item(capsys, confdir: Path) -> None:
     ]  # fmt: skip
     assert main(["--config-dir", str(confdir), "plan", "--lang", "ja"]) == 0
     assert "透過プロキシ OpenClash" in capsys.readouterr().out
+    assert main(["--config-dir", str(confdir), "apply", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"+\tlist wan_ac_black_ips '{PUBLIC}'" in out and "--- a/openclash" in out
+    assert not (confdir / ".dualnat" / "proxies.json").exists()
