@@ -1,8 +1,11 @@
 """Transparent proxies on the lab's bypass router, re-created as their own scripts build them.
 
-Each `LabProxy` renders its rules from its UCI settings (a dualnat.uci.Document, so that a
-change written by dualnat's exclusion takes effect at the next "restart") the way the tool
-does: OpenClash adds chains and jumps to firewall4's table; homeproxy renders a firewall4
+Each `LabProxy` renders its rules from its UCI settings the way the tool does. The
+settings are files, as on the router: /etc/config/<proxy> in the lab's config folder
+(the folder dualnat's Site works on) and its rules files below the stand-in for / (the
+`Fw4` root, the Site's root), read again at every start, so that what dualnat's apply
+writes there takes effect at the proxy's next restart, as on the router. The tools:
+OpenClash adds chains and jumps to firewall4's table; homeproxy renders a firewall4
 include (table-post); PassWall and nikki load their own tables. TPROXY modes add
 `ip rule fwmark → table` with `local default dev lo`, TUN modes a tun device (owned by the
 core stand-in, proxy_core.py) as the table's default route.
@@ -583,18 +586,45 @@ LAB_PROXIES: dict[str, LabProxy] = {
 
 
 class Running:
-    """A lab proxy on the bypass router: its settings, its core, its rules."""
+    """A lab proxy on the bypass router: its settings (files), its core, its rules.
 
-    def __init__(self, spec: LabProxy, ns: Netns, fw4: Fw4, workdir: Path) -> None:
+    Made, it writes its default settings: `config_dir`/<key> and its rules files below
+    the Fw4 root."""
+
+    def __init__(
+        self, spec: LabProxy, ns: Netns, fw4: Fw4, workdir: Path, config_dir: Path
+    ) -> None:
         self.spec = spec
         self.ns = ns
         self.fw4 = fw4
-        self.doc = Document.parse(spec.config, f"/etc/config/{spec.key}")
-        self.files = dict(spec.files)
+        self.config_path = config_dir / spec.key
+        self.config_path.write_text(spec.config)
+        for path, text in spec.files.items():
+            target = self.file_path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
         self.log = workdir / f"core-{spec.label}.log"
         self.log.write_text("")
         self.proc: subprocess.Popen[str] | None = None
         self.rules = Rules()
+
+    def file_path(self, path: str) -> Path:
+        """Where the router's file `path` is in the lab (below the Fw4 root)."""
+        return self.fw4.root / path.lstrip("/")
+
+    @property
+    def doc(self) -> Document:
+        """/etc/config/<key> as it is now."""
+        return Document.parse(self.config_path.read_text(), f"/etc/config/{self.spec.key}")
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Its rules files as they are now."""
+        out = {}
+        for path in self.spec.files:
+            target = self.file_path(path)
+            out[path] = target.read_text() if target.exists() else ""
+        return out
 
     # -- the core ------------------------------------------------------------------------
 
@@ -698,6 +728,3 @@ class Running:
         self.fw4.reload()
         if self.spec.reload_restarts:
             self.restart()
-
-    def set_config(self, text: str) -> None:
-        self.doc = Document.parse(text, f"/etc/config/{self.spec.key}")

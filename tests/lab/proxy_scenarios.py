@@ -1,37 +1,60 @@
-"""Forwards next to a running transparent proxy: dualnat's rules alone, then with the
-exclusion dualnat.proxies plans, through the proxy's restart, a firewall reload and a
-reboot, and after the revert. Every probe round also checks that the proxy still captures
-the LAN clients' own traffic (its core's log) and that their Internet access works."""
+"""Forwards next to a running transparent proxy, driven through the product: dualnat's
+rules alone (proxy_coexist 'off'), then the plan dualnat's own context and planner make
+from the proxy's config files and the namespace's ruleset (proxy_coexist 'auto') applied
+by dualnat's apply (its proxy step writes the proxy's settings and restarts it, which here
+re-creates its rules from those files), through the proxy's restart, a firewall reload
+and a reboot, and after dualnat's revert. Every probe round also checks that the proxy
+still captures the LAN clients' own traffic (its core's log) and that their Internet
+access works.
+
+The lab's config folder holds what the router's /etc/config would: dualnat (the lab's
+forwards), network, firewall, dhcp and the proxy's config; the Site's root (the stand-in
+for /) holds the proxy's rules files and firewall4's include directory. The Site's `run`
+enters the bypass router's namespace (`nft list ruleset` there), and answers the two
+commands apply's proxy step runs as the router would: `/etc/init.d/<proxy> restart`
+restarts the lab proxy, `fw4 reload` reloads the firewall4 stand-in (and OpenClash with
+it, as its firewall include does)."""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
+from typing import Any
 
 from addresses import (
     BYPASS_IP,
     INET_CLIENT,
     INET_SERVER,
+    LAN,
+    LAN_DEVICE,
+    MAIN_LAN_IP,
     PUBLIC_IP,
     TARGET_RANGE,
     TARGET_VIA_BYPASS,
     TARGET_VIA_MAIN,
     WIRED_CLIENT,
 )
+from netns import Netns
 from outcome import Check, expect
 from probes import Probe, run_probes
 from proxies import LAB_PROXIES, Fw4, LabProxy, Running
 from scenarios import PUBLIC, deploy, fwd, make_plan
 from topology import Topology
 
-from dualnat.model import TargetGateway
-from dualnat.plan import Plan
-from dualnat.proxies import detect, exclude
-from dualnat.proxies.catalog import PROXIES
+from dualnat.apply import ApplyResult, apply_plan, revert
+from dualnat.context import make_plan as dualnat_plan
+from dualnat.doctor import Report, analyse
+from dualnat.doctor.conntrack import parse
+from dualnat.doctor.ruleset import Sources
+from dualnat.model import Forward, TargetGateway
+from dualnat.plan import Plan, ProxyExclusion
+from dualnat.proxies.detect import Detected
+from dualnat.site import Site
+from dualnat.uci import FileBackend
 
 TIMEOUT = 1.5
 CAPTURED_PORT = 443  # a port every lab proxy captures (common ports included)
@@ -148,13 +171,25 @@ class Round:
 
 @dataclass
 class Story:
+    """One lab proxy through every phase: the rounds, what dualnat found and planned, what
+    its apply and revert did, and the proxy's files before and after."""
+
     proxy: LabProxy
     rounds: dict[str, Round] = field(default_factory=dict)
-    exclusion: exclude.Exclusion | None = None
-    detected: detect.Detected | None = None
+    detected: Detected | None = None  # from the plan's context (config files, ruleset)
+    item: ProxyExclusion | None = None  # the plan's proxy item (proxy_coexist 'auto')
+    applied: ApplyResult | None = None
+    state_after_apply: str = ""  # dualnat's state file (persistent)
+    pending_after_reboot: bool = True  # the plan after the reboot still has work to do
+    reverted: ApplyResult | None = None
+    original: dict[str, str] = field(default_factory=dict)  # config and rules files
+    after_revert: dict[str, str] = field(default_factory=dict)
+    state_after_revert: bool = True  # the state file still exists
+    doctor: dict[str, Report] = field(default_factory=dict)  # phase → the doctor's report
 
 
 def plan(lab: Topology) -> Plan:
+    """The plan of the lab's forwards as scenarios.py makes it (dualnat's rules alone)."""
     return make_plan(lab, *FORWARDS, public_address=PUBLIC)
 
 
@@ -196,87 +231,174 @@ def probe_round(lab: Topology, running: Running, phase: str, the_plan: Plan) -> 
     return Round(phase, checks, running.captured(), conntrack, relays(the_plan), ruleset)
 
 
-def _host_path(fw4: Fw4, path: str) -> Path:
-    return fw4.root / path.lstrip("/")
+# -- the router's config folder, and a Site on it --------------------------------------
 
 
-def apply_exclusion(running: Running, excl: exclude.Exclusion) -> None:
-    """What the integrator will do on the router: UCI changes, file lines, includes, and
-    the commands that make them take effect."""
-    changes = excl.changes().get(running.spec.key, [])
-    running.doc.apply(changes)
-    for path in {fl.path for fl in excl.files}:
-        running.files[path] = exclude.add_file_lines(running.files.get(path, ""), excl.files)
-    for inc in excl.includes:
-        target = _host_path(running.fw4, inc.path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(inc.text)
-    _activate(running, excl)
+def _forward_section(f: Forward) -> str:
+    lines = [
+        f"config forward '{f.name}'",
+        f"\toption proto '{f.proto.value}'",
+        f"\toption external_port '{f.external_port}'",
+        f"\toption internal_ip '{f.internal_ip}'",
+        f"\toption internal_port '{f.internal_port}'",
+    ]
+    if f.target_gateway is not TargetGateway.BYPASS:
+        lines.append(f"\toption target_gateway '{f.target_gateway.value}'")
+    return "\n".join(lines) + "\n"
 
 
-def revert_exclusion(running: Running, excl: exclude.Exclusion) -> None:
-    running.doc.apply(excl.revert().get(running.spec.key, []))
-    for path in {fl.path for fl in excl.files}:
-        running.files[path] = exclude.remove_file_lines(running.files[path], excl.files)
-    for inc in excl.includes:
-        _host_path(running.fw4, inc.path).unlink()
-    _activate(running, excl)
+def dualnat_config(coexist: str) -> str:
+    """/etc/config/dualnat with the lab's forwards and public address."""
+    main = [
+        "config dualnat 'main'",
+        "\toption lan_interface 'lan'",
+        f"\toption public_address '{PUBLIC}'",
+        f"\toption proxy_coexist '{coexist}'",
+    ]
+    return "\n".join(main) + "\n\n" + "\n".join(_forward_section(f) for f in FORWARDS)
 
 
-def _activate(running: Running, excl: exclude.Exclusion) -> None:
-    proxy = PROXIES[running.spec.key]
-    for command in excl.activate:
-        if command == proxy.restart:
-            running.restart()
-        elif command == exclude.FW4_RELOAD:
-            running.firewall_reload()
-        else:
-            raise AssertionError(f"unknown command {command}")
+ROUTER_FILES = {
+    "network": f"""config interface 'loopback'
+\toption device 'lo'
+\toption proto 'static'
+\toption ipaddr '127.0.0.1'
+\toption netmask '255.0.0.0'
+
+config interface 'lan'
+\toption device '{LAN_DEVICE}'
+\toption proto 'static'
+\toption ipaddr '{BYPASS_IP}'
+\toption netmask '{LAN.netmask}'
+\toption gateway '{MAIN_LAN_IP}'
+""",
+    "firewall": """config defaults
+\toption input 'ACCEPT'
+\toption output 'ACCEPT'
+\toption forward 'ACCEPT'
+
+config zone
+\toption name 'lan'
+\tlist network 'lan'
+\toption input 'ACCEPT'
+\toption output 'ACCEPT'
+\toption forward 'ACCEPT'
+""",
+    "dhcp": """config dhcp 'lan'
+\toption interface 'lan'
+\toption ignore '1'
+""",
+}
+
+
+class LabRunner:
+    """The Site's `run`: commands run in the bypass router's namespace, except the two
+    that apply's proxy step runs, which act on the lab's proxy and firewall4 stand-in as
+    they would on the router."""
+
+    def __init__(self, ns: Netns, running: Running) -> None:
+        self.ns = ns
+        self.running = running
+        self.calls: list[str] = []
+
+    def __call__(self, argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        command = " ".join(argv)
+        if argv == ["fw4", "reload"]:
+            self.calls.append(command)
+            self.running.firewall_reload()
+            return subprocess.CompletedProcess(argv, 0, "", "")
+        if argv[0].startswith("/etc/init.d/") and argv[1:] == ["restart"]:
+            self.calls.append(command)
+            if argv[0] != f"/etc/init.d/{self.running.spec.key}":
+                return subprocess.CompletedProcess(argv, 1, "", "not installed here")
+            self.running.restart()
+            return subprocess.CompletedProcess(argv, 0, "", "")
+        return subprocess.run(["ip", "netns", "exec", self.ns.name, *argv], **kw)
+
+
+def lab_site(folder: Path, fw4: Fw4, run: LabRunner) -> Site:
+    """dualnat's Site for the lab's router: its config folder, / = the Fw4 root, commands
+    in its namespace; the state (and the persistent state) in <folder>/.dualnat."""
+    return Site(
+        FileBackend(folder),
+        folder / ".dualnat",
+        reload_cmd=["fw4", "reload"],
+        run=run,
+        root=fw4.root,
+        system=True,
+    )
+
+
+def _set_coexist(folder: Path, coexist: str) -> None:
+    (folder / "dualnat").write_text(dualnat_config(coexist))
+
+
+def _proxy_files(running: Running) -> dict[str, str]:
+    return {"config": running.config_path.read_text(), **running.files}
+
+
+def _doctor(the_plan: Plan, rnd: Round) -> Report:
+    """The doctor on the round's connection table and ruleset, as read on the router."""
+    return analyse(the_plan, {}, Sources(rnd.ruleset, None), parse(rnd.conntrack))
 
 
 def reboot(lab: Topology, running: Running, the_plan: Plan) -> None:
-    """Everything rebuilt from what persists: dualnat's script, fw4 with its include
-    files, the proxy from its settings."""
+    """Everything rebuilt from what persists: dualnat's rules, fw4 with its include
+    files, the proxy from its settings (files)."""
     running.stop()
     deploy(lab, the_plan, "nft")
     running.fw4.reload()
     running.start()
 
 
-def run_story(lab: Topology, label: str, steps: Callable[[str], None] | None = None) -> Story:
+def run_story(lab: Topology, label: str) -> Story:
     """Every phase for one lab proxy; the running proxy is always torn down."""
     spec = LAB_PROXIES[label]
     story = Story(spec)
-    the_plan = plan(lab)
-    deploy(lab, the_plan, "nft")
+    rules = plan(lab)
+    deploy(lab, rules, "nft")
     root = lab.workdir / f"root-{label}"
-    root.mkdir(exist_ok=True)
+    folder = lab.workdir / f"config-{label}"
+    for d in (root, folder):
+        d.mkdir(exist_ok=True)
+    for name, text in ROUTER_FILES.items():
+        (folder / name).write_text(text)
+    _set_coexist(folder, "off")
     fw4 = Fw4(lab.bypass, root)
-    running = Running(spec, lab.bypass, fw4, lab.workdir)
+    running = Running(spec, lab.bypass, fw4, lab.workdir, folder)
+    story.original = _proxy_files(running)
+    site = lab_site(folder, fw4, LabRunner(lab.bypass, running))
     try:
         fw4.reload()
         running.start_core()
         running.start()
-        story.rounds["before"] = probe_round(lab, running, "before", the_plan)
-        story.detected = detect.detect_one(
-            PROXIES[spec.key], running.doc.serialize(), lab.bypass.ruleset()
-        )
-        story.exclusion = exclude.plan_exclusion(
-            story.detected,
-            exclude.facts_from_plan(the_plan),
-            config_text=running.doc.serialize(),
-            files=running.files,
-        )
-        apply_exclusion(running, story.exclusion)
-        story.rounds["after"] = probe_round(lab, running, "after", the_plan)
+        # dualnat's rules alone: the product's plan with proxy_coexist 'off'
+        alone = dualnat_plan(site, lambda _: None)
+        assert [i for i in alone.items if not isinstance(i, ProxyExclusion)] == list(rules.items)
+        assert alone.of_kind(ProxyExclusion) == []
+        story.rounds["before"] = probe_round(lab, running, "before", rules)
+        story.doctor["before"] = _doctor(alone, story.rounds["before"])
+        # the coexistence step: proxy_coexist 'auto', plan, apply
+        _set_coexist(folder, "auto")
+        the_plan = dualnat_plan(site, lambda _: None)
+        story.detected = next(d for d in the_plan.proxies if d.proxy.key == spec.key)
+        [story.item] = the_plan.of_kind(ProxyExclusion)
+        story.applied = apply_plan(the_plan, site)
+        story.state_after_apply = site.proxy_state.read_text()
+        story.rounds["after"] = probe_round(lab, running, "after", rules)
+        story.doctor["after"] = _doctor(dualnat_plan(site, lambda _: None), story.rounds["after"])
         running.restart()
-        story.rounds["restart"] = probe_round(lab, running, "restart", the_plan)
+        story.rounds["restart"] = probe_round(lab, running, "restart", rules)
         running.firewall_reload()
-        story.rounds["reload"] = probe_round(lab, running, "reload", the_plan)
-        reboot(lab, running, the_plan)
-        story.rounds["reboot"] = probe_round(lab, running, "reboot", the_plan)
-        revert_exclusion(running, story.exclusion)
-        story.rounds["revert"] = probe_round(lab, running, "revert", the_plan)
+        story.rounds["reload"] = probe_round(lab, running, "reload", rules)
+        reboot(lab, running, rules)
+        story.rounds["reboot"] = probe_round(lab, running, "reboot", rules)
+        after_boot = dualnat_plan(site, lambda _: None)
+        story.pending_after_reboot = any(i.pending for i in after_boot.of_kind(ProxyExclusion))
+        story.reverted = revert(site)
+        story.after_revert = _proxy_files(running)
+        story.state_after_revert = site.proxy_state.exists()
+        story.rounds["revert"] = probe_round(lab, running, "revert", rules)
     finally:
         running.stop()
         running.stop_core()
