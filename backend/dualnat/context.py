@@ -13,6 +13,8 @@ from .model import Config, DropsInvalid, MasqueradeMode, NetworkState
 from .network import network_state
 from .plan import Plan
 from .planner import build_plan
+from .proxies import inputs as proxy_inputs
+from .proxies.inputs import ProxyInputs
 from .public import ResolvedPublic, Resolver, resolve_ipv4, resolve_public
 from .services import ServicePorts, from_configs, from_proc
 from .site import Site
@@ -23,16 +25,19 @@ from .vendors import VendorProfile, load_vendor
 @dataclass(frozen=True)
 class Inputs:
     """Everything the planner needs, read from one config folder (and the dualnat
-    document it came from, to place problems at their line)."""
+    document it came from, to place problems at their line): with `proxies`, the
+    transparent proxies found (their UCI configs; on the router also the loaded ruleset),
+    their files dualnat edits and what dualnat added to them earlier."""
 
     config: Config
     network: NetworkState
     services: ServicePorts
     document: Document
+    proxies: ProxyInputs
 
 
 def load_inputs(site: Site) -> tuple[Inputs, list[Problem]]:
-    """Read dualnat, network, firewall and the service configs.
+    """Read dualnat, network, firewall and the service configs, and the proxies.
 
     Returns the inputs built from everything valid, with the problems found so far; raises
     ConfigInvalid only when the LAN itself cannot be determined.
@@ -60,9 +65,10 @@ def load_inputs(site: Site) -> tuple[Inputs, list[Problem]]:
     services = ServicePorts.defaults().union(from_configs(docs))
     if live:
         services = services.union(from_proc())
-        if _may_need_live_invalid_drop(config, net):
-            net = replace(net, drops_invalid=from_running_system())
-    return Inputs(config, net, services, document), problems
+    if site.system and _may_need_live_invalid_drop(config, net):
+        net = replace(net, drops_invalid=from_running_system(site.run))
+    proxies = proxy_inputs.load(site)
+    return Inputs(config, net, services, document, proxies), problems
 
 
 def _may_need_live_invalid_drop(config: Config, net: NetworkState) -> bool:
@@ -102,10 +108,36 @@ _PLANS: Memo[tuple[Config, Plan]] = Memo(2)
 
 def _planned(inputs: Inputs, profile: VendorProfile, public: ResolvedPublic) -> Plan:
     config = inputs.config
-    key = (id(config), inputs.network, inputs.services, profile.id, public)
+    key = (
+        id(config),
+        inputs.network,
+        inputs.services,
+        profile.id,
+        public,
+        _proxies_key(inputs.proxies),
+    )
     kept = _PLANS.find(key)
     if kept is not None and kept[0] is config:
         return kept[1]
-    plan = build_plan(config, inputs.network, inputs.services, vendor=profile, public=public)
+    plan = build_plan(
+        config,
+        inputs.network,
+        inputs.services,
+        vendor=profile,
+        public=public,
+        proxies=inputs.proxies,
+    )
     _PLANS.keep(key, (config, plan))
     return plan
+
+
+def _proxies_key(proxies: ProxyInputs) -> tuple[object, ...]:
+    """Every fact of ProxyInputs as a hashable value (its mappings sorted)."""
+    return (
+        proxies.detected,
+        tuple(sorted(proxies.configs.items())),
+        tuple(sorted(proxies.files.items())),
+        tuple(sorted(proxies.owned.items())),
+        proxies.ruleset_read,
+        proxies.state_problem,
+    )

@@ -76,6 +76,14 @@ class DropsInvalid(StrEnum):
     NO = "no"
 
 
+class ProxyCoexist(StrEnum):
+    """Whether dualnat keeps forwarded traffic away from a transparent proxy on this router
+    (OpenClash, PassWall, homeproxy, nikki; see dualnat.proxies)."""
+
+    AUTO = "auto"  # for every proxy that is detected: its settings, dualnat's include
+    OFF = "off"  # dualnat leaves the proxies alone (and removes what it added)
+
+
 class DhcpMode(StrEnum):
     """How LAN devices learn that the bypass router is their gateway."""
 
@@ -153,6 +161,7 @@ class Settings:
     dhcp: DhcpMode = DhcpMode.AUTO
     dhcp_dns: bool = True
     bypass_dhcp: bool = False
+    proxy_coexist: ProxyCoexist = ProxyCoexist.AUTO
 
 
 @dataclass(frozen=True)

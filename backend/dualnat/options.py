@@ -29,6 +29,7 @@ from .model import (
     MasqueradeMode,
     PortRange,
     Proto,
+    ProxyCoexist,
     Settings,
     TargetGateway,
 )
@@ -216,6 +217,7 @@ OPTIONS: Mapping[str, Mapping[str, Option]] = {
             _choice("dhcp", DhcpMode),
             _bool("dhcp_dns"),
             _bool("bypass_dhcp"),
+            _choice("proxy_coexist", ProxyCoexist),
         ),
     ),
     FORWARD_TYPE: _table(

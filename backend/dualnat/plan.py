@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 from .errors import Problem
 from .i18n import DEFAULT_LANG, Part, render
 from .model import NetworkState, PortRange, Settings
+from .proxies.detect import Detected
+from .proxies.entries import Manual, Owned
 from .public import ResolvedPublic
 
 
@@ -152,6 +154,45 @@ class DhcpServer(Item):
 
 
 @dataclass(frozen=True)
+class ProxyExclusion(Item):
+    """Forwarded traffic kept away from a transparent proxy on the bypass router (see
+    dualnat.proxies): `entries` are what dualnat keeps in the proxy's settings (UCI list
+    items, rules-file lines, a firewall4 include), `missing` those of them not in place
+    yet, `remove` what dualnat added earlier and no longer wants; `activate` runs after a
+    change (the proxy's restart, or a firewall reload); `undo` removes them by hand;
+    `manual` is what dualnat cannot do for this proxy (the plan warns about it).
+    `public` are the public addresses kept away from it (by dualnat or the user's own
+    entry), `where` the setting that does it. In the JSON each entry is an object with
+    its `type` (uci, file, include) as in the state file."""
+
+    kind: ClassVar[str] = "proxy"
+    proxy: str
+    name: str
+    tcp: str | None
+    udp: str | None
+    fake_ip: bool
+    public: tuple[IPv4Address, ...] = ()
+    where: str = ""
+    entries: tuple[Owned, ...] = ()
+    missing: tuple[Owned, ...] = ()
+    remove: tuple[Owned, ...] = ()
+    activate: tuple[str, ...] = ()
+    undo: tuple[str, ...] = ()
+    manual: tuple[Manual, ...] = ()  # what only a person can do (see the plan's warnings)
+
+    @property
+    def pending(self) -> bool:
+        """Apply has something to do for this proxy."""
+        return bool(self.missing or self.remove)
+
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        data = super().to_dict(lang)
+        for name in ("entries", "missing", "remove"):
+            data[name] = [o.to_state() for o in getattr(self, name)]
+        return data
+
+
+@dataclass(frozen=True)
 class MainRouterForward:
     """One port forward to enter on the main router (its target is the bypass router)."""
 
@@ -276,6 +317,8 @@ class Plan:
     # the same): apply raises ConfigInvalid with these.
     apply_blockers: tuple[Problem, ...] = field(default=())
     public: ResolvedPublic = field(default=ResolvedPublic())  # public_address, resolved
+    # The transparent proxies found on the bypass router (installed, on, running, mode).
+    proxies: tuple[Detected, ...] = field(default=())
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -293,4 +336,5 @@ class Plan:
             "main_router": self.main_router.to_dict(lang),
             "warnings": [render(parts, lang) for parts in self.warning_parts],
             "warning_parts": [[p.to_dict() for p in parts] for parts in self.warning_parts],
+            "proxies": [d.to_dict() for d in self.proxies],
         }

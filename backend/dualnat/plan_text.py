@@ -4,7 +4,28 @@ caller's language (catalogue table [text]; the reasons and notes from theirs).""
 from __future__ import annotations
 
 from .i18n import DEFAULT_LANG, Catalog, load_catalog, render
-from .plan import DhcpServer, Dnat, Item, Masquerade, Plan, Snat, Sysctl, text
+from .plan import DhcpServer, Dnat, Item, Masquerade, Plan, ProxyExclusion, Snat, Sysctl, text
+from .proxies.entries import FileLine, Owned, UciEdit
+
+
+def _entry(cat: Catalog, entry: Owned) -> str:
+    """An entry dualnat keeps in a proxy's settings, as the plan shows it."""
+    if isinstance(entry, UciEdit):
+        where = f"{entry.config}.{entry.section}.{entry.option}"
+        return cat.t("text.item.proxy.uci", value=entry.value, where=where)
+    if isinstance(entry, FileLine):
+        return cat.t("text.item.proxy.line", line=entry.line, path=entry.path)
+    return cat.t("text.item.proxy.include", path=entry.path)
+
+
+def _proxy(cat: Catalog, item: ProxyExclusion) -> str:
+    what = [_entry(cat, e) for e in item.entries]
+    what += [cat.t("text.item.proxy.remove", entry=_entry(cat, e)) for e in item.remove]
+    return cat.t(
+        "text.item.proxy",
+        name=item.name,
+        what=cat.join(what) if what else cat.t("text.item.proxy.nothing"),
+    )
 
 
 def _sources(cat: Catalog, item: Dnat | Snat) -> str:
@@ -41,6 +62,8 @@ def describe(item: Item, lang: str = DEFAULT_LANG) -> str:
         )
     if isinstance(item, Sysctl):
         return cat.t("text.item.sysctl", key=item.key, value=item.value)
+    if isinstance(item, ProxyExclusion):
+        return _proxy(cat, item)
     if isinstance(item, DhcpServer):
         return cat.t(
             "text.item.dhcp_on" if item.enable else "text.item.dhcp_kept",

@@ -23,6 +23,7 @@ from .model import (
     MasqueradeMode,
     NetworkState,
     PortRange,
+    ProxyCoexist,
     Settings,
     TargetGateway,
 )
@@ -35,11 +36,17 @@ from .plan import (
     MainRouterSettings,
     Masquerade,
     Plan,
+    ProxyExclusion,
     RelayNote,
     Snat,
     Sysctl,
     text,
 )
+from .proxies.catalog import PROXIES, Capture, Mode, Proxy
+from .proxies.detect import Detected
+from .proxies.entries import FileLine, NftInclude, Owned, UciEdit, entry_text, marked_lines
+from .proxies.exclude import Exclusion, Manual, activate_for, facts_from_items, plan_exclusion
+from .proxies.inputs import ProxyInputs
 from .public import ResolvedPublic, resolve_public
 from .reasons import Part, part
 from .services import ServicePorts
@@ -510,6 +517,194 @@ def _main_router(
     return MainRouterSettings(net.bypass_ip, vendor.id, forwards, advice, hairpin_active, notes)
 
 
+# -- transparent proxies (dualnat.proxies) ----------------------------------------------
+
+# How a proxy takes a protocol, as the reasons name it (technical names, not translated).
+CAPTURE_NAMES = {Capture.REDIRECT: "REDIRECT", Capture.TPROXY: "TPROXY", Capture.TUN: "TUN"}
+
+
+def _in_place(entry: Owned, inputs: ProxyInputs) -> bool:
+    """Whether an entry dualnat wants is in the proxy's settings as they are now."""
+    if isinstance(entry, UciEdit):
+        from .uci import Document
+
+        text_ = inputs.configs.get(entry.config)
+        doc = Document.parse(text_ or "", entry.config)
+        section = doc.section(entry.section)
+        return section is not None and entry.value in section.get_list(entry.option)
+    current = inputs.files.get(entry.path, "")
+    if isinstance(entry, FileLine):
+        lines = current.splitlines()
+        return any(lines[i] == entry.line for i in marked_lines(current))
+    assert isinstance(entry, NftInclude)
+    return current == entry.text
+
+
+def _mode_part(name: str, mode: Mode) -> Part:
+    tcp = CAPTURE_NAMES[mode.tcp] if mode.tcp else ""
+    if mode.udp is None:
+        return part("plan.proxy.on_tcp", name=name, tcp=tcp)
+    return part("plan.proxy.on", name=name, tcp=tcp, udp=CAPTURE_NAMES[mode.udp])
+
+
+def _replies_part(proxy: Proxy, mode: Mode, excl: Exclusion) -> Part | None:
+    if excl.includes:
+        return part("plan.proxy.replies_rule", name=proxy.name, path=excl.includes[0].path)
+    if proxy.skips_replies:
+        return part("plan.proxy.replies_skipped")
+    if not mode.marks_at_mangle:
+        return part("plan.proxy.replies_nat")
+    return None
+
+
+def _hairpin_parts(proxy: Proxy, mode: Mode, excl: Exclusion) -> list[Part]:
+    added = [e for e in (*excl.uci, *excl.files)]
+    if not added:
+        return []
+    public = ", ".join(sorted({e.line if isinstance(e, FileLine) else e.value for e in added}))
+    why = "plan.proxy.hairpin.mangle" if mode.marks_at_mangle else "plan.proxy.hairpin.redirect"
+    return [
+        part(why, name=proxy.name, public=public),
+        part("plan.proxy.hairpin.added", name=proxy.name, public=public, where=excl.where),
+    ]
+
+
+def _manual_warning(proxy: Proxy, manual: Manual, public: str) -> Part:
+    if manual.why == "no_setting":
+        return part("plan.proxy.manual.no_setting", name=proxy.name, public=public)
+    if manual.why == "no_section":
+        return part("plan.proxy.manual.no_section", name=proxy.name, where=manual.where)
+    return part("plan.proxy.manual.replies", name=proxy.name)
+
+
+def _fake_ip_warning(proxy: Proxy, public: ResolvedPublic) -> Part:
+    how = proxy.fake_ip_filter
+    if public.is_name and public.configured:
+        domain = public.configured
+        return part(
+            "plan.proxy.fake_ip.name", name=proxy.name, domain=domain, how=how.format(domain=domain)
+        )
+    return part("plan.proxy.fake_ip", name=proxy.name, how=how.format(domain="<domain>"))
+
+
+def _proxy_item(
+    proxy: Proxy,
+    detected: Detected | None,
+    excl: Exclusion,
+    reason: list[Part],
+    inputs: ProxyInputs,
+) -> ProxyExclusion:
+    """The plan item of an exclusion; `reason` is extended with what is removed and what
+    runs after a change."""
+    mode = detected.mode if detected is not None else None
+    owned = excl.owned
+    missing = tuple(o for o in owned if not _in_place(o, inputs))
+    if excl.activate and (missing or excl.stale):
+        reason.append(
+            part("plan.proxy.restart", name=proxy.name, command=" && ".join(excl.activate))
+        )
+    return ProxyExclusion(
+        None,
+        tuple(reason),
+        proxy.key,
+        proxy.name,
+        mode.tcp.value if mode and mode.tcp else None,
+        mode.udp.value if mode and mode.udp else None,
+        bool(mode and mode.fake_ip),
+        public=excl.hairpin,
+        where=excl.where,
+        entries=owned,
+        missing=missing,
+        remove=excl.stale,
+        activate=excl.activate,
+        undo=excl.undo_by_hand() if owned else (),
+        manual=excl.manual,
+    )
+
+
+def _exclusion_reason(proxy: Proxy, mode: Mode, excl: Exclusion) -> list[Part]:
+    reason = [_mode_part(proxy.name, mode), part("plan.proxy.inbound", name=proxy.name)]
+    reason += _hairpin_parts(proxy, mode, excl)
+    reason += [
+        part(
+            "plan.proxy.hairpin.users",
+            name=proxy.name,
+            public=str(left.public),
+            entry=left.entry,
+            where=left.where,
+        )
+        for left in excl.left_alone
+    ]
+    replies = _replies_part(proxy, mode, excl)
+    if replies is not None:
+        reason.append(replies)
+    if not excl.owned and not excl.left_alone:
+        reason.append(part("plan.proxy.nothing"))
+    if excl.stale:
+        reason.append(part("plan.proxy.stale", entries=", ".join(map(entry_text, excl.stale))))
+    return reason
+
+
+def _proxy_items(
+    settings: Settings,
+    inputs: ProxyInputs,
+    items: list[Item],
+    public: ResolvedPublic,
+) -> tuple[list[Item], list[Part]]:
+    """One item per proxy that dualnat keeps forwards away from (proxy_coexist 'auto',
+    the proxy on, forwards enabled) or whose earlier entries it removes; warnings for
+    what only a person can do (a proxy without a usable setting, fake-ip DNS) and for
+    proxy_coexist 'off'."""
+    facts = facts_from_items(items)
+    auto = settings.proxy_coexist is ProxyCoexist.AUTO
+    out: list[Item] = []
+    warnings: list[Part] = []
+    keys = [d.proxy.key for d in inputs.detected]
+    keys += [k for k in inputs.owned if k not in keys and k in PROXIES]
+    for key in keys:
+        detected = inputs.detected_of(key)
+        proxy = detected.proxy if detected is not None else PROXIES[key]
+        owned = inputs.owned.get(key, ())
+        mode = detected.mode if detected is not None and detected.active else None
+        if auto and mode is not None and facts:
+            assert detected is not None
+            excl = plan_exclusion(
+                detected,
+                facts,
+                config_text=inputs.configs.get(proxy.config),
+                files=inputs.files,
+                owned=owned,
+                public_name=public.configured if public.is_name else None,
+                running=detected.running or not inputs.ruleset_read,
+            )
+            reason = _exclusion_reason(proxy, mode, excl)
+            out.append(_proxy_item(proxy, detected, excl, reason, inputs))
+            public_text = ", ".join(sorted({str(f.public_ip) for f in facts if f.public_ip}))
+            warnings += [_manual_warning(proxy, m, public_text) for m in excl.manual]
+            if excl.fake_ip:
+                warnings.append(_fake_ip_warning(proxy, public))
+            continue
+        if mode is not None and not auto and facts:
+            warnings.append(part("plan.proxy.coexist_off", name=proxy.name))
+        if not owned:
+            continue
+        why = (
+            "plan.proxy.removed.off"
+            if not auto
+            else "plan.proxy.removed.unused"
+            if mode is not None
+            else "plan.proxy.removed.gone"
+        )
+        # A proxy that is off reads its settings when it starts: no restart (which could
+        # start it); an include still needs the firewall to reload.
+        running = detected is not None and (detected.running or not inputs.ruleset_read)
+        activate = activate_for(proxy, owned, running=mode is not None and running)
+        excl = Exclusion(key, None, stale=owned, activate=activate)
+        reason = [part(why, name=proxy.name, entries=", ".join(map(entry_text, owned)))]
+        out.append(_proxy_item(proxy, detected, excl, reason, inputs))
+    return out, warnings
+
+
 def _settings_problem(option: str, part: ProblemPart) -> Problem:
     return Problem("main", option, part.render(), "settings", parts=(part,))
 
@@ -521,12 +716,14 @@ def build_plan(
     *,
     vendor: VendorProfile | None = None,
     public: ResolvedPublic | None = None,
+    proxies: ProxyInputs | None = None,
 ) -> Plan:
     """Validate and plan; raise ConfigInvalid with every problem, naming forward and field.
 
     `vendor` is the main router's profile (default: the configured vendor's); `public`
     is public_address as the caller resolved it (default: only an address written as one
-    counts, a name resolves to nothing here)."""
+    counts, a name resolves to nothing here); `proxies` what is known about transparent
+    proxies on the bypass router (default: none)."""
     services = services or ServicePorts.defaults()
     settings = config.settings
     if vendor is None:
@@ -567,6 +764,10 @@ def build_plan(
         if masquerade.warning is not None:
             warnings.append((masquerade.warning,))
         warnings += [(w,) for w in dhcp_warnings]
+        if proxies is not None:
+            proxy_items, proxy_warnings = _proxy_items(settings, proxies, items, public)
+            items += proxy_items
+            warnings += [(w,) for w in proxy_warnings]
     hairpin_active = public_ip is not None and any(f.hairpin for f in forwards)
     return Plan(
         settings=settings,
@@ -577,4 +778,5 @@ def build_plan(
         apply_blockers=tuple(blockers),
         source=config.source,
         public=public,
+        proxies=proxies.detected if proxies is not None else (),
     )

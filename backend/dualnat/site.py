@@ -1,6 +1,9 @@
 """Where things are, decided once per process and passed down: the config folder and the
 UCI backend for it, whether it is this router's own /etc/config, where dualnat keeps its
-state (and its one lock for writes), and the commands and kernel paths that `apply` uses.
+state (and its one lock for writes), the state that must outlive a reboot (what dualnat
+added to a transparent proxy's settings), where the files outside the config folder are
+(a proxy's rules files, firewall4's includes), and the commands and kernel paths that
+`apply` uses.
 
     site = Site.open("/etc/config")     # the CLI, the daemon (from --config-dir)
     plan = make_plan(site)              # context.py
@@ -23,8 +26,11 @@ from .uci import FileBackend, UciBackend, UciCommandBackend
 ROUTER_CONFIG_DIR = Path("/etc/config")
 ENV_CONFIG_DIR = "DUALNAT_CONFIG_DIR"
 ROUTER_STATE_DIR = Path("/tmp/dualnat")
+ROUTER_PERSIST_DIR = Path("/etc/dualnat")  # kept across reboots (and sysupgrade: keep.d)
 SYSCTL_FILE = Path("/etc/sysctl.d/90-dualnat.conf")
 LOCK_FILE = "lock"
+PROXY_STATE_FILE = "proxies.json"
+OFF_ROUTER_DIR = ".dualnat"
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -53,7 +59,15 @@ def backend_for(config_dir: Path) -> UciBackend:
 class Site:
     """A config folder and the system around it: where to lock, back up, check, reload and
     tune. On the router (`live`) the commands are firewall4's and the init scripts; off it
-    only files are written, and dualnat's state lives in <folder>/.dualnat."""
+    only files are written, and dualnat's state lives in <folder>/.dualnat.
+
+    `persist_dir` holds what must survive a reboot (/etc/dualnat on the router, the
+    state dir off it); `root` stands for / for the files outside the config folder that
+    dualnat reads and writes (a proxy's rules file, firewall4's include directory): / on
+    the router, <folder>/.dualnat/root off it. `system` says that `run` reaches the
+    machine this folder configures: its loaded rules are read (`nft list ruleset`) and
+    its services restarted (true on the router; the lab sets it with a `run` that enters
+    the bypass router's network namespace)."""
 
     backend: UciBackend
     state_dir: Path
@@ -65,10 +79,38 @@ class Site:
     run: Runner = field(default=subprocess.run)
     init_dir: Path | None = None  # on the router: where the init scripts are
     live: bool = False
+    persist_dir: Path | None = None  # default: state_dir
+    root: Path | None = None  # default: state_dir/root
+    system: bool = False
 
     @property
     def config_dir(self) -> Path:
         return Path(self.backend.config_dir)
+
+    @property
+    def proxy_state(self) -> Path:
+        """What dualnat added to the proxies' settings (JSON), to remove exactly that."""
+        return (self.persist_dir or self.state_dir) / PROXY_STATE_FILE
+
+    def path(self, absolute: str) -> Path:
+        """Where the file `absolute` (a path on the router) is for this site."""
+        return (self.root or self.state_dir / "root") / absolute.lstrip("/")
+
+    def output(self, *argv: str) -> str | None:
+        """A command's standard output on the machine `run` reaches (None: it cannot run
+        or fails). Only for a `system` site."""
+        try:
+            proc = self.run(
+                list(argv),
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return proc.stdout if proc.returncode == 0 else None
 
     def reload_skipped(self, service: str) -> str:
         """Why `service` is not reloaded: what was found (or not) on this machine."""
@@ -97,7 +139,7 @@ class Site:
         """OpenWrt when `backend` works on the live /etc/config, otherwise files only."""
         config_dir = Path(backend.config_dir)
         if not is_live(config_dir):
-            return cls(backend, config_dir / ".dualnat")
+            return cls(backend, config_dir / OFF_ROUTER_DIR)
         fw4 = shutil.which("fw4")
         init = Path("/etc/init.d")
         return cls(
@@ -112,6 +154,9 @@ class Site:
             proc_sys=Path("/proc/sys"),
             init_dir=init,
             live=True,
+            persist_dir=ROUTER_PERSIST_DIR,
+            root=Path("/"),
+            system=True,
         )
 
     @classmethod

@@ -40,6 +40,7 @@ def test_get_config_has_every_option_with_defaults(client: FlaskClient) -> None:
         "dhcp": "auto",
         "dhcp_dns": True,
         "bypass_dhcp": False,
+        "proxy_coexist": "auto",
     }
 
 
@@ -78,7 +79,9 @@ def test_get_one_forward(client: FlaskClient) -> None:
 
 def test_plan_and_main_router(client: FlaskClient) -> None:
     plan = client.get(f"{API}/plan").get_json()
-    assert set(plan) == {"enabled", "network", "items", "main_router", "warnings", "warning_parts"}
+    assert set(plan) == {
+        "enabled", "network", "items", "main_router", "warnings", "warning_parts", "proxies"
+    }  # fmt: skip
     assert plan["network"]["bypass_ip"] == "192.168.1.2"
     assert {i["kind"] for i in plan["items"]} >= {"dnat", "snat", "sysctl"}
     assert all(i["reason"] for i in plan["items"])

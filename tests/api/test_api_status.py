@@ -121,3 +121,31 @@ def test_rules_that_cannot_be_read_are_unknown(confdir: Path, tmp_path: Path) ->
     body = status(client)
     assert body["firewall"] == "unknown" and body["ruleset"] == "unknown"
     assert [f["code"] for f in body["firewall_reason"]] == ["system.ruleset_unreadable"]
+
+
+OPENCLASH = "config openclash 'config'\n\toption enable '1'\n\toption en_mode 'fake-ip'\n"
+
+
+def test_a_transparent_proxy_is_listed_with_what_dualnat_does(
+    client: FlaskClient, confdir: Path
+) -> None:
+    assert status(client)["proxies"] == []
+    (confdir / "openclash").write_text(OPENCLASH)
+    (confdir / "passwall2").write_text("config global\n\toption enabled '1'\n")
+    body = status(client)
+    oc, pw2 = body["proxies"]
+    assert (oc["proxy"], oc["name"], oc["enabled"], oc["running"]) == (
+        "openclash", "OpenClash", True, False
+    )  # fmt: skip
+    assert (oc["tcp"], oc["udp"], oc["fake_ip"]) == ("redirect", "tproxy", True)
+    assert oc["state"] == "pending" and oc["missing"] == oc["entries"]
+    assert oc["entries"][0]["option"] == "wan_ac_black_ips" and "OpenClash" in oc["reason"]
+    assert any("fake-ip" in w for w in oc["warnings"])
+    assert pw2["state"] == "manual" and "shunt rule" in pw2["warnings"][0]
+    assert client.post(f"{API}/apply").status_code == 200
+    oc, pw2 = status(client)["proxies"]
+    assert oc["state"] == "applied" and oc["missing"] == []
+    ja = client.get(f"{API}/status?lang=ja").get_json()["proxies"][0]
+    assert "OpenClash が有効です" in ja["reason"]
+    codes = [f["code"] for f in doctor(client)["findings"] if f["code"].startswith("proxy.")]
+    assert codes == ["proxy.found", "proxy.found", "proxy.manual"]

@@ -605,3 +605,43 @@ def test_plan_reasons_rendered_in_english_are_the_backends(page: Any, server: De
     open_view(page, server, "overview")
     shown = page.locator("#dualnat-plan .dualnat-reason").all_inner_texts()
     assert shown == [i["reason"] for i in plan["items"]]
+
+
+OPENCLASH = "config openclash 'config'\n\toption enable '1'\n\toption en_mode 'fake-ip'\n"
+
+
+def test_overview_shows_the_proxy_found_and_what_dualnat_does(
+    page: Any, server: DevServer, shots: Path
+) -> None:
+    """A transparent proxy on the router gets a row: its mode, that dualnat's entry in its
+    settings is still to be applied (Apply now), then that forwards are kept away from it;
+    PassWall 2 says what to do by hand; the plan lists the proxy item with its reason."""
+    (server.config / "openclash").write_text(OPENCLASH)
+    (server.config / "passwall2").write_text("config global\n\toption enabled '1'\n")
+    open_view(page, server, "overview", pollscale="0.1")
+    row = page.locator('#dualnat-status tr[data-row="proxy-openclash"]')
+    assert row.get_attribute("data-state") == "pending"
+    text = row.inner_text()
+    assert "OpenClash (switched on, its rules are not loaded, TCP REDIRECT, UDP TPROXY, " in text
+    assert "fake-ip DNS)" in text and "put that name into its fake-ip filter" in text
+    manual = page.locator('#dualnat-status tr[data-row="proxy-passwall2"]')
+    assert manual.get_attribute("data-state") == "manual"
+    assert "a shunt rule with the IP 198.51.100.7/32" in manual.inner_text()
+    group = page.locator('#dualnat-plan .dualnat-plan-group[data-forward=""]').inner_text()
+    assert "Transparent proxy" in group
+    assert "OpenClash: openclash.config.wan_ac_black_ips '198.51.100.7'" in group
+    assert "on all its ports, not only the forwarded ones" in group
+
+    row.locator(".cbi-button-apply").click()  # Apply now, in the proxy's row
+    page.wait_for_selector('#dualnat-status tr[data-row="proxy-openclash"][data-state="applied"]')
+    assert "list wan_ac_black_ips '198.51.100.7'" in (server.config / "openclash").read_text()
+    row = page.locator('#dualnat-status tr[data-row="proxy-openclash"]')
+    assert "Forwarded connections are kept away from it." in row.inner_text()
+    row.locator("summary").click()
+    assert "openclash.config.wan_ac_black_ips '198.51.100.7'" in row.inner_text()
+    page.click(".alert-message .notification-close")  # the notice of "Apply now"
+    row.screenshot(path=str(shots / "overview-proxy.png"))
+
+    open_view(page, server, "overview", lang="zh_Hans")
+    row = page.locator('#dualnat-status tr[data-row="proxy-openclash"]')
+    assert "透明代理" in row.inner_text() and "转发的连接已绕过它。" in row.inner_text()

@@ -9,6 +9,9 @@ from typing import Any
 from dualnat.model import Config, Forward, NetworkState, PortRange, Proto, Settings
 from dualnat.plan import Plan
 from dualnat.planner import build_plan
+from dualnat.proxies.detect import detect
+from dualnat.proxies.entries import Owned
+from dualnat.proxies.inputs import ProxyInputs, watched_files
 from dualnat.public import resolve_public
 from dualnat.services import ServicePorts
 
@@ -35,12 +38,36 @@ def fwd(name: str = "nas_web", **kw: Any) -> Forward:
     return Forward(name, proto, ext, ip, internal_port, **kw)
 
 
+def proxies(
+    configs: dict[str, str],
+    files: dict[str, str] | None = None,
+    owned: dict[str, tuple[Owned, ...]] | None = None,
+    ruleset: str | None = None,
+) -> ProxyInputs:
+    """What context.load_inputs would find: the proxies' config texts (name → text), their
+    files (router path → text), dualnat's earlier entries, the loaded ruleset (None: not
+    read, as off the router)."""
+    all_files = dict.fromkeys(watched_files(), "")
+    all_files.update(files or {})
+    return ProxyInputs(
+        detected=tuple(detect(dict(configs), ruleset or "")),
+        configs=dict(configs),
+        files=all_files,
+        owned=owned or {},
+        ruleset_read=ruleset is not None,
+    )
+
+
 def plan(
-    *forwards: Forward, services: ServicePorts = SERVICES, net: NetworkState = NET, **settings: Any
+    *forwards: Forward,
+    services: ServicePorts = SERVICES,
+    net: NetworkState = NET,
+    proxies: ProxyInputs | None = None,
+    **settings: Any,
 ) -> Plan:
     config = Config(replace(Settings(), **settings), tuple(forwards))
     public = resolve_public(
         config.settings.public_address if config.settings.enabled else None,
         lambda name: IPv4Address("198.51.100.9") if name == "home.example.net" else None,
     )
-    return build_plan(config, net, services, public=public)
+    return build_plan(config, net, services, public=public, proxies=proxies)

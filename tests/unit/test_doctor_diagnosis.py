@@ -136,7 +136,12 @@ def test_codes_and_severities_are_the_published_ones() -> None:
     """The LuCI page keys on these: renaming a code or changing its severity breaks it."""
     published = {
         "ok": ["forward.ok"],
-        "info": ["forward.source_not_allowed", "forward.unchecked", "system.disabled"],
+        "info": [
+            "forward.source_not_allowed",
+            "forward.unchecked",
+            "system.disabled",
+            "proxy.found",
+        ],
         "warning": [
             "forward.no_traffic",
             "forward.direct_to_device",
@@ -149,6 +154,8 @@ def test_codes_and_severities_are_the_published_ones() -> None:
             "system.ruleset_unreadable",
             "system.conntrack_unavailable",
             "system.masquerade_off",
+            "proxy.pending",
+            "proxy.manual",
         ],
         "error": [
             "forward.rules_missing",
@@ -158,6 +165,7 @@ def test_codes_and_severities_are_the_published_ones() -> None:
             "system.ip_forward_off",
             "system.masquerade_missing",
             "system.invalid_drop",
+            "proxy.captured",
         ],
     }
     actual: dict[str, list[str]] = {}

@@ -12,15 +12,65 @@ from pathlib import Path
 
 import pytest
 from finding_parts import PLACEHOLDER
-from plan_helpers import NET, fwd, plan
+from plan_helpers import NET, fwd, plan, proxies
 from reason_parts import check_plan
 
 import dualnat.planner
-from dualnat.model import DhcpMode, KeepSource, MasqueradeMode, TargetGateway
+from dualnat.model import DhcpMode, KeepSource, MasqueradeMode, ProxyCoexist, TargetGateway
 from dualnat.plan import Dnat, Plan
+from dualnat.proxies.catalog import PASSWALL2, Capture, Mode
+from dualnat.proxies.detect import Detected
+from dualnat.proxies.entries import UciEdit
 from dualnat.reasons import TEMPLATES, Part, part
 
 DROPPING = replace(NET, drops_invalid="firewall: config defaults: option drop_invalid '1'")
+OPENCLASH = "config openclash 'config'\n\toption enable '1'\n\toption en_mode '{mode}'\n{extra}"
+HOMEPROXY = (
+    "config homeproxy 'config'\n\toption main_node 'a'\n\toption proxy_mode '{mode}'\n{control}"
+)
+CONTROL = "\nconfig homeproxy 'control'\n"
+PASSWALL2_ON = "config global\n\toption enabled '1'\n"
+
+
+def proxy_plans() -> list[Plan]:
+    """Plans with transparent proxies: each mode's reason, the user's own entry, a changed
+    public address, proxy_coexist 'off', a proxy gone, no forwards, what only a person
+    can do, and fake-ip DNS."""
+    web = fwd("web", proto="tcpudp", external_port="8080")
+    old = UciEdit("openclash", "config", "wan_ac_black_ips", "198.51.100.99")
+    oc = OPENCLASH.format(mode="fake-ip", extra="")
+    oc_user = OPENCLASH.format(
+        mode="redir-host-tun", extra="\tlist wan_ac_black_ips '198.51.100.0/24'\n"
+    )
+    hp_redirect = HOMEPROXY.format(mode="redirect", control=CONTROL)
+    hp_tun = HOMEPROXY.format(mode="tun", control=CONTROL)
+    hp_bare = HOMEPROXY.format(mode="redirect", control="")
+    public = {"public_address": "198.51.100.7"}
+    takes_replies = replace(PASSWALL2, skips_replies=False)
+    mode = Mode(Capture.TPROXY, Capture.TPROXY)
+    strange = replace(
+        proxies({}),
+        detected=(Detected(takes_replies, True, True, True, mode, mode.captures, ()),),
+    )
+    return [
+        plan(web, proxies=proxies({"openclash": oc}, owned={"openclash": (old,)}), **public),
+        plan(web, proxies=proxies({"openclash": oc}), public_address="home.example.net"),
+        plan(web, proxies=proxies({"openclash": oc_user}), **public),
+        plan(web, proxies=proxies({"openclash": oc})),
+        plan(web, proxies=proxies({"homeproxy": hp_redirect}), **public),
+        plan(web, proxies=proxies({"homeproxy": hp_tun}), **public),
+        plan(web, proxies=proxies({"homeproxy": hp_bare}), **public),
+        plan(web, proxies=proxies({"passwall2": PASSWALL2_ON}), **public),
+        plan(web, proxies=strange, **public),
+        plan(
+            web,
+            proxies=proxies({"openclash": oc}, owned={"openclash": (old,)}),
+            proxy_coexist=ProxyCoexist.OFF,
+            **public,
+        ),
+        plan(web, proxies=proxies({}, owned={"openclash": (old,)}), **public),
+        plan(proxies=proxies({"openclash": oc}, owned={"openclash": (old,)}), **public),
+    ]
 
 
 def broad() -> list[Plan]:
@@ -48,6 +98,7 @@ def broad() -> list[Plan]:
         plan(forwards[0], net=DROPPING),
         plan(forwards[0], net=DROPPING, disable_redirects=False),
         plan(forwards[0], net=replace(NET, dhcp_section=None), dhcp=DhcpMode.MOVE),
+        *proxy_plans(),
     ]
 
 

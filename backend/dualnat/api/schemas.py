@@ -150,6 +150,7 @@ class PlanSchema(Schema):
     main_router = fields.Nested(MainRouterSchema)
     warnings = fields.List(fields.String())
     warning_parts = fields.List(fields.List(fields.Nested(MessagePartSchema)))
+    proxies = fields.List(fields.Dict(keys=fields.String()))
 
 
 class FindingSchema(Schema):
@@ -190,6 +191,27 @@ class PublicAddressSchema(Schema):
     error = fields.String(allow_none=True)
 
 
+class ProxyStatusSchema(Schema):
+    """A transparent proxy found on the bypass router (see api/views/status.py)."""
+
+    proxy = fields.String()
+    name = fields.String()
+    installed = fields.Boolean()
+    enabled = fields.Boolean()
+    running = fields.Boolean()
+    tcp = fields.String(allow_none=True)  # redirect | tproxy | tun
+    udp = fields.String(allow_none=True)
+    fake_ip = fields.Boolean()
+    live = fields.List(fields.String())
+    evidence = fields.List(fields.String())
+    state = fields.String()  # applied | pending | manual | off | none
+    reason = fields.String()
+    entries = fields.List(fields.Dict(keys=fields.String(), values=fields.String()))
+    missing = fields.List(fields.Dict(keys=fields.String(), values=fields.String()))
+    remove = fields.List(fields.Dict(keys=fields.String(), values=fields.String()))
+    warnings = fields.List(fields.String())
+
+
 class StatusSchema(Schema):
     """`firewall`: applied (/etc/config/firewall has the planned sections and every planned
     rule is loaded), pending (the config differs from the plan: apply is needed), broken
@@ -210,3 +232,4 @@ class StatusSchema(Schema):
     firewall_reason = fields.List(fields.Nested(FindingSchema))
     ruleset = fields.String()  # fw4 | nft | iptables | none | unknown
     public_address = fields.Nested(PublicAddressSchema)
+    proxies = fields.List(fields.Nested(ProxyStatusSchema))

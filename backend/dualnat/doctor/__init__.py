@@ -15,7 +15,11 @@ is missing or targets the device), forward.rules_missing (apply not run / firewa
 reloaded), forward.unreplied (DNAT seen, no reply: the device answers through the main
 router, SNAT needed), system.ip_forward_off, system.redirects_on, system.rp_filter_strict,
 system.invalid_drop (the firewall drops invalid packets with redirects off and no
-masquerade: LAN clients lose TCP).
+masquerade: LAN clients lose TCP); and about a transparent proxy on this router:
+proxy.found (which one, whether it runs, its mode), proxy.pending (dualnat's exclusion is
+not in place: apply), proxy.manual (what only a person can do, e.g. PassWall 2),
+proxy.captured (forwarded connections the proxy took: its port answering them, its mark on
+them, or the shapes TPROXY and TUN leave in the connection table; the fix).
 
 Titles, messages and fixes are rendered in the caller's language from the catalogues
 (`to_dict(lang)`, `text(lang)`); the evidence stays as the system printed it. JSON
@@ -55,6 +59,7 @@ from .diagnosis import (
     system_findings,
 )
 from .findings import CODES, Finding, Severity, worst
+from .proxies import proxy_findings
 from .ruleset import Ruleset, Sources
 from .system import System
 from .traffic import Lan, sort_entries
@@ -175,6 +180,7 @@ def analyse(
     findings += masquerade_findings(plan)
     findings += sysctls.findings(plan, sysctl_values)
     findings += invalid_drop_findings(plan, sysctl_values, rule_sources, rules)
+    findings += proxy_findings(plan, rule_sources.nft, table)
     forwards: dict[str, dict[str, Any]] = {}
     for name, t in traffic.items():
         diag = ForwardDiagnosis(plan, t, rules.forwards.get(name), rules, table, sysctl_values, lan)

@@ -52,6 +52,10 @@ SEVERITIES: dict[str, Severity] = {
     "system.disabled": Severity.INFO,
     "system.masquerade_off": Severity.WARNING,
     "system.invalid_drop": Severity.ERROR,
+    "proxy.found": Severity.INFO,
+    "proxy.captured": Severity.ERROR,
+    "proxy.pending": Severity.WARNING,
+    "proxy.manual": Severity.WARNING,
 }
 # code → (severity, English title)
 CODES: dict[str, tuple[Severity, str]] = {

@@ -18,6 +18,14 @@ the same machine, ``nft list ruleset`` / ``iptables-save``):
 (``forward.rules_missing`` for each forward whose rules are not all loaded,
 ``system.masquerade_missing``, ``system.ruleset_unreadable``), so that a page shows the
 same reason and fix as the doctor; it is empty when the rules are loaded.
+
+``proxies`` lists the transparent proxies found (OpenClash, PassWall, PassWall 2,
+homeproxy, nikki): whether each is installed, switched on and running, its mode, and what
+dualnat does about it: ``state`` is ``applied`` (dualnat's entries are in its settings,
+or none are needed), ``pending`` (apply is needed), ``manual`` (only a person can do it:
+``warnings`` say how), ``off`` (proxy_coexist 'off') or ``none`` (the proxy is off, or no
+forward is enabled); ``reason`` is the plan item's reason, ``entries`` what dualnat keeps
+in its settings, ``missing`` and ``remove`` what apply still adds and removes.
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ from ... import __version__
 from ...apply import FIREWALL, firewall_changes
 from ...config import PUBLIC_ADDRESS_AUTO, parse_config
 from ...errors import ConfigInvalid
+from ...i18n import Part, render
 from ...memo import Memo
-from ...plan import Plan
+from ...model import ProxyCoexist
+from ...plan import Plan, ProxyExclusion
 from ...render.uci import firewall_sections
 from ...uci import UciError
 from ..errors import problem_errors
@@ -76,6 +86,46 @@ def _pending(svc: Service, plan: Plan) -> bool:
     return pending
 
 
+def _proxy_state(plan: Plan, item: ProxyExclusion | None) -> str:
+    if item is not None and item.pending:
+        return "pending"
+    if plan.settings.proxy_coexist is ProxyCoexist.OFF:
+        return "off"
+    if item is None:
+        return "none"
+    return "manual" if item.manual and not item.entries else "applied"
+
+
+def _about(parts: tuple[Part, ...], name: str) -> bool:
+    """Whether a plan warning is about the proxy called `name`."""
+    return (
+        bool(parts)
+        and parts[0].id.startswith("plan.proxy.")
+        and (dict(parts[0].params).get("name") == name)
+    )
+
+
+def _proxies(plan: Plan) -> list[dict[str, Any]]:
+    """Each proxy found, with what dualnat does about it (in the request's language)."""
+    lang = request_lang()
+    items = {i.proxy: i for i in plan.of_kind(ProxyExclusion)}
+    out = []
+    for det in plan.proxies:
+        item = items.get(det.proxy.key)
+        mine = [parts for parts in plan.warning_parts if _about(parts, det.proxy.name)]
+        data = det.to_dict()
+        data.update(
+            state=_proxy_state(plan, item),
+            reason=render(item.reason_parts, lang) if item is not None else "",
+            entries=[e.to_state() for e in item.entries] if item is not None else [],
+            missing=[e.to_state() for e in item.missing] if item is not None else [],
+            remove=[e.to_state() for e in item.remove] if item is not None else [],
+            warnings=[render(parts, lang) for parts in mine],
+        )
+        out.append(data)
+    return out
+
+
 def _firewall(pending: bool, kind: str, reason: list[dict[str, Any]]) -> str:
     if pending:
         return "pending"
@@ -99,6 +149,7 @@ def status() -> dict[str, Any]:
         "firewall_reason": [],
         "ruleset": "unknown",
         "public_address": _public(svc, None),
+        "proxies": [],
     }
     try:
         config, _ = parse_config(svc.document(), require_main=False)
@@ -113,6 +164,7 @@ def status() -> dict[str, Any]:
             firewall=_firewall(pending, kind, reason),
             firewall_reason=reason,
             ruleset=kind,
+            proxies=_proxies(plan),
         )
     except ConfigInvalid as exc:
         data["problems"] = problem_errors(exc.problems)

@@ -87,7 +87,7 @@ var FORWARD_FIELDS = [ 'enabled', 'proto', 'external_port', 'internal_ip', 'inte
 	'target_gateway', 'keep_source_ip', 'hairpin', 'allow_source', 'bypass_port', 'description' ];
 var SETTINGS_FIELDS = [ 'enabled', 'lan_interface', 'bypass_ip', 'main_router_ip',
 	'main_router_vendor', 'public_address', 'masquerade', 'disable_redirects', 'firewall_drops_invalid', 'dhcp',
-	'dhcp_dns', 'bypass_dhcp' ];
+	'dhcp_dns', 'bypass_dhcp', 'proxy_coexist' ];
 var FLAGS = { enabled: true, hairpin: true, disable_redirects: true, dhcp_dns: true, bypass_dhcp: true };
 var LISTS = { allow_source: true };
 

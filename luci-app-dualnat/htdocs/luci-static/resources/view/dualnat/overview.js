@@ -15,6 +15,11 @@
  * `firewall`: applied, pending, broken, unknown) with the doctor's findings
  * about the loaded rules as the reason; the health check and the live
  * connections mark the same forwards, from the same ruleset check.
+ *
+ * A transparent proxy found on this router (status `proxies`) gets a row: whether
+ * it runs and in which mode, and what dualnat does about it (its state: applied,
+ * pending with Apply, manual with the steps, off, none), with the plan's reason
+ * and the entries dualnat keeps in its settings.
  */
 
 var POLL_SECONDS = 10;
@@ -28,8 +33,35 @@ var KINDS = {
 	snat: _('Source rewrite (SNAT)'),
 	masquerade: _('Masquerade'),
 	sysctl: _('Kernel setting'),
-	dhcp: _('DHCP')
+	dhcp: _('DHCP'),
+	proxy: _('Transparent proxy')
 };
+
+/* How a proxy takes a protocol (technical names, as the backend's reasons give them). */
+var CAPTURES = { redirect: 'REDIRECT', tproxy: 'TPROXY', tun: 'TUN' };
+
+/* An entry dualnat keeps in a proxy's settings, as the state file and the plan have it. */
+function entrySummary(e) {
+	switch (e.type) {
+	case 'uci':
+		return '%s.%s.%s \'%s\''.format(e.config, e.section, e.option, e.value);
+	case 'file':
+		return '%s: %s'.format(e.path, e.line);
+	}
+
+	return e.path;
+}
+
+function proxyMode(p) {
+	if (!p.tcp && !p.udp)
+		return '';
+
+	var mode = p.udp
+		? _('TCP %s, UDP %s').format(CAPTURES[p.tcp] || p.tcp, CAPTURES[p.udp] || p.udp)
+		: _('TCP %s, UDP not proxied').format(CAPTURES[p.tcp] || p.tcp);
+
+	return p.fake_ip ? _('%s, fake-ip DNS').format(mode) : mode;
+}
 
 function protos(item) {
 	return L.toArray(item.protos).join('+');
@@ -56,6 +88,11 @@ function itemSummary(item) {
 	case 'dhcp':
 		return _('DHCP of %s hands out %s').format(item.section, L.toArray(item.options).join(', ')) +
 			(item.enable ? ', ' + _('server switched on') : '');
+	case 'proxy':
+		var what = L.toArray(item.entries).map(entrySummary).concat(
+			L.toArray(item.remove).map(function(e) { return _('remove %s').format(entrySummary(e)); }));
+
+		return '%s: %s'.format(item.name, what.length ? what.join(', ') : _('nothing to change'));
 	}
 
 	return item.kind;
@@ -92,7 +129,7 @@ return view.extend({
 			}
 
 			if (dryRun) {
-				ui.showModal(_('Changes to /etc/config/firewall'), [
+				ui.showModal(_('Changes dualnat would write'), [
 					res.changed ? E('pre', { 'class': 'dualnat-diff' }, [ res.diff ])
 					            : E('p', {}, [ _('Nothing to change: the rules are up to date.') ]),
 					E('div', { 'class': 'right' }, [
@@ -224,6 +261,62 @@ return view.extend({
 		return nodes;
 	},
 
+	/* One transparent proxy: whether it runs, its mode, and what dualnat does about it. */
+	renderProxy: function(p) {
+		var running = p.running ? _('running')
+			: (p.enabled ? _('switched on, its rules are not loaded') : _('installed, switched off'));
+		var mode = proxyMode(p),
+		    nodes = [ E('strong', {}, [ p.name ]), ' (', running, mode ? ', ' + mode : '', ')', E('br') ];
+
+		switch (p.state) {
+		case 'applied':
+			nodes.push(dn.severity('ok'), ' ', _('Forwarded connections are kept away from it.'));
+			break;
+
+		case 'pending':
+			nodes.push(dn.severity('warning'), ' ', _('dualnat has to change its settings to keep forwarded connections away from it.'), ' ',
+				E('button', {
+					'class': 'cbi-button cbi-button-neutral',
+					'click': ui.createHandlerFn(this, 'handleApply', true),
+					'disabled': isReadonlyView
+				}, _('Show the changes')), ' ',
+				E('button', {
+					'class': 'cbi-button cbi-button-apply',
+					'click': ui.createHandlerFn(this, 'handleApply', false),
+					'disabled': isReadonlyView
+				}, _('Apply now')));
+			break;
+
+		case 'manual':
+			nodes.push(dn.severity('warning'), ' ', _('dualnat cannot keep hairpin connections away from it: it needs a setting by hand.'));
+			break;
+
+		case 'off':
+			nodes.push(_('Off in the settings (Transparent proxy): dualnat leaves it alone.'));
+			break;
+
+		default:
+			nodes.push(_('Nothing to do: it is switched off, or no forward is enabled.'));
+		}
+
+		L.toArray(p.warnings).forEach(function(w) {
+			nodes.push(E('p', { 'class': 'dualnat-fix' }, [ w ]));
+		});
+
+		if (p.reason || L.toArray(p.entries).length)
+			nodes.push(E('details', {}, [
+				E('summary', {}, [ _('What dualnat changes and why') ]),
+				L.toArray(p.entries).length
+					? E('ul', {}, L.toArray(p.entries).map(function(e) { return E('li', {}, [ E('code', {}, [ entrySummary(e) ]) ]); }))
+					: '',
+				p.reason ? E('p', {}, [ p.reason ]) : ''
+			]));
+
+		var tr = row(_('Transparent proxy'), nodes, 'proxy-' + p.proxy);
+		tr.setAttribute('data-state', p.state || 'none');
+		return tr;
+	},
+
 	renderStatus: function(status, plan, config) {
 		if (status.__failed)
 			return dn.serviceError(status.__failed);
@@ -263,6 +356,10 @@ return view.extend({
 
 		if (status.forwards)
 			rows.push(row(_('Forwards'), _('%d enabled of %d').format(status.forwards.enabled, status.forwards.total), 'forwards'));
+
+		L.toArray(status.proxies).forEach(L.bind(function(p) {
+			rows.push(this.renderProxy(p));
+		}, this));
 
 		return E('table', { 'class': 'table dualnat-status' }, rows);
 	},

@@ -167,6 +167,13 @@ return view.extend({
 		o.depends('dhcp', 'move');
 		o.validate = fieldErrors.validator();
 
+		o = s.taboption('advanced', form.ListValue, 'proxy_coexist', _('Transparent proxy'),
+			_('Keep forwarded connections away from a transparent proxy on this router (OpenClash, PassWall, homeproxy, nikki). Automatic: for the proxy that is found, in its own settings; Off: leave the proxy alone (what dualnat added is removed).'));
+		o.value('auto', _('Automatic'));
+		o.value('off', _('Off'));
+		o.default = 'auto';
+		o.validate = fieldErrors.validator();
+
 		this.map = m;
 		this.section = s;
 
