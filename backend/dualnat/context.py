@@ -133,8 +133,12 @@ def _planned(inputs: Inputs, profile: VendorProfile, public: ResolvedPublic) -> 
 
 def _proxies_key(proxies: ProxyInputs) -> tuple[object, ...]:
     """Every fact of ProxyInputs as a hashable value (its mappings sorted)."""
+    detected = tuple(
+        (d.proxy.key, d.installed, d.enabled, d.running, d.mode, d.live, d.evidence)
+        for d in proxies.detected
+    )  # a catalogue entry (Proxy) by its key: it holds tables
     return (
-        proxies.detected,
+        detected,
         tuple(sorted(proxies.configs.items())),
         tuple(sorted(proxies.files.items())),
         tuple(sorted(proxies.owned.items())),

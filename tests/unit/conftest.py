@@ -14,8 +14,19 @@ import pytest
 from finding_parts import check_finding
 from reason_parts import check_plan
 
+from dualnat import memo
 from dualnat.doctor.findings import Finding
 from dualnat.plan import Plan
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _memos_on() -> Iterator[None]:
+    """As in the service (memo.py): every plan these tests make goes through the memos'
+    keys, so an input that cannot be a key (or a result kept wrongly) shows here; the
+    CLI's path without them is what its subprocess tests run."""
+    memo.enable()
+    yield
+    memo.enable(False)
 
 
 @pytest.fixture(autouse=True)
