@@ -190,6 +190,12 @@ def test_without_savepoints_a_plain_apply(opn: Opnsense) -> None:
     assert c.rollback_protected is False
 
 
+def test_a_range_to_one_port_is_refused_before_asking(opn: Opnsense) -> None:
+    (rng,) = push(client(), [fwd("rng", "9000-9009", "tcp", "9100")]).outcomes
+    assert rng.state is State.FAILED and rng.manual and "same size" in rng.reason
+    assert "firewall/d_nat/add_rule" not in opn.paths
+
+
 def test_a_refused_rule_names_the_field(opn: Opnsense) -> None:
     (http,) = push(client(), [fwd("http", "80")]).outcomes
     assert http.state is State.FAILED and "rule.destination.port: reserved" in http.reason

@@ -171,6 +171,12 @@ class OpnsenseClient:
         return [e for e in found if e]
 
     def _rule(self, want: Want) -> dict[str, Any]:
+        if want.target.size != want.external.size:
+            raise RouterError(
+                "OPNsense forwards a port range to as many ports from its first one on, "
+                "not all to one port: give both ranges the same size",
+                manual=True,
+            )
         return {
             "rule": {
                 "disabled": "0",

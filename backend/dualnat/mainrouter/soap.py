@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from xml.sax.saxutils import escape
+from html import escape as _html_escape
 
 from .errors import RouterError
 
@@ -52,6 +52,11 @@ FAULTS: dict[int, tuple[str, bool]] = {
     ),
     732: ("the main router does not accept a wildcard internal port", False),
 }
+
+
+def escape(text: str) -> str:
+    """XML character data: &, < and > escaped (quotes stay)."""
+    return _html_escape(text, quote=False)
 
 
 def envelope(service: str, action: str, args: Sequence[tuple[str, str]]) -> bytes:
