@@ -114,6 +114,7 @@ def test_the_package_makefile() -> None:
         "+python3-logging",
         "+python3-urllib",
         "+python3-uuid",
+        "+python3-xml",
     ]
     assert mk["MARSHMALLOW_VERSION"] == package_tree.MARSHMALLOW
     text = (PACKAGE / "Makefile").read_text()
