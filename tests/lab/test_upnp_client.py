@@ -161,7 +161,7 @@ def test_a_users_own_mapping_is_a_conflict_and_survives_remove(
         [fwd("console", "20000"), fwd("app", "20001"), fwd("ok", "20002")]
     ).outcomes
     assert console.state is State.FAILED and console.manual
-    assert f"'game console' to {WIRED_CLIENT}:20000" in console.reason
+    assert f"'game console' → {WIRED_CLIENT}:20000" in console.reason
     # the bypass router's own app: AddPortMapping would succeed and keep its description
     assert app.state is State.FAILED and "'bypass app'" in app.reason
     assert ok.state is State.ADDED

@@ -48,7 +48,9 @@ class FakeRouter:
     def _ask(self, what: str) -> None:
         self.calls.append(what)
         if self.down_after is not None and len(self.calls) > self.down_after:
-            self.down = self.down or RouterError("gone", unreachable=True)
+            self.down = self.down or RouterError(
+                "net.unreachable", unreachable=True, router="192.168.1.1"
+            )
         if self.down:
             raise self.down
 

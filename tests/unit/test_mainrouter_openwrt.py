@@ -193,7 +193,7 @@ def test_changes_and_removals_touch_dualnat_sections_only(rpcd: Rpcd) -> None:
         "nas": State.FAILED,
         "old": State.REMOVED,
     }
-    assert "'NAS' to 192.168.1.60:80" in report.outcomes[1].reason
+    assert "'NAS' → 192.168.1.60:80" in report.outcomes[1].reason
     touched = [a.get("section") for _, _, m, a in rpcd.calls if m in ("set", "delete")]
     assert touched == ["dualnat_old", "dualnat_web"]
     assert rpcd.sections["dualnat_web"]["src_dport"] == "9100"

@@ -141,7 +141,7 @@ def test_push_adds_rules_then_savepoint_apply_and_cancel_rollback(opn: Opnsense)
         ("web", State.ADDED),
         ("nas", State.FAILED),
     ]
-    assert "'NAS' to 192.168.1.60:80" in report.outcomes[1].reason
+    assert "'NAS' → 192.168.1.60:80" in report.outcomes[1].reason
     assert opn.paths == [
         "firewall/d_nat/search_rule",
         "firewall/d_nat/add_rule",
@@ -205,8 +205,9 @@ def test_a_refused_rule_names_the_field(opn: Opnsense) -> None:
 def test_opnsense_without_the_port_forward_api_is_refused() -> None:
     responses.add(responses.POST, API + "firewall/d_nat/search_rule", status=404, json={})
     report = push(client(), [fwd("web", "9000"), fwd("ssh", "2222")])
-    assert [o.reason for o in report.outcomes] == [TOO_OLD, TOO_OLD]
-    assert all(o.manual for o in report.outcomes) and "26.1" in TOO_OLD
+    too_old = RouterError(TOO_OLD).reason
+    assert [o.reason for o in report.outcomes] == [too_old, too_old]
+    assert all(o.manual for o in report.outcomes) and "26.1" in too_old
 
 
 def test_a_wrong_key_is_manual_and_never_shows_the_secret(opn: Opnsense) -> None:

@@ -35,22 +35,29 @@ def test_dry_run_reads_and_writes_nothing() -> None:
 
 
 def test_one_refused_forward_fails_alone_with_the_routers_reason() -> None:
-    refusal = RouterError("ports below 1024 are not allowed", manual=True, code="606")
+    refusal = RouterError("fault.606", manual=True, code="606")
     router = FakeRouter(refuse={9000: refusal})
     report = push(router, FORWARDS)
     assert states(report) == {"web": State.FAILED, "game": State.ADDED, "ssh": State.ADDED}
     web = report.outcomes[0]
-    assert web.reason == "tcp 9000: could not add it: ports below 1024 are not allowed"
+    assert web.reason == (
+        "tcp 9000: could not add it: the main router does not allow this mapping: the port is "
+        "outside its UPnP permission rules (OpenWrt's defaults allow only ports 1024-65535); "
+        "use an external port of 1024 or more, or forward this port by hand"
+    )
+    assert web.text("zh").startswith("tcp 9000：无法添加：")
     assert web.manual and not report.ok
 
 
 def test_unreachable_router_fails_every_forward_and_never_raises() -> None:
-    router = FakeRouter(down=RouterError("no answer within 5 s", unreachable=True))
+    down = RouterError("net.timeout", unreachable=True, router="192.168.1.1", seconds="5")
+    router = FakeRouter(down=down)
     report = push(router, FORWARDS)
+    said = "the main router at 192.168.1.1 did not answer within 5 s"
     assert [(o.forward, o.state, o.reason) for o in report.outcomes] == [
-        ("web", State.FAILED, "no answer within 5 s"),
-        ("game", State.FAILED, "no answer within 5 s"),
-        ("ssh", State.FAILED, "no answer within 5 s"),
+        ("web", State.FAILED, said),
+        ("game", State.FAILED, said),
+        ("ssh", State.FAILED, said),
     ]
     assert report.outcomes[1].ports == ("tcp+udp 9100-9101",)
 
@@ -61,15 +68,16 @@ def test_a_router_that_stops_answering_is_not_asked_again_in_that_push() -> None
     assert router.calls == ["entries", "add tcp 9000", "add tcp+udp 9100-9101", "commit"]
     # the add that went through was never committed: it fails as well
     assert states(report) == {"web": State.FAILED, "game": State.FAILED, "ssh": State.FAILED}
-    assert report.outcomes[2].reason == "tcp 2222: could not add it: gone"
-    assert report.outcomes[0].reason.endswith("the main router did not take the changes: gone")
+    gone = "the main router at 192.168.1.1 could not be reached"
+    assert report.outcomes[2].reason == f"tcp 2222: could not add it: {gone}"
+    assert report.outcomes[0].reason.endswith(f"the main router did not take the changes: {gone}")
 
 
 def test_a_failed_commit_fails_every_forward_that_changed() -> None:
-    router = FakeRouter(held=[theirs(2222)], commit_error=RouterError("not confirmed, rolled back"))
+    router = FakeRouter(held=[theirs(2222)], commit_error=RouterError("openwrt.undone"))
     report = push(router, FORWARDS)
     assert states(report) == {"web": State.FAILED, "game": State.FAILED, "ssh": State.FAILED}
-    assert "not confirmed, rolled back" in report.outcomes[0].reason
+    assert "undid the changes before dualnat could confirm" in report.outcomes[0].reason
     assert "someone else" in report.outcomes[2].reason  # the conflict keeps its own reason
 
 
@@ -97,3 +105,22 @@ def test_upnp_leases_are_reported_for_renewal() -> None:
         push(FakeRouter(shape=UPNP, lease=0), [fwd("a", "1")]).outcomes[0].lease.remaining
         == SEVEN_DAYS
     )  # type: ignore[union-attr]
+
+
+def test_outcomes_speak_the_callers_language_and_survive_json() -> None:
+    import json
+
+    from dualnat.mainrouter.model import Outcome
+    from dualnat.mainrouter.soap import fault_error
+
+    router = FakeRouter(held=[theirs(2222, tag="my ssh")], refuse={9000: fault_error(606, "")})
+    report = push(router, FORWARDS)
+    web, game, ssh = report.outcomes
+    assert "1024" in web.text("zh") and "无法添加" in web.text("zh")
+    assert "追加できませんでした" in web.text("ja") and "1024" in web.text("ja")
+    assert ssh.text("zh").startswith("tcp 2222：主路由已经为别人转发了这个端口（'my ssh' → ")
+    assert game.text("ja") == "メインルーターに追加しました"
+    for outcome in report.outcomes:
+        again = Outcome.from_dict(json.loads(json.dumps(outcome.to_dict("ja"))))
+        assert again == outcome and again.text("zh") == outcome.text("zh")
+    assert report.to_dict("zh")["forwards"][1]["reason"] == "已添加到主路由"

@@ -96,7 +96,7 @@ def test_someone_elses_entry_is_a_conflict_for_that_forward_only() -> None:
     assert [(s.op, s.ports) for s in plan.actions] == [(Op.ADD, "tcp 9001")]
     web, ok = plan.outcomes()
     assert web.state is State.FAILED and web.manual
-    assert "'my game' to 192.168.1.60:9000" in web.reason and web.reason.startswith("tcp 9000: ")
+    assert "'my game' → 192.168.1.60:9000" in web.reason and web.reason.startswith("tcp 9000: ")
     assert ok.state is State.ADDED
     # a different protocol or a disabled entry is no conflict
     other = [theirs(9000, proto="udp"), replace(theirs(9001), enabled=False)]

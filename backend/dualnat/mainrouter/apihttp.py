@@ -11,12 +11,12 @@ import requests
 
 from .errors import RouterError
 
-# requests' exceptions, most specific first → what happened, in plain words
+# requests' exceptions, most specific first → what happened (catalogue table [push])
 NET_ERRORS: tuple[tuple[type[Exception], str], ...] = (
-    (requests.exceptions.SSLError, "presented an HTTPS certificate that is not trusted"),
-    (requests.exceptions.Timeout, "did not answer within {timeout:g} s"),
-    (requests.exceptions.ConnectionError, "could not be reached"),
-    (requests.exceptions.RequestException, "sent a broken HTTP answer"),
+    (requests.exceptions.SSLError, "net.tls"),
+    (requests.exceptions.Timeout, "net.timeout"),
+    (requests.exceptions.ConnectionError, "net.unreachable"),
+    (requests.exceptions.RequestException, "net.broken"),
 )
 SCHEMES = ("http", "https")
 
@@ -70,9 +70,9 @@ class Api:
             )
         except requests.RequestException as exc:
             what = next(text for kind, text in NET_ERRORS if isinstance(exc, kind))
+            wait = {"seconds": f"{self.timeout:g}"} if what == "net.timeout" else {}
             raise RouterError(
-                f"the main router at {self.router} {what.format(timeout=self.timeout)}",
-                unreachable=True,
+                what, manual=what == "net.tls", unreachable=True, router=self.router, **wait
             ) from None
 
     def json(self, response: requests.Response) -> Any:
@@ -80,9 +80,7 @@ class Api:
         try:
             return response.json()
         except ValueError:
-            raise RouterError(
-                f"the main router answered HTTP {response.status_code} without JSON"
-            ) from None
+            raise RouterError("api.no_json", status=response.status_code) from None
 
     def close(self) -> None:
         self.session.close()

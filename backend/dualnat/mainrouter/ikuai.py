@@ -123,11 +123,7 @@ class IkuaiClient:
         )
         data = self.api.json(response)
         if not isinstance(data, dict) or data.get("Result") != LOGIN_OK:
-            raise RouterError(
-                f"the main router refused the user name '{self.username}' or its password",
-                manual=True,
-                code="login",
-            )
+            raise RouterError("login.refused", manual=True, code="login", user=self.username)
         self._logged_in = True
 
     def call(self, action: str, param: dict[str, Any]) -> Any:
@@ -143,10 +139,9 @@ class IkuaiClient:
             self._logged_in = False
             if attempt:
                 reason = data.get("ErrMsg") if isinstance(data, dict) else None
-                raise RouterError(
-                    f"the main router refused the port forward ({str(reason or 'no reason')[:80]})",
-                    manual=True,
-                )
+                if reason:
+                    raise RouterError("ikuai.refused", manual=True, text=str(reason)[:80])
+                raise RouterError("ikuai.refused_bare", manual=True)
         return None
 
     # -- RouterClient -------------------------------------------------------------------
@@ -163,7 +158,7 @@ class IkuaiClient:
             data = self.call("show", param)
             batch = data.get("data") if isinstance(data, dict) else None
             if not isinstance(batch, list):
-                raise RouterError("the main router's list of port forwards makes no sense")
+                raise RouterError("api.list_nonsense")
             rows += [r for r in batch if isinstance(r, dict)]
             if len(batch) < PAGE or len(rows) >= _number(data.get("total")):
                 break
@@ -195,7 +190,7 @@ class IkuaiClient:
 
     def external_address(self) -> IPv4Address | None:
         """Not asked: no WAN-status call was checked for iKuai."""
-        raise RouterError("dualnat does not ask iKuai for its WAN address", code="unsupported")
+        raise RouterError("wan.unsupported", code="unsupported", router="iKuai")
 
     def close(self) -> None:
         self.api.close()

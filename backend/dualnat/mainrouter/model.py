@@ -13,8 +13,10 @@ from enum import StrEnum
 from ipaddress import IPv4Address
 from typing import Any
 
+from ..i18n import DEFAULT_LANG, Part, render
 from ..model import PortRange
 from ..plan import MainRouterForward
+from .errors import joined, on_ports, part_of
 
 TAG = "dualnat"
 UPNP_TAG_BYTES = 63  # NewPortMappingDescription: miniupnpd keeps 63 bytes and a NUL
@@ -169,23 +171,65 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class Why:
+    """One reason of an outcome: its sentence (parts of the table [push]) and the ports
+    it is about (none: the whole forward)."""
+
+    parts: tuple[Part, ...]
+    ports: tuple[str, ...] = ()
+
+    def text(self, lang: str = DEFAULT_LANG) -> str:
+        return on_ports(self.ports, self.parts, lang) if self.ports else render(self.parts, lang)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ports": list(self.ports), "parts": [p.to_dict() for p in self.parts]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Why:
+        return cls(tuple(part_of(p) for p in data["parts"]), tuple(data.get("ports") or ()))
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """What a push did for one forward, in plain words; `manual` when the user has to
-    enter (or free) something on the main router by hand."""
+    """What a push did for one forward, in plain words (`why`, rendered in any language
+    by `text`); `manual` when the user has to enter (or free) something on the main
+    router by hand."""
 
     forward: str
     state: State
-    reason: str
+    why: tuple[Why, ...]
     manual: bool = False
     ports: tuple[str, ...] = ()
     lease: Lease | None = field(default=None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def text(self, lang: str = DEFAULT_LANG) -> str:
+        return joined((w.text(lang) for w in self.why), lang)
+
+    @property
+    def reason(self) -> str:
+        """The reason in English."""
+        return self.text()
+
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
         return {
             "forward": self.forward,
             "state": self.state.value,
-            "reason": self.reason,
+            "reason": self.text(lang),
             "manual": self.manual,
             "ports": list(self.ports),
             "lease": self.lease.to_dict() if self.lease else None,
+            "why": [w.to_dict() for w in self.why],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        """An outcome as to_dict() wrote it (the reason is made again from `why`)."""
+        lease = data.get("lease")
+        return cls(
+            str(data["forward"]),
+            State(data["state"]),
+            tuple(Why.from_dict(w) for w in data.get("why") or ()),
+            bool(data.get("manual")),
+            tuple(data.get("ports") or ()),
+            Lease(lease["requested"], lease["remaining"], lease["seen_at"]) if lease else None,
+        )

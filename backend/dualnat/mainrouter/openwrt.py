@@ -41,21 +41,21 @@ CONFIRM_PAUSE = 2.0
 ANY_PORT = PortRange(1, 65535)
 PROTOCOL_WORDS = {"tcp": ("tcp",), "udp": ("udp",), "tcpudp": ("tcp", "udp")}
 PROTOCOL_WORDS |= {"all": ("tcp", "udp"), "any": ("tcp", "udp"), "*": ("tcp", "udp")}
-# ubus status codes (libubus) → sentence
+# ubus status codes (libubus) → sentence (catalogue table [push])
 UBUS_STATUS = {
-    2: "the main router rejected the request as invalid",
-    3: "the main router's rpcd does not offer this method",
-    4: "the main router has no such configuration entry",
-    6: "the main router's rpcd ACL does not let this user do it",
-    7: "the main router's rpcd timed out",
-    8: "the main router does not support this request",
+    2: "openwrt.invalid",
+    3: "openwrt.no_method",
+    4: "openwrt.not_found",
+    6: "openwrt.denied",
+    7: "openwrt.timeout",
+    8: "openwrt.unsupported",
 }
 # JSON-RPC errors of uhttpd's ubus handler → sentence
 JSONRPC_ERRORS = {
-    -32000: "the main router has no such ubus object",
-    -32001: "the main router does not know this session",
-    -32002: "the main router's rpcd ACL does not let this user do it",
-    -32003: "the main router's ubus call timed out",
+    -32000: "openwrt.no_object",
+    -32001: "openwrt.no_session",
+    -32002: "openwrt.denied",
+    -32003: "openwrt.timeout",
 }
 
 
@@ -160,21 +160,24 @@ class OpenWrtClient:
         }
         response = self.api.request("POST", "/ubus", json=payload)
         if response.status_code != 200:
-            raise RouterError(f"the main router's /ubus answered HTTP {response.status_code}")
+            raise RouterError("openwrt.http", status=response.status_code)
         data = self.api.json(response)
         error = data.get("error") if isinstance(data, dict) else None
         if error:
             code = int(error.get("code", 0))
-            text = JSONRPC_ERRORS.get(code, f"the main router's ubus refused ({code})")
-            raise RouterError(f"{text} ({obj} {method})", manual=code == -32002, code=str(code))
+            call = f"{obj} {method}"
+            manual, err = code == -32002, str(code)
+            if code in JSONRPC_ERRORS:
+                raise RouterError(JSONRPC_ERRORS[code], manual=manual, code=err, call=call)
+            raise RouterError("openwrt.refused", code=err, n=code, call=call)
         result = data.get("result") if isinstance(data, dict) else None
         data = result[1] if isinstance(result, list) and len(result) > 1 else {}
         if not isinstance(result, list) or not result or not isinstance(data, dict):
-            raise RouterError("the main router's /ubus answer makes no sense")
+            raise RouterError("openwrt.nonsense")
         try:
             return int(result[0]), data
         except (TypeError, ValueError):
-            raise RouterError("the main router's /ubus answer makes no sense") from None
+            raise RouterError("openwrt.nonsense") from None
 
     def login(self) -> str:
         status, data = self._rpc(
@@ -184,14 +187,10 @@ class OpenWrtClient:
             {"username": self.username, "password": reveal(self._password)},
         )
         if status == 6:
-            raise RouterError(
-                f"the main router refused the user name '{self.username}' or its password",
-                manual=True,
-                code="login",
-            )
+            raise RouterError("login.refused", manual=True, code="login", user=self.username)
         sid = data.get("ubus_rpc_session") if status == 0 else None
         if not sid:
-            raise RouterError(f"the main router's login failed (ubus status {status})")
+            raise RouterError("openwrt.login_failed", status=status)
         self._sid = sid
         return sid
 
@@ -206,14 +205,14 @@ class OpenWrtClient:
             if err.code != "-32002" or fresh:
                 raise
             if self._changed:  # the expired session took its pending changes with it
-                raise RouterError(
-                    "the main router's session expired during the push; push again"
-                ) from None
+                raise RouterError("openwrt.session_expired") from None
             self._sid = None
             status, data = self._rpc(self.login(), obj, method, args)
         if status not in ok:
-            text = UBUS_STATUS.get(status, f"the main router's rpcd failed (status {status})")
-            raise RouterError(f"{text} ({obj} {method})", manual=status == 6, code=str(status))
+            call, manual, code = f"{obj} {method}", status == 6, str(status)
+            if status in UBUS_STATUS:
+                raise RouterError(UBUS_STATUS[status], manual=manual, code=code, call=call)
+            raise RouterError("openwrt.failed", code=code, status=status, call=call)
         return status, data
 
     # -- RouterClient -------------------------------------------------------------------
@@ -222,7 +221,7 @@ class OpenWrtClient:
         _, data = self.call("uci", "get", {"config": "firewall", "type": "redirect"})
         sections = data.get("values", {})
         if not isinstance(sections, dict):
-            raise RouterError("the main router's firewall configuration makes no sense")
+            raise RouterError("openwrt.firewall_nonsense")
         found = (
             parse_redirect(n, v, self.wan_zone) for n, v in sections.items() if isinstance(v, dict)
         )
@@ -272,11 +271,7 @@ class OpenWrtClient:
         except RouterError as err:
             if err.code != "6":
                 raise
-            raise RouterError(
-                "another change is waiting for confirmation on the main router (someone is "
-                "saving settings in its web interface); try again in a minute",
-                code="6",
-            ) from None
+            raise RouterError("openwrt.pending", code="6") from None
         self._changed = False
         if status == 5:
             return
@@ -286,14 +281,12 @@ class OpenWrtClient:
                 return
             except RouterError as err:
                 if err.code == "5":
-                    raise RouterError(
-                        "the main router undid the changes before dualnat could confirm them"
-                    ) from None
+                    raise RouterError("openwrt.undone") from None
                 if not err.unreachable or attempt == CONFIRM_TRIES - 1:
                     raise RouterError(
-                        f"the main router applied the changes but dualnat could not confirm "
-                        f"them: it undoes them by itself within {self.rollback_seconds} s",
+                        "openwrt.unconfirmed",
                         unreachable=err.unreachable,
+                        seconds=self.rollback_seconds,
                     ) from None
                 self.sleep(CONFIRM_PAUSE)
 

@@ -36,13 +36,15 @@ ANY_PORT = PortRange(1, 65535)
 PAGE = 500
 PROTOCOLS = {"tcp": ("tcp",), "udp": ("udp",), "tcp/udp": ("tcp", "udp"), "": ("tcp", "udp")}
 SEND_PROTOCOL = {("tcp",): "tcp", ("udp",): "udp", ("tcp", "udp"): "TCP/UDP"}
-TOO_OLD = (
-    "this OPNsense has no port-forward API (it came with OPNsense 26.1): update it, or "
-    "enter the forwards by hand"
-)
+TOO_OLD = "opnsense.too_old"  # the catalogue table [push] says what each one means
+# add_rule / set_rule refused: the sentence with the router's reasons, and without
+REFUSED = {
+    "add": ("opnsense.refused_add", "opnsense.refused_add_bare"),
+    "change": ("opnsense.refused_change", "opnsense.refused_change_bare"),
+}
 HTTP_ERRORS = {
-    401: "the main router refused the API key and secret",
-    403: "the main router's API key lacks the privilege for port forwards (Firewall: NAT)",
+    401: "opnsense.key_refused",
+    403: "opnsense.no_privilege",
 }
 
 
@@ -140,15 +142,21 @@ class OpnsenseClient:
         if response.status_code == 404:
             return 404, None
         if response.status_code != 200:
-            raise RouterError(f"the main router answered HTTP {response.status_code} ({path})")
+            raise RouterError("opnsense.http", status=response.status_code, path=path)
         return 200, self.api.json(response)
 
     def _saved(self, data: Any, doing: str) -> dict[str, Any]:
+        """The answer of add_rule or set_rule; `doing` is "add" or "change"."""
         if isinstance(data, dict) and data.get("result") == "saved":
             return data
         checks = data.get("validations", {}) if isinstance(data, dict) else {}
-        detail = "; ".join(f"{k}: {v}" for k, v in checks.items()) or "no reason given"
-        raise RouterError(f"the main router refused to {doing} the rule ({detail})", manual=True)
+        if not isinstance(checks, dict):
+            checks = {}
+        detail = "; ".join(f"{k}: {v}" for k, v in checks.items())[:200]
+        ids = REFUSED[doing]
+        if detail:
+            raise RouterError(ids[0], manual=True, detail=detail)
+        raise RouterError(ids[1], manual=True)
 
     # -- RouterClient -------------------------------------------------------------------
 
@@ -163,7 +171,7 @@ class OpnsenseClient:
                 raise RouterError(TOO_OLD, manual=True, code="too_old")
             batch = data.get("rows") if isinstance(data, dict) else None
             if not isinstance(batch, list):
-                raise RouterError("the main router's list of port forwards makes no sense")
+                raise RouterError("api.list_nonsense")
             rows += [r for r in batch if isinstance(r, dict)]
             if len(batch) < PAGE or len(rows) >= _number(data.get("total")):
                 break
@@ -172,11 +180,7 @@ class OpnsenseClient:
 
     def _rule(self, want: Want) -> dict[str, Any]:
         if want.target.size != want.external.size:
-            raise RouterError(
-                "OPNsense forwards a port range to as many ports from its first one on, "
-                "not all to one port: give both ranges the same size",
-                manual=True,
-            )
+            raise RouterError("opnsense.range_to_port", manual=True)
         return {
             "rule": {
                 "disabled": "0",
@@ -206,7 +210,7 @@ class OpnsenseClient:
         status, data = self._post(f"firewall/d_nat/del_rule/{entry.key}")
         result = data.get("result") if isinstance(data, dict) else None
         if status == 200 and result not in ("deleted", "not found"):
-            raise RouterError("the main router refused to delete the rule", manual=True)
+            raise RouterError("opnsense.refused_delete", manual=True)
         self._changed = True
 
     def commit(self) -> None:
@@ -221,18 +225,18 @@ class OpnsenseClient:
             self._apply(f"firewall/filter/apply/{revision}")
             status, _ = self._post(f"firewall/filter/cancel_rollback/{revision}")
             if status != 200:
-                raise RouterError("the main router did not take the confirmation of the changes")
+                raise RouterError("opnsense.not_confirmed")
             self.rollback_protected = True
         self._changed = False
 
     def _apply(self, path: str) -> None:
         status, _ = self._post(path)
         if status != 200:
-            raise RouterError(f"the main router did not apply the changes (HTTP {status})")
+            raise RouterError("opnsense.not_applied", status=status)
 
     def external_address(self) -> IPv4Address | None:
         """Not asked: no endpoint for it was checked against OPNsense's sources."""
-        raise RouterError("dualnat does not ask OPNsense for its WAN address", code="unsupported")
+        raise RouterError("wan.unsupported", code="unsupported", router="OPNsense")
 
     def close(self) -> None:
         self.api.close()

@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from ..i18n import DEFAULT_LANG
 from ..plan import MainRouterForward
 from .client import RouterClient
-from .errors import RouterError
-from .model import PROTOCOLS, SEVEN_DAYS, Lease, Outcome, State
+from .errors import RouterError, says
+from .model import PROTOCOLS, SEVEN_DAYS, Lease, Outcome, State, Why
 from .reconcile import Op, Step, reconcile, summarize
 
 PERFORM: dict[Op, Callable[[RouterClient, Step], None]] = {
@@ -23,12 +24,13 @@ PERFORM: dict[Op, Callable[[RouterClient, Step], None]] = {
     Op.ADD: lambda c, s: c.add(s.want),  # type: ignore[arg-type]
     Op.RENEW: lambda c, s: c.add(s.want),  # type: ignore[arg-type]  (UPnP: re-adding renews)
 }
-DOING = {
-    Op.DELETE: "could not remove it",
-    Op.UPDATE: "could not change it",
-    Op.ADD: "could not add it",
-    Op.RENEW: "could not renew its lease",
+DOING = {  # what failed, before the router's reason (catalogue table [push])
+    Op.DELETE: "doing.delete",
+    Op.UPDATE: "doing.update",
+    Op.ADD: "doing.add",
+    Op.RENEW: "doing.renew",
 }
+NOT_TAKEN = "doing.commit"
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,13 @@ class Report:
     def ok(self) -> bool:
         return all(o.state is not State.FAILED for o in self.outcomes)
 
-    def to_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "forwards": [o.to_dict() for o in self.outcomes]}
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, object]:
+        return {"ok": self.ok, "forwards": [o.to_dict(lang) for o in self.outcomes]}
 
 
 def _failed(step: Step, doing: str, err: RouterError) -> Step:
-    return replace(step, state=State.FAILED, reason=f"{doing}: {err.reason}", manual=err.manual)
+    why = (says(doing), *err.parts)
+    return replace(step, state=State.FAILED, why=why, manual=err.manual)
 
 
 def _unreadable(forwards: Sequence[MainRouterForward], err: RouterError) -> Report:
@@ -54,8 +57,9 @@ def _unreadable(forwards: Sequence[MainRouterForward], err: RouterError) -> Repo
     ports: dict[str, list[str]] = {}
     for f in forwards:
         ports.setdefault(f.name, []).append(f"{'+'.join(PROTOCOLS[f.proto])} {f.external_port}")
+    why = (Why(err.parts),)
     return Report(
-        tuple(Outcome(n, State.FAILED, err.reason, err.manual, tuple(p)) for n, p in ports.items())
+        tuple(Outcome(n, State.FAILED, why, err.manual, tuple(p)) for n, p in ports.items())
     )
 
 
@@ -95,7 +99,7 @@ def push(
             client.commit()
         except RouterError as err:
             for k in changed:
-                done[k] = _failed(done[k], "the main router did not take the changes", err)
+                done[k] = _failed(done[k], NOT_TAKEN, err)
     steps = [done.get(id(s), s) for s in plan.steps]
     return Report(summarize(steps, _leases(client, steps, clock())))
 

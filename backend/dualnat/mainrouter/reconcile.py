@@ -14,8 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..i18n import Part
 from ..plan import MainRouterForward
-from .model import Entry, Lease, Outcome, Shape, State, Want, expand
+from .errors import PushPart, says
+from .model import Entry, Lease, Outcome, Shape, State, Want, Why, expand
 
 
 class Op(StrEnum):
@@ -28,13 +30,14 @@ class Op(StrEnum):
 
 
 ORDER = {op: i for i, op in enumerate(Op)}
+# the sentence of each state that is not a failure (catalogue table [push])
 REASONS = {
-    State.IN_PLACE: "already on the main router",
-    State.ADDED: "added to the main router",
-    State.UPDATED: "changed on the main router",
-    State.REMOVED: "no longer wanted, removed from the main router",
+    State.IN_PLACE: "state.in_place",
+    State.ADDED: "state.added",
+    State.UPDATED: "state.updated",
+    State.REMOVED: "state.removed",
 }
-RENEWED = "already on the main router, lease renewed"
+RENEWED = "state.renewed"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Step:
     op: Op | None = None
     want: Want | None = None
     entry: Entry | None = None
-    reason: str = ""  # for failures
+    why: tuple[Part, ...] = ()  # for failures: the sentence (table [push])
     manual: bool = False
 
     @property
@@ -72,14 +75,23 @@ def _slot(shape: Shape, forward: str, protocols: tuple[str, ...], first: int) ->
     return (forward,) if shape.ranges else (frozenset(protocols), first)
 
 
+def holder(entry: Entry) -> str:
+    """Who holds a port, in words of no language: ``'game' → 192.168.1.60:9000``
+    ("" when the router names neither a description nor a target)."""
+    target = f"{entry.target_ip}:{entry.target}" if entry.target_ip and entry.target else ""
+    name = f"'{entry.tag}'" if entry.tag else ""
+    return " → ".join(w for w in (name, target) if w)
+
+
+def conflict_part(entry: Entry) -> PushPart:
+    """The sentence for a port that someone else's entry holds."""
+    who = holder(entry)
+    return says("conflict", holder=who) if who else says("conflict.unknown")
+
+
 def _conflict(want: Want, entry: Entry) -> Step:
-    target = f"{entry.target_ip}:{entry.target}" if entry.target_ip else "another address"
-    holder = f"'{entry.tag}' to {target}" if entry.tag else f"to {target}"
-    reason = (
-        f"the main router already forwards this port for someone else ({holder}); dualnat "
-        "leaves it alone: free the port on the main router or choose another external port"
-    )
-    return Step(want.forward, State.FAILED, want=want, entry=entry, reason=reason, manual=True)
+    why = (conflict_part(entry),)
+    return Step(want.forward, State.FAILED, want=want, entry=entry, why=why, manual=True)
 
 
 def reconcile(
@@ -135,12 +147,13 @@ def _outcome(name: str, group: list[Step], lease: Lease | None) -> Outcome:
     ports = tuple(dict.fromkeys(s.ports for s in group))
     failed = [s for s in group if s.state is State.FAILED]
     if failed:
-        by_reason: dict[str, list[str]] = {}
+        by_reason: dict[tuple[Part, ...], list[str]] = {}
         for s in failed:
-            by_reason.setdefault(s.reason, []).append(s.ports)
-        reason = "; ".join(f"{', '.join(p)}: {r}" for r, p in by_reason.items())
-        return Outcome(name, State.FAILED, reason, any(s.manual for s in failed), ports, lease)
+            by_reason.setdefault(s.why, []).append(s.ports)
+        why = tuple(Why(parts, tuple(p)) for parts, p in by_reason.items())
+        return Outcome(name, State.FAILED, why, any(s.manual for s in failed), ports, lease)
     states = {s.state for s in group}
     state = states.pop() if len(states) == 1 else State.UPDATED
     renewed = state is State.IN_PLACE and any(s.op is Op.RENEW for s in group)
-    return Outcome(name, state, RENEWED if renewed else REASONS[state], False, ports, lease)
+    why = (Why((says(RENEWED if renewed else REASONS[state]),)),)
+    return Outcome(name, state, why, False, ports, lease)

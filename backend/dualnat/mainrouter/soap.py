@@ -15,42 +15,25 @@ from html import escape as _html_escape
 from .errors import RouterError
 
 ENVELOPE_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-# code → (what it means for the forward, whether the user has to act on the main router)
-FAULTS: dict[int, tuple[str, bool]] = {
-    401: ("the main router's UPnP service does not offer this action", True),
-    402: ("the main router rejected the request's values as invalid", False),
-    501: (
-        "the main router's UPnP service could not do it (often it has no public address "
-        "itself, for example behind another router or carrier-grade NAT)",
-        True,
-    ),
-    606: (
-        "the main router does not allow this mapping: the port is outside its UPnP "
-        "permission rules (OpenWrt's defaults allow only ports 1024-65535); use an "
-        "external port of 1024 or more, or forward this port by hand",
-        True,
-    ),
-    713: ("the main router has no mapping at that index", False),
-    714: ("the main router has no such mapping", False),
-    715: ("the main router does not accept a wildcard source address", False),
-    716: ("the main router does not accept a wildcard external port", False),
-    718: (
-        "the main router already maps this port to another host (or, in secure mode, "
-        "lets a host map ports only to itself); free the port there or choose another "
-        "external port",
-        True,
-    ),
-    724: ("the main router needs the same external and internal port", True),
-    725: ("the main router accepts only permanent mappings", False),
-    726: ("the main router does not accept a specific remote host", False),
-    727: ("the main router does not accept a specific external port", True),
-    728: ("the main router has no port mappings left", True),
-    729: (
-        "the port is already used by the main router itself (its own port forward or "
-        "service); free it there or choose another external port",
-        True,
-    ),
-    732: ("the main router does not accept a wildcard internal port", False),
+# code → whether the user has to act on the main router; what each code means is the
+# template "fault.<code>" of the catalogue table [push]
+FAULTS: dict[int, bool] = {
+    401: True,
+    402: False,
+    501: True,
+    606: True,
+    713: False,
+    714: False,
+    715: False,
+    716: False,
+    718: True,
+    724: True,
+    725: False,
+    726: False,
+    727: True,
+    728: True,
+    729: True,
+    732: False,
 }
 
 
@@ -78,11 +61,11 @@ def _local(tag: str) -> str:
 def parse_xml(body: bytes) -> ET.Element:
     """Parse an answer from the LAN; DOCTYPEs (entity tricks) are refused."""
     if b"<!DOCTYPE" in body.upper():
-        raise RouterError("the main router sent an XML answer with a DOCTYPE; refused")
+        raise RouterError("upnp.doctype")
     try:
         return ET.fromstring(body)
     except ET.ParseError:
-        raise RouterError("the main router sent an answer that is not XML") from None
+        raise RouterError("upnp.not_xml") from None
 
 
 def parse_response(body: bytes, action: str) -> dict[str, str]:
@@ -91,7 +74,7 @@ def parse_response(body: bytes, action: str) -> dict[str, str]:
     for el in root.iter():
         if _local(el.tag) == f"{action}Response":
             return {_local(c.tag): (c.text or "").strip() for c in el}
-    raise RouterError(f"the main router's answer to {action} has no {action}Response")
+    raise RouterError("upnp.no_response", action=action)
 
 
 def fault(body: bytes) -> tuple[int, str]:
@@ -107,7 +90,8 @@ def fault(body: bytes) -> tuple[int, str]:
 
 def fault_error(code: int, description: str) -> RouterError:
     """The plain-words error for a fault code."""
-    text, manual = FAULTS.get(
-        code, (f"the main router refused (UPnP error {code}: {description or 'no reason'})", True)
-    )
-    return RouterError(text, manual=manual, code=str(code))
+    if code in FAULTS:
+        return RouterError(f"fault.{code}", manual=FAULTS[code], code=str(code))
+    if description:
+        return RouterError("fault.unknown", manual=True, code=str(code), n=code, text=description)
+    return RouterError("fault.unknown_bare", manual=True, code=str(code), n=code)

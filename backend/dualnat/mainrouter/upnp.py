@@ -28,6 +28,7 @@ from ..model import PortRange
 from . import ssdp
 from .errors import RouterError
 from .model import Entry, Shape, Want, is_tagged
+from .reconcile import conflict_part
 from .soap import envelope, fault, fault_error, parse_response, parse_xml
 
 SERVICE_TYPES = (
@@ -41,11 +42,12 @@ MAX_MAPPINGS = 65536 * 2  # one per port and protocol at most
 LIST_PAGE = 1000  # GetListOfPortMappings: mappings per answer (miniupnpd's default)
 LISTED = {"NewDescription": "NewPortMappingDescription", "NewLeaseTime": "NewLeaseDuration"}
 END_OF_LIST = {"713", "714"}  # miniupnpd: 713; some other routers: 714
+# what went wrong → its sentence (catalogue table [push])
 NET_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
-    (TimeoutError, "did not answer within {timeout:g} s"),
-    (ConnectionRefusedError, "refused the connection"),
-    (OSError, "could not be reached"),
-    (http.client.HTTPException, "sent a broken HTTP answer"),
+    (TimeoutError, "upnp.net.timeout"),
+    (ConnectionRefusedError, "upnp.net.refused"),
+    (OSError, "upnp.net.unreachable"),
+    (http.client.HTTPException, "upnp.net.broken"),
 )
 
 
@@ -73,9 +75,9 @@ def parse_description(body: bytes, location: str, router: IPv4Address) -> Igd:
         if services.get(service):
             url = urljoin(base or location, services[service])
             if urlsplit(url).hostname != str(router):
-                raise RouterError(f"the UPnP service's control address is not {router}")
+                raise RouterError("upnp.control_elsewhere", router=router)
             return Igd(location, service, url)
-    raise RouterError("the main router's UPnP device offers no WAN connection service", manual=True)
+    raise RouterError("upnp.no_wan_service", manual=True)
 
 
 class UpnpClient:
@@ -113,7 +115,7 @@ class UpnpClient:
     def _http(self, method: str, url: str, body: bytes | None = None, **headers: str) -> tuple:
         parts = urlsplit(url)
         if parts.hostname != str(self.router):
-            raise RouterError(f"refused to send a UPnP request anywhere but {self.router}")
+            raise RouterError("upnp.elsewhere", router=self.router)
         conn = http.client.HTTPConnection(
             str(self.router),
             parts.port or 80,
@@ -128,15 +130,12 @@ class UpnpClient:
             data = resp.read(MAX_BODY + 1)
         except (OSError, http.client.HTTPException) as exc:
             what = next(text for kind, text in NET_ERRORS if isinstance(exc, kind))
-            raise RouterError(
-                f"the main router at {self.router} {what.format(timeout=self.timeout)} "
-                "(its UPnP service)",
-                unreachable=True,
-            ) from None
+            wait = {"seconds": f"{self.timeout:g}"} if what == "upnp.net.timeout" else {}
+            raise RouterError(what, unreachable=True, router=self.router, **wait) from None
         finally:
             conn.close()
         if len(data) > MAX_BODY:
-            raise RouterError("the main router's UPnP answer is too large")
+            raise RouterError("upnp.too_large")
         return resp.status, data
 
     def discover(self) -> Igd:
@@ -144,19 +143,12 @@ class UpnpClient:
         try:
             answer = ssdp.find(self.lan_ip, self.router, self.discovery_timeout)
         except OSError:
-            raise RouterError(
-                f"could not send an SSDP search from {self.lan_ip}", unreachable=True
-            ) from None
+            raise RouterError("upnp.ssdp_failed", unreachable=True, lan_ip=self.lan_ip) from None
         if answer is None:
-            raise RouterError(
-                f"no UPnP IGD answered from the main router {self.router}: turn UPnP on "
-                "there, or forward the ports by hand",
-                manual=True,
-                unreachable=True,
-            )
+            raise RouterError("upnp.no_igd", manual=True, unreachable=True, router=self.router)
         status, body = self._http("GET", answer.location)
         if status != 200:
-            raise RouterError(f"the main router's UPnP description answered HTTP {status}")
+            raise RouterError("upnp.description_http", status=status)
         return parse_description(body, answer.location, self.router)
 
     @property
@@ -180,7 +172,7 @@ class UpnpClient:
         code, description = fault(body)
         if code:
             raise fault_error(code, description)
-        raise RouterError(f"the main router's UPnP service answered HTTP {status} to {action}")
+        raise RouterError("upnp.action_http", status=status, action=action)
 
     # -- RouterClient -------------------------------------------------------------------
 
@@ -250,21 +242,12 @@ class UpnpClient:
     def add(self, want: Want) -> None:
         if want.target_ip != self.lan_ip:
             raise RouterError(
-                f"UPnP maps ports only to the bypass router itself ({self.lan_ip}), "
-                f"not to {want.target_ip}",
-                manual=True,
+                "upnp.only_itself", manual=True, bypass=self.lan_ip, target=want.target_ip
             )
         proto, port = want.protocols[0].upper(), want.external.first
         held = self.specific(proto, port)
         if held and not held.ours:
-            who = f"'{held.tag}' to " if held.tag else ""
-            raise RouterError(
-                f"the main router already maps this port for someone else ({who}"
-                f"{held.target_ip}:{held.target}); dualnat leaves it alone: free the port "
-                "there or choose another external port",
-                manual=True,
-                code="718",
-            )
+            raise RouterError(conflict_part(held), manual=True, code="718")
         args = [
             ("NewRemoteHost", ""),
             ("NewExternalPort", str(port)),
