@@ -23,6 +23,7 @@ from .uci import FileBackend, UciBackend, UciCommandBackend
 ROUTER_CONFIG_DIR = Path("/etc/config")
 ENV_CONFIG_DIR = "DUALNAT_CONFIG_DIR"
 ROUTER_STATE_DIR = Path("/tmp/dualnat")
+ROUTER_DATA_DIR = Path("/etc/dualnat")  # root-only: the main router's secret (secrets.py)
 SYSCTL_FILE = Path("/etc/sysctl.d/90-dualnat.conf")
 LOCK_FILE = "lock"
 
@@ -52,8 +53,9 @@ def backend_for(config_dir: Path) -> UciBackend:
 @dataclass
 class Site:
     """A config folder and the system around it: where to lock, back up, check, reload and
-    tune. On the router (`live`) the commands are firewall4's and the init scripts; off it
-    only files are written, and dualnat's state lives in <folder>/.dualnat."""
+    tune. On the router (`live`) the commands are firewall4's and the init scripts, the
+    state is in /tmp/dualnat and the private data in /etc/dualnat; off it only files are
+    written, and dualnat's state and private data live in <folder>/.dualnat."""
 
     backend: UciBackend
     state_dir: Path
@@ -65,6 +67,13 @@ class Site:
     run: Runner = field(default=subprocess.run)
     init_dir: Path | None = None  # on the router: where the init scripts are
     live: bool = False
+    data_dir: Path | None = None  # kept across reboots, root-only (None: state_dir)
+
+    @property
+    def private_dir(self) -> Path:
+        """Where dualnat keeps what must survive a reboot and only root may read: the
+        main router's password or API secret, and which main router it last pushed to."""
+        return self.data_dir or self.state_dir
 
     @property
     def config_dir(self) -> Path:
@@ -112,6 +121,7 @@ class Site:
             proc_sys=Path("/proc/sys"),
             init_dir=init,
             live=True,
+            data_dir=ROUTER_DATA_DIR,
         )
 
     @classmethod

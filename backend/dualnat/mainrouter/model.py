@@ -122,6 +122,35 @@ class Entry:
             want.external
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ours": self.ours,
+            "forward": self.forward if self.ours else None,
+            "tag": self.tag,
+            "protocols": list(self.protocols),
+            "external": str(self.external),
+            "target_ip": str(self.target_ip) if self.target_ip else None,
+            "target": str(self.target) if self.target else None,
+            "enabled": self.enabled,
+            "lease": self.lease,
+            "key": self.key,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entry:
+        target_ip, target = data.get("target_ip"), data.get("target")
+        return cls(
+            tuple(data["protocols"]),
+            PortRange.parse(data["external"]),
+            IPv4Address(target_ip) if target_ip else None,
+            PortRange.parse(target) if target else None,
+            str(data.get("tag", "")),
+            bool(data.get("ours")),
+            key=str(data.get("key", "")),
+            enabled=bool(data.get("enabled", True)),
+            lease=data.get("lease"),
+        )
+
 
 def expand(forward: MainRouterForward, shape: Shape) -> list[Want]:
     """The entries a router of `shape` needs for `forward`.

@@ -15,7 +15,7 @@ from ..i18n import DEFAULT_LANG
 from ..plan import MainRouterForward
 from .client import RouterClient
 from .errors import RouterError, says
-from .model import PROTOCOLS, SEVEN_DAYS, Lease, Outcome, State, Why
+from .model import PROTOCOLS, SEVEN_DAYS, Entry, Lease, Outcome, State, Why
 from .reconcile import Op, Step, reconcile, summarize
 
 PERFORM: dict[Op, Callable[[RouterClient, Step], None]] = {
@@ -35,9 +35,14 @@ NOT_TAKEN = "doing.commit"
 
 @dataclass(frozen=True)
 class Report:
-    """The outcome of each forward (and of each stale dualnat entry's forward)."""
+    """The outcome of each forward (and of each stale dualnat entry's forward); `found`:
+    the entries the router held before (None: it could not be read); `changed`: whether
+    anything was written to it."""
 
     outcomes: tuple[Outcome, ...]
+    found: tuple[Entry, ...] | None = None
+    changed: bool = False
+    error: Why | None = None  # why the router could not be read (with `found` None)
 
     @property
     def ok(self) -> bool:
@@ -52,15 +57,15 @@ def _failed(step: Step, doing: str, err: RouterError) -> Step:
     return replace(step, state=State.FAILED, why=why, manual=err.manual)
 
 
-def _unreadable(forwards: Sequence[MainRouterForward], err: RouterError) -> Report:
-    """Every forward failed: the router's entries could not be read."""
+def unreadable(forwards: Sequence[MainRouterForward], err: RouterError) -> Report:
+    """Every forward failed: the router's entries could not be read (or it could not be
+    asked at all)."""
     ports: dict[str, list[str]] = {}
     for f in forwards:
         ports.setdefault(f.name, []).append(f"{'+'.join(PROTOCOLS[f.proto])} {f.external_port}")
     why = (Why(err.parts),)
-    return Report(
-        tuple(Outcome(n, State.FAILED, why, err.manual, tuple(p)) for n, p in ports.items())
-    )
+    outcomes = tuple(Outcome(n, State.FAILED, why, err.manual, tuple(p)) for n, p in ports.items())
+    return Report(outcomes, None, False, why[0])
 
 
 def push(
@@ -77,10 +82,11 @@ def push(
     try:
         entries = client.entries()
     except RouterError as err:
-        return _unreadable(forwards, err)
+        return unreadable(forwards, err)
+    found = tuple(entries)
     plan = reconcile(forwards, entries, client.shape, renew_below=renew_below)
     if dry_run:
-        return Report(plan.outcomes())
+        return Report(plan.outcomes(), found)
     done: dict[int, Step] = {}
     dead: RouterError | None = None  # the router stopped answering: ask it nothing more
     for step in plan.actions:
@@ -101,7 +107,7 @@ def push(
             for k in changed:
                 done[k] = _failed(done[k], NOT_TAKEN, err)
     steps = [done.get(id(s), s) for s in plan.steps]
-    return Report(summarize(steps, _leases(client, steps, clock())))
+    return Report(summarize(steps, _leases(client, steps, clock())), found, bool(changed))
 
 
 def remove(client: RouterClient) -> Report:
