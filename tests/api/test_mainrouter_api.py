@@ -326,3 +326,21 @@ print(bad)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_status_says_the_main_router_has_no_public_address(confdir: Path) -> None:
+    import time
+
+    text = (confdir / "dualnat").read_text().replace("'198.51.100.7'", "'auto'")
+    (confdir / "dualnat").write_text(text)
+    state = confdir / ".dualnat"
+    state.mkdir()
+    (state / "public_ip").write_text(f"none {int(time.time())} 192.168.1.1\n")
+    client = create_app(confdir).test_client()
+    status = client.get("/api/v1/status").get_json()
+    assert status["valid"] is True
+    assert status["public_address"]["no_public"] == "192.168.1.1"
+    assert status["public_address"]["address"] is None
+    plan = client.get("/api/v1/plan?lang=ja").get_json()
+    assert not [i for i in plan["items"] if i["kind"] == "dnat" and i["hairpin"]]
+    assert any("192.168.1.1" in w and "ヘアピン" in w for w in plan["warnings"])

@@ -222,6 +222,7 @@ class ForwardCountSchema(Schema):
 class PublicAddressSchema(Schema):
     mode = fields.String()  # none | fixed | auto
     address = fields.String(allow_none=True)
+    no_public = fields.String(allow_none=True)  # auto: the main router that reports none
     found_at = fields.Float(allow_none=True)
     tried_at = fields.Float(allow_none=True)
     error = fields.String(allow_none=True)
