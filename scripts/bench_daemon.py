@@ -41,20 +41,19 @@ from bench_timing import Timing, best_of, machine_load  # noqa: E402
 SID = {"ubus_rpc_session": "bench"}
 RSS_GOAL_MB = 30.0
 GROWTH_GOAL_MB = 0.5
+# what LuCI's pages call (backend/dualnat/ubus/methods.py), with the language they send
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("status", {}),
     ("get_config", {}),
-    ("list_forwards", {}),
     ("plan", {}),
-    ("main_router", {}),
     ("instructions", {"vendor": "", "lang": "", "format": ""}),
     (
-        "set_forward",
-        {"id": "bench", "forward": {"external_port": 9100, "internal_ip": "192.168.1.9"}},
+        "check_forward",
+        {"id": "bench", "forward": {"external_port": "9100", "internal_ip": "192.168.1.9"}},
     ),
-    ("delete_forward", {"id": "bench"}),
     ("apply", {"dry_run": True}),
     ("doctor", {}),  # LuCI's overview asks for it every 10 s
+    ("main_router_status", {}),  # the Main router page polls it every 5 s
 ]
 
 
@@ -69,7 +68,7 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 
 def mixed_calls() -> Iterator[tuple[str, dict[str, Any]]]:
     for method, args in cycle(CALLS):
-        yield method, {**SID, **args}
+        yield method, {**SID, "lang": "", **args}
 
 
 def run_calls(broker: fake_ubus.Broker, n: int, calls: Iterator[tuple[str, dict]]) -> None:
@@ -88,7 +87,7 @@ def round_trip_ms(broker: fake_ubus.Broker, method: str, n: int = ROUND_TRIPS) -
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        broker.call("dualnat", method, dict(SID))
+        broker.call("dualnat", method, {**SID, "lang": ""})
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     return [times[0], statistics.median(times), times[int(len(times) * 0.95)]]
@@ -142,10 +141,17 @@ def precompile(python: str) -> None:
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def measure(python: str = sys.executable) -> dict[str, float]:
+def measure(python: str = sys.executable, control: str = "manual") -> dict[str, float]:
+    """The figures; with `control` other than manual the daemon's keeper pushes to the
+    main router (here none answers: the push fails in its forked child, as on a router
+    whose main router is down), and the Main router page's status is among the calls."""
     with tempfile.TemporaryDirectory(prefix="dnb") as tmp:
         confdir = Path(tmp) / "config"
         shutil.copytree(ROOT / "tests" / "fixtures" / "router", confdir)
+        head = "config dualnat 'main'\n"
+        text = (confdir / "dualnat").read_text()
+        option = f"\toption main_router_control '{control}'\n"
+        (confdir / "dualnat").write_text(text.replace(head, head + option, 1))
         sock = os.path.join(tmp, "ubus.sock")
         broker = fake_ubus.Broker(sock)
         env = {
@@ -157,6 +163,7 @@ def measure(python: str = sys.executable) -> dict[str, float]:
         proc = subprocess.Popen([*cmd, "--socket", sock], env=env, stderr=subprocess.DEVNULL)
         try:
             broker.wait_for("dualnat")
+            time.sleep(2)  # the keeper's first push has run (in its child)
             figures = {"rss start": rss_mb(proc.pid), "anon start": rss_mb(proc.pid, "RssAnon")}
             calls = mixed_calls()
             run_calls(broker, 1000, calls)
@@ -187,7 +194,8 @@ def adapter_call_seconds(repeat: int = 200) -> Timing:
         fake_ubus.connect(fake_ubus.LOCAL)
         try:
             register(fake_ubus, create_app(confdir))
-            return best_of(lambda: fake_ubus.call("dualnat", "get_config", dict(SID)), repeat)
+            call = {**SID, "lang": ""}
+            return best_of(lambda: fake_ubus.call("dualnat", "get_config", call), repeat)
         finally:
             fake_ubus.disconnect()
 
@@ -197,6 +205,12 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter for the daemon")
     parser.add_argument("--no-goals", action="store_true", help="figures only, no verdict")
     parser.add_argument("--label", default="", help="what the interpreter stands for")
+    parser.add_argument(
+        "--control",
+        default="upnp",
+        choices=("manual", "upnp", "openwrt", "opnsense", "ikuai"),
+        help="main_router_control of the daemon's config (default upnp: the keeper runs)",
+    )
     args = parser.parse_args()
     label = f", {args.label}" if args.label else ""
     print(machine_load())
@@ -204,7 +218,8 @@ def main() -> int:
     precompile(args.python)
     if args.no_goals:
         print("for comparison only: the goals apply to the router's interpreter")
-    figures = measure(args.python)
+    print(f"main_router_control: {args.control}")
+    figures = measure(args.python, args.control)
     growth = figures["rss after 2000 calls"] - figures["rss after 1000 calls"]
     rows = [
         ("daemon rss after start", figures["rss start"], "MB", RSS_GOAL_MB),
