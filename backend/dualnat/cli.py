@@ -93,10 +93,13 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     plan = _plan(args)
     result = apply_plan(plan, args.site, dry_run=args.dry_run)
     _report(result.diff, result.messages, args.dry_run)
-    if not args.dry_run and not args.no_push:
+    if not args.dry_run:
         from .mainrouter.commands import push_after_apply  # main_router_control
+        from .mainrouter.control import resume
 
-        push_after_apply(args.site, plan)
+        resume(args.site)  # after a revert, the daemon keeps the main router again
+        if not args.no_push:
+            push_after_apply(args.site, plan)
     return EXIT_OK
 
 

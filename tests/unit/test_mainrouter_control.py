@@ -323,3 +323,15 @@ def test_the_state_file_round_trips(confdir: Path, routers: Routers) -> None:
 def test_the_control_kinds_are_the_model_values() -> None:
     assert control.KINDS == ("upnp", "openwrt", "opnsense", "ikuai")
     assert MainRouterControl.MANUAL.value == control.MANUAL
+
+
+def test_apply_without_push_lets_the_daemon_push_again_after_revert(
+    confdir: Path, routers: Routers, capsys
+) -> None:
+    """A reinstall: the removal's revert stopped the daemon's own pushes; the service's
+    start applies with --no-push and leaves the push to the daemon, which must push."""
+    set_options(confdir, main_router_control="upnp")
+    run(capsys, "--config-dir", str(confdir), "revert")
+    assert is_off(Site.open(confdir))
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "apply", "--no-push")
+    assert code == 0 and "Main router" not in out and not is_off(Site.open(confdir))

@@ -330,6 +330,12 @@ def _set_off(site: Site, off: bool) -> None:
         path.unlink(missing_ok=True)
 
 
+def resume(site: Site) -> None:
+    """An apply wants the rules again: the daemon may push by itself again (after revert;
+    `apply --no-push` at boot leaves the push to it)."""
+    _set_off(site, False)
+
+
 def needed(site: Site, settings: Settings) -> bool:
     """Whether the main router has to follow an apply or revert: a control other than
     manual, or a main router that dualnat pushed to before (its entries have to go)."""
