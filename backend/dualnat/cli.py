@@ -188,7 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revert", action="store_true", help="print the script that removes them")
     p.set_defaults(func=_cmd_render)
     p = sub.add_parser(
-        "main-router", help="what to enter on the main router; push, status, remove, secret"
+        "main-router",
+        help="what to enter on the main router; push, status, remove, secret",
+        description="Without an ACTION: what to enter on the main router. The actions "
+        "configure it by itself (main_router_control).",
     )
     p.add_argument("--json", action="store_true")
     _add_lang(p)
