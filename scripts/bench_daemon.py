@@ -77,6 +77,7 @@ def luci_calls(forwards: dict[str, dict[str, str]]) -> list[tuple[str, dict[str,
         # ubus' limit (see reply_kb)
         ("apply", {"dry_run": True}),
         ("revert", {"dry_run": True}),
+        ("main_router_status", {}),  # the Main router page polls it every 5 s
     ]
 
 
@@ -198,9 +199,16 @@ def precompile(python: str) -> None:
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def measure(python: str = sys.executable) -> dict[str, float]:
+def measure(python: str = sys.executable, control: str = "upnp") -> dict[str, float]:
+    """The figures; with `control` other than manual the daemon's keeper pushes to the
+    main router (here none answers: the push fails in its forked child, as on a router
+    whose main router is down)."""
     with tempfile.TemporaryDirectory(prefix="dnb") as tmp:
         confdir = router_folder(Path(tmp) / "config", FORWARDS)
+        head = "config dualnat 'main'\n"
+        text = (confdir / "dualnat").read_text()
+        option = f"\toption main_router_control '{control}'\n"
+        (confdir / "dualnat").write_text(text.replace(head, head + option, 1))
         forwards = staged_forwards(confdir)
         sock = os.path.join(tmp, "ubus.sock")
         broker = fake_ubus.Broker(sock)
@@ -267,15 +275,24 @@ def main() -> int:
         "machine's, where the time goal was set)",
     )
     parser.add_argument("--label", default="", help="what the interpreter stands for")
+    parser.add_argument(
+        "--control",
+        default="upnp",
+        choices=("manual", "upnp", "openwrt", "opnsense", "ikuai"),
+        help="main_router_control of the daemon's config (default upnp: the keeper runs)",
+    )
     args = parser.parse_args()
     label = f", {args.label}" if args.label else ""
     print(machine_load())
     print(f"daemon interpreter: {args.python} (Python {describe(args.python).strip()}{label})")
-    print(f"router: {FORWARDS} forwards applied; {CALLS_PER_ROUND} mixed LuCI calls per round")
+    print(
+        f"router: {FORWARDS} forwards applied, main_router_control '{args.control}'; "
+        f"{CALLS_PER_ROUND} mixed LuCI calls per round"
+    )
     precompile(args.python)
     memory = args.goals == "memory"
     timing = args.goals == "time"
-    figures = measure(args.python)
+    figures = measure(args.python, args.control)
     growth = figures["rss after more calls"] - figures["rss after calls"]
     after = f"daemon rss after {CALLS_PER_ROUND} calls"
     rows = [

@@ -95,6 +95,13 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     plan = _plan(args)
     result = apply_plan(plan, args.site, dry_run=args.dry_run)
     _report(result.diff, result.messages, args.dry_run)
+    if not args.dry_run:
+        from .mainrouter.commands import push_after_apply  # main_router_control
+        from .mainrouter.control import resume
+
+        resume(args.site)  # after a revert, the daemon keeps the main router again
+        if not args.no_push:
+            push_after_apply(args.site, plan)
     return EXIT_OK
 
 
@@ -103,6 +110,9 @@ def _cmd_revert(args: argparse.Namespace) -> int:
 
     result = revert(args.site, dry_run=args.dry_run)
     _report(result.diff, result.messages, args.dry_run)
+    from .mainrouter.commands import remove_after_revert  # dualnat's entries on the main router
+
+    remove_after_revert(args.site, args.dry_run)
     return EXIT_OK
 
 
@@ -181,10 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("uci", "nft", "iptables"), default="uci")
     p.add_argument("--revert", action="store_true", help="print the script that removes them")
     p.set_defaults(func=_cmd_render)
-    p = sub.add_parser("main-router", help="what to enter on the main router")
+    p = sub.add_parser(
+        "main-router",
+        help="what to enter on the main router; push, status, remove, secret",
+        description="Without an ACTION: what to enter on the main router. The actions "
+        "configure it by itself (main_router_control).",
+    )
     p.add_argument("--json", action="store_true")
     _add_lang(p)
     p.set_defaults(func=_cmd_main_router)
+    from .mainrouter.commands import add_actions
+
+    add_actions(p, _add_lang)
     from .vendors import vendor_ids
 
     p = sub.add_parser("instructions", help="step-by-step settings for the main router's page")
@@ -201,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_instructions)
     p = sub.add_parser("apply", help="write the rules into the firewall config and reload")
     p.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
+    p.add_argument(
+        "--no-push",
+        action="store_true",
+        help="leave the main router alone (main_router_control; the service pushes instead)",
+    )
     p.set_defaults(func=_cmd_apply)
     p = sub.add_parser("revert", help="remove everything dualnat wrote")
     p.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")

@@ -82,16 +82,25 @@ def _may_need_live_invalid_drop(config: Config, net: NetworkState) -> bool:
     )
 
 
-def make_plan(site: Site, resolve: Resolver = resolve_ipv4, vendor: str | None = None) -> Plan:
+def make_plan(
+    site: Site,
+    resolve: Resolver = resolve_ipv4,
+    vendor: str | None = None,
+    *,
+    with_public: bool = True,
+) -> Plan:
     """Load the inputs from `backend` and plan; ConfigInvalid lists every problem at once.
 
     `vendor` plans for another main-router vendor than the configured one (the range split
-    and the DHCP advice depend on it).
+    and the DHCP advice depend on it). Without `with_public`, public_address is not looked
+    up and the plan has no hairpin (what the main router gets does not depend on it: a
+    push plans so, and never waits for a lookup).
     """
     inputs, problems = load_inputs(site)
     settings = inputs.config.settings
     profile = load_vendor(vendor or settings.main_router_vendor)
-    public = resolve_public(settings.public_address if settings.enabled else None, resolve)
+    wanted = settings.public_address if settings.enabled and with_public else None
+    public = resolve_public(wanted, resolve)
     try:
         plan = _planned(inputs, profile, public)
     except ConfigInvalid as exc:

@@ -93,6 +93,16 @@ class DhcpMode(StrEnum):
     OFF = "off"  # dualnat leaves DHCP alone
 
 
+class MainRouterControl(StrEnum):
+    """How the main router gets its port forwards (see dualnat.mainrouter)."""
+
+    MANUAL = "manual"  # the user enters them, following the instructions
+    UPNP = "upnp"  # UPnP IGD mappings, any router that offers them
+    OPENWRT = "openwrt"  # OpenWrt's ubus over HTTP (uhttpd + rpcd)
+    OPNSENSE = "opnsense"  # OPNsense's port-forward API (26.1 or later)
+    IKUAI = "ikuai"  # iKuai's web API
+
+
 _PORTS_RE = re.compile(r"(\d{1,5})(?:\s*[-:]\s*(\d{1,5}))?")
 
 
@@ -162,6 +172,12 @@ class Settings:
     dhcp_dns: bool = True
     bypass_dhcp: bool = False
     proxy_coexist: ProxyCoexist = ProxyCoexist.AUTO
+    main_router_control: MainRouterControl = MainRouterControl.MANUAL
+    main_router_url: str | None = None  # http(s)://<main_router_ip>[:port]; None: the kind's
+    main_router_user: str | None = None  # OPNsense: the API key
+    main_router_ca: str | None = None  # PEM file to check the main router's certificate with
+    main_router_insecure: bool = False  # HTTPS without checking the certificate (a risk)
+    main_router_lease: int = 3600  # seconds asked for each UPnP mapping (0: the router's most)
 
 
 @dataclass(frozen=True)

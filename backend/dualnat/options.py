@@ -26,6 +26,7 @@ from .model import (
     DropsInvalid,
     Forward,
     KeepSource,
+    MainRouterControl,
     MasqueradeMode,
     PortRange,
     Proto,
@@ -44,6 +45,12 @@ TRUE_WORDS = frozenset({"1", "yes", "on", "true", "enabled"})
 FALSE_WORDS = frozenset({"0", "no", "off", "false", "disabled"})
 PUBLIC_ADDRESS_AUTO = "auto"
 INTERFACE_RE = re.compile(r"[A-Za-z0-9_]{1,32}")
+MAX_USER = 128  # an OPNsense API key has 80 characters
+MAX_PATH = 255
+URL_CHARS = len("https://255.255.255.255:65535/")
+LEASE_MIN, LEASE_MAX = 30, 604800  # seconds (0: as long as the router allows)
+URL_RE = re.compile(r"(https?)://(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?/?")
+USER_RE = re.compile(rf"[^\s\x00-\x1f\x7f]{{1,{MAX_USER}}}")
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
@@ -108,6 +115,48 @@ def parse_interface(text: str) -> str:
     return text
 
 
+def parse_router_url(text: str) -> str:
+    """``http(s)://<IPv4 address>[:port]`` (the main router's LAN address; the planner
+    checks that it is), in its plain form; no name, user, path or query."""
+    m = URL_RE.fullmatch(text.strip().lower())
+    try:
+        address = IPv4Address(m.group(2)) if m else None
+        port = int(m.group(3)) if m and m.group(3) else None
+    except ValueError:
+        address = None
+    if m is None or address is None or (port is not None and not 1 <= port <= 65535):
+        raise Invalid("value.router_url", text=text)
+    return f"{m.group(1)}://{address}" + (f":{port}" if port else "")
+
+
+def parse_user(text: str) -> str:
+    """A user name (or OPNsense's API key): printable, no spaces, at most MAX_USER."""
+    if not USER_RE.fullmatch(text):
+        raise Invalid("value.user", n=MAX_USER)
+    return text
+
+
+def parse_path(text: str) -> str:
+    """An absolute file path."""
+    parts = text.split("/")
+    if not text.startswith("/") or len(text) > MAX_PATH or ".." in parts:
+        raise Invalid("value.path", text=text[:64])
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise Invalid("value.control")
+    return text
+
+
+def parse_lease(text: str) -> int:
+    """Seconds of a UPnP lease: 0 (as long as the router allows) or LEASE_MIN-LEASE_MAX."""
+    try:
+        seconds = int(text.strip())
+    except ValueError:
+        seconds = -1
+    if seconds != 0 and not LEASE_MIN <= seconds <= LEASE_MAX:
+        raise Invalid("value.lease", text=text[:16], min=LEASE_MIN, max=LEASE_MAX)
+    return seconds
+
+
 def parse_description(text: str) -> str:
     if len(text) > MAX_DESCRIPTION:
         raise Invalid("value.too_long", n=MAX_DESCRIPTION)
@@ -135,7 +184,8 @@ class Option:
     """One option of a section type.
 
     `kind` names the value's form for forms and schemas: bool, choice, ipv4, ports,
-    address (public_address), network (allow_source), interface, vendor, text.
+    address (public_address), network (allow_source), interface, vendor, text, url (the
+    main router's), user, path, seconds.
     `default` is the model's value when the option is absent (None: unset; for
     internal_port, "the external port"). `help` is the key of its help text.
     """
@@ -218,6 +268,12 @@ OPTIONS: Mapping[str, Mapping[str, Option]] = {
             _bool("dhcp_dns"),
             _bool("bypass_dhcp"),
             _choice("proxy_coexist", ProxyCoexist),
+            _choice("main_router_control", MainRouterControl),
+            Option("main_router_url", "url", parse_router_url),
+            Option("main_router_user", "user", parse_user),
+            Option("main_router_ca", "path", parse_path),
+            _bool("main_router_insecure"),
+            Option("main_router_lease", "seconds", parse_lease),
         ),
     ),
     FORWARD_TYPE: _table(

@@ -709,6 +709,22 @@ def _settings_problem(option: str, part: ProblemPart) -> Problem:
     return Problem("main", option, part.render(), "settings", parts=(part,))
 
 
+def _main_router_problems(settings: Settings, net: NetworkState) -> list[Problem]:
+    """The main-router control's settings against the LAN: its URL must name the main
+    router's LAN address (dualnat sends the password nowhere else), and a CA file and
+    'do not verify' exclude each other."""
+    problems = []
+    url = settings.main_router_url
+    host = url.split("://", 1)[1].split(":")[0] if url else None
+    if host is not None and host != str(net.main_router_ip):
+        why = says("main_router.url_elsewhere", host=host, router=net.main_router_ip)
+        problems.append(_settings_problem("main_router_url", why))
+    if settings.main_router_ca and settings.main_router_insecure:
+        why = says("main_router.ca_and_insecure")
+        problems.append(_settings_problem("main_router_insecure", why))
+    return problems
+
+
 def build_plan(
     config: Config,
     net: NetworkState,
@@ -736,6 +752,7 @@ def build_plan(
         problems += _validate_forward(fwd, net)
     relays, relay_problems = _assign_relays(forwards, services, vendor.range_translation)
     problems += relay_problems
+    problems += _main_router_problems(settings, net)
     public_ip = public.address if settings.enabled else None
     if settings.enabled and public.problem:
         problems.append(_settings_problem("public_address", public.problem))
@@ -763,6 +780,8 @@ def build_plan(
         items += dhcp_items
         if masquerade.warning is not None:
             warnings.append((masquerade.warning,))
+        if public.no_public:
+            warnings.append((part("plan.no_public_address", router=public.no_public),))
         warnings += [(w,) for w in dhcp_warnings]
         if proxies is not None:
             proxy_items, proxy_warnings = _proxy_items(settings, proxies, items, public)

@@ -15,7 +15,16 @@ from ipaddress import IPv4Address
 from .errors import ProblemPart, says
 from .model import NOT_PUBLIC
 
-Resolver = Callable[[str], IPv4Address | None]
+
+@dataclass(frozen=True)
+class NoPublicAddress:
+    """What ``auto`` resolves to when the main router itself reports no public address
+    (an empty or private WAN address: carrier-grade NAT, or another router in front)."""
+
+    router: str  # the main router that said so
+
+
+Resolver = Callable[[str], "IPv4Address | NoPublicAddress | None"]
 
 
 def resolve_ipv4(name: str) -> IPv4Address | None:
@@ -37,11 +46,13 @@ def no_lookup(_name: str) -> IPv4Address | None:
 @dataclass(frozen=True)
 class ResolvedPublic:
     """`configured` as written in the config (None: not set), the address it gives (None:
-    none), and why a configured address gives none."""
+    none), and why a configured address gives none: a problem, or `no_public`, the main
+    router that reports no public address (hairpin is then off, which is no error)."""
 
     configured: str | None = None
     address: IPv4Address | None = None
     problem: ProblemPart | None = None
+    no_public: str | None = None
 
     @property
     def is_name(self) -> bool:
@@ -65,6 +76,8 @@ def resolve_public(configured: str | None, resolve: Resolver = no_lookup) -> Res
     except ValueError:
         pass
     address = resolve(configured)
+    if isinstance(address, NoPublicAddress):
+        return ResolvedPublic(configured, None, None, address.router)
     if address is None:
         return ResolvedPublic(configured, None, says("public.unresolved", name=configured))
     if any(address in net for net in NOT_PUBLIC):

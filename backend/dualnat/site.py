@@ -26,7 +26,9 @@ from .uci import FileBackend, UciBackend, UciCommandBackend
 ROUTER_CONFIG_DIR = Path("/etc/config")
 ENV_CONFIG_DIR = "DUALNAT_CONFIG_DIR"
 ROUTER_STATE_DIR = Path("/tmp/dualnat")
-ROUTER_PERSIST_DIR = Path("/etc/dualnat")  # kept across reboots (and sysupgrade: keep.d)
+# kept across reboots (and sysupgrade: keep.d), root-only: what dualnat added to the
+# proxies' settings, the main router's secret (secrets.py) and which router it pushed to
+ROUTER_PERSIST_DIR = Path("/etc/dualnat")
 SYSCTL_FILE = Path("/etc/sysctl.d/90-dualnat.conf")
 LOCK_FILE = "lock"
 PROXY_STATE_FILE = "proxies.json"
@@ -61,10 +63,12 @@ class Site:
     tune. On the router (`live`) the commands are firewall4's and the init scripts; off it
     only files are written, and dualnat's state lives in <folder>/.dualnat.
 
-    `persist_dir` holds what must survive a reboot (/etc/dualnat on the router, the
-    state dir off it); `root` stands for / for the files outside the config folder that
-    dualnat reads and writes (a proxy's rules file, firewall4's include directory): / on
-    the router, <folder>/.dualnat/root off it. `system` says that `run` reaches the
+    `persist_dir` holds what must survive a reboot and only root may read (/etc/dualnat
+    on the router, the state dir off it): what dualnat added to a proxy's settings, the
+    main router's password or API secret, and which main router it last pushed to.
+    `root` stands for / for the files outside the config folder that dualnat reads and
+    writes (a proxy's rules file, firewall4's include directory): / on the router,
+    <folder>/.dualnat/root off it. `system` says that `run` reaches the
     machine this folder configures: its loaded rules are read (`nft list ruleset`) and
     its services restarted (true on the router; the lab sets it with a `run` that enters
     the bypass router's network namespace)."""
@@ -84,13 +88,18 @@ class Site:
     system: bool = False
 
     @property
+    def private_dir(self) -> Path:
+        """`persist_dir`, or the state dir where there is none."""
+        return self.persist_dir or self.state_dir
+
+    @property
     def config_dir(self) -> Path:
         return Path(self.backend.config_dir)
 
     @property
     def proxy_state(self) -> Path:
         """What dualnat added to the proxies' settings (JSON), to remove exactly that."""
-        return (self.persist_dir or self.state_dir) / PROXY_STATE_FILE
+        return self.private_dir / PROXY_STATE_FILE
 
     def path(self, absolute: str) -> Path:
         """Where the file `absolute` (a path on the router) is for this site."""

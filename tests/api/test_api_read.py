@@ -41,6 +41,12 @@ def test_get_config_has_every_option_with_defaults(client: FlaskClient) -> None:
         "dhcp_dns": True,
         "bypass_dhcp": False,
         "proxy_coexist": "auto",
+        "main_router_control": "manual",
+        "main_router_url": None,
+        "main_router_user": None,
+        "main_router_ca": None,
+        "main_router_insecure": False,
+        "main_router_lease": "3600",
     }
 
 

@@ -69,7 +69,8 @@ def test_the_daemon_answers_calls_and_stops_cleanly(daemon: tuple) -> None:
     broker, proc = daemon
     assert sorted(broker.objects["dualnat"]) == sorted(
         ["status", "get_config", "check_config", "check_forward", "check_forwards", "plan",
-         "instructions", "apply", "revert", "doctor"]
+         "instructions", "apply", "revert", "doctor", "main_router_status", "main_router_push",
+         "set_main_router_secret"]
     )  # fmt: skip
     [status] = broker.call("dualnat", "status", SID)
     assert status["valid"] is True and status["forwards"]["total"] == 4

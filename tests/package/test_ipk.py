@@ -157,6 +157,7 @@ def test_the_control_fields(app: Ipk) -> None:
         "python3-logging",
         "python3-urllib",
         "python3-uuid",
+        "python3-xml",
     ]
     sizes = sum(len(d) for _, d in app.data.values() if d is not None)
     assert int(f["Installed-Size"]) == sizes

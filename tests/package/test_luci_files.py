@@ -37,7 +37,7 @@ def test_the_acl_grants_exactly_the_ubus_methods() -> None:
     assert name == "luci-app-dualnat"
     assert sorted(entry["read"]["ubus"]["dualnat"]) == sorted(READ)
     assert sorted(entry["write"]["ubus"]["dualnat"]) == sorted(WRITE)
-    assert WRITE == ["apply", "revert"]
+    assert WRITE == ["apply", "revert", "main_router_push", "set_main_router_secret"]
     assert entry["read"]["ubus"]["luci-rpc"] == ["getHostHints"]
     assert "dualnat" in entry["read"]["uci"] and entry["write"]["uci"] == ["dualnat"]
 
@@ -114,6 +114,7 @@ def test_the_package_makefile() -> None:
         "+python3-logging",
         "+python3-urllib",
         "+python3-uuid",
+        "+python3-xml",
     ]
     assert mk["MARSHMALLOW_VERSION"] == package_tree.MARSHMALLOW
     text = (PACKAGE / "Makefile").read_text()

@@ -12,7 +12,9 @@ calls the way uhttpd's /ubus does:
 * object ``uci``: rpcd's staging (get, set, add, delete, changes, apply, confirm);
   ``apply`` commits the staged changes and, like procd's reload trigger for the
   dualnat config, runs ``apply`` through the same ubus object;
-* ``luci-rpc getHostHints`` and ``session access``.
+* ``luci-rpc getHostHints`` and ``session access``;
+* the main router that main_router_control reaches: an in-memory UPnP IGD
+  (`demo_main_router`), pushed to at once (no daemon: the answer waits for it).
 
 Access is checked as rpcd and uhttpd check it, from the package's ACL file
 (root/usr/share/rpcd/acl.d): a session holds the group's read and write parts, its read
@@ -50,7 +52,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-for extra in (ROOT / "backend", ROOT / "tests" / "api", ROOT / "tests" / "lab"):
+for extra in (
+    ROOT / "backend",
+    ROOT / "tests" / "api",
+    ROOT / "tests" / "lab",
+    ROOT / "tests" / "unit",
+):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
@@ -61,6 +68,9 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from dualnat.api import create_app  # noqa: E402
 from dualnat.doctor import System  # noqa: E402
+from dualnat.mainrouter.runner import Inline  # noqa: E402
+from dualnat.mainrouter.soap import fault_error  # noqa: E402
+from dualnat.site import Site  # noqa: E402
 from dualnat.ubus import adapter  # noqa: E402
 from dualnat.uci import (  # noqa: E402
     Change,
@@ -207,10 +217,13 @@ class Router:
         self.set_conntrack(CONNTRACK.read_bytes().split(b"\n\n")[0].decode() + "\n")
         self.backend = FileBackend(self.config)
         self.firewall = Firewall4(self.config)
+        site = Site.open(self.config)
+        self.main_router = demo_main_router()
         self.app = create_app(
-            self.config,
+            site=site,
             resolve=NAMES.get,
             doctor_system=DemoSystem(proc=Path("/proc"), run=self.firewall.run, root=self.proc),
+            main_router=Inline(site, lambda target, store: self.main_router),
         )
         fake_ubus.connect(fake_ubus.LOCAL)
         adapter.register(fake_ubus, self.app)
@@ -372,6 +385,17 @@ class Router:
         fake_ubus.call(
             "dualnat", "apply", {"dry_run": False, "lang": "", "ubus_rpc_session": "procd"}
         )
+
+
+def demo_main_router() -> Any:
+    """The main router that main_router_control reaches: an in-memory UPnP IGD with
+    OpenWrt's permission rules (ports below 1024 refused, fault 606) and a mapping the
+    user made by hand for a game console on udp 27016."""
+    from mainrouter_fakes import UPNP, FakeRouter, theirs
+
+    refuse = {port: fault_error(606, "") for port in range(1, 1024)}
+    console = theirs(27016, "udp", tag="game console", ip="192.168.1.60")
+    return FakeRouter(shape=UPNP, lease=3600, kind="upnp", held=[console], refuse=refuse)
 
 
 def vars_of(change: Change) -> list[Any]:

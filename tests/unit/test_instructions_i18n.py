@@ -21,7 +21,7 @@ NEUTRAL = {"proto.tcp", "proto.udp", "proto.tcpudp"}
 # Punctuation and quoting that only differ between English and the CJK languages.
 PUNCTUATION = {
     "render.colon", "render.paren", "render.dash", "doc.quote", "doc.list_sep",
-    "doc.named_address",
+    "doc.named_address", "push.on_ports", "push.port_list_sep", "push.separator", "text.push.line",
 }  # fmt: skip
 FORMS = {"one", "other"}
 

@@ -32,7 +32,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.mark.parametrize("name", ["problems", "main_router", "reasons", "doctor", "text"])
+@pytest.mark.parametrize("name", ["problems", "main_router", "reasons", "doctor", "text", "push"])
 def test_every_template_is_used_by_the_code(name: str) -> None:
     """No dead sentence: each template id of a table is named in the code that says it,
     whole or as the fixed start of an f-string (f"dhcp.{mode}")."""

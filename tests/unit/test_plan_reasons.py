@@ -99,6 +99,7 @@ def broad() -> list[Plan]:
         plan(forwards[0], net=DROPPING, disable_redirects=False),
         plan(forwards[0], net=replace(NET, dhcp_section=None), dhcp=DhcpMode.MOVE),
         *proxy_plans(),
+        plan(*forwards, public_address="auto"),  # the main router has no public address
     ]
 
 

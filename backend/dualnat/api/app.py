@@ -28,13 +28,14 @@ def create_app(
     resolve: Resolver | None = None,
     site: Site | None = None,
     doctor_system: Any = None,
+    main_router: Any = None,
 ) -> Flask:
     """The API for the UCI files in `config_dir` (default $DUALNAT_CONFIG_DIR or /etc/config).
 
     The keyword arguments replace the parts that reach outside the config folder (for
     tests and the daemon): the Site (where apply writes, checks and reloads) or just its
-    UCI backend, the public address discovery, the resolver of public_address, and the
-    machine the doctor examines.
+    UCI backend, the public address discovery, the resolver of public_address, the
+    machine the doctor examines, and who pushes to the main router (mainrouter.runner).
     """
     memo.enable()  # a long-running process: keep what LuCI asks about again (memo.py)
     app = Flask(__name__, static_folder=None)
@@ -48,6 +49,7 @@ def create_app(
         resolve=resolve,
         site=site,
         doctor_system=doctor_system,
+        main_router=main_router,
     )
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     for bp in blueprints():

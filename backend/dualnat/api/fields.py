@@ -86,6 +86,10 @@ class Port(Parsed):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class Seconds(Port):
+    """A number of seconds, as a string or a JSON integer; dumped as its decimal text."""
+
+
 class Choice(Text):
     """One of a fixed set of words."""
 

@@ -18,14 +18,21 @@ from ..options import (
     FORWARD_TYPE,
     INTERFACE_RE,
     MAX_DESCRIPTION,
+    MAX_PATH,
+    MAX_USER,
     OPTIONS,
     SETTINGS_TYPE,
+    URL_CHARS,
     Option,
     parse_ipv4,
+    parse_lease,
+    parse_path,
     parse_public_address,
+    parse_router_url,
     parse_source,
+    parse_user,
 )
-from .fields import BoundedList, Choice, Parsed, Port, StrictBool, Text
+from .fields import BoundedList, Choice, Parsed, Port, Seconds, StrictBool, Text
 
 NAME_ERROR = "value.name"  # the template (catalogue table [problems])
 MAX_FORWARDS = 1000  # in one PUT /forwards; the planner is measured at this size
@@ -67,6 +74,10 @@ FIELD_OF_KIND: dict[str, Callable[[Option], fields.Field]] = {
     ),
     "text": lambda o: Text(MAX_DESCRIPTION, **_nullable(o)),
     "network": lambda o: BoundedList(Parsed(parse_source, len("255.255.255.255/32")), o.max_items),
+    "url": lambda o: Parsed(parse_router_url, URL_CHARS, **_nullable(o)),
+    "user": lambda o: Parsed(parse_user, MAX_USER, **_nullable(o)),
+    "path": lambda o: Parsed(parse_path, MAX_PATH, **_nullable(o)),
+    "seconds": lambda o: Seconds(parse_lease, len("604800")),
 }
 
 
@@ -109,11 +120,37 @@ class ApplyRequestSchema(Strict):
 
 
 class ApplyResultSchema(Schema):
+    """`main_router`: what became of the main router's push (main_router_control):
+    "started" (it runs in the background; see /main-router/status), "queued", "done", or
+    "none" (nothing to push: manual, or a dry run)."""
+
     dry_run = fields.Boolean()
     changed = fields.Boolean()
     changes = fields.Integer()
     diff = fields.String()
     messages = fields.List(fields.String())
+    main_router = fields.String()
+
+
+class SecretRequestSchema(Strict):
+    """The main router's password or API secret (never answered back); "" deletes it."""
+
+    kind = Choice(("", "openwrt", "opnsense", "ikuai"), load_default="")
+    secret = Text(256, required=True)
+
+
+class MainRouterStatusSchema(Schema):
+    """`/main-router/status` (see api/views/mainrouter.py): `control` (kind, router, url,
+    user, lease, ca, insecure, secret_set), `runner` (running, queued, next_at), `last`
+    (the last push or removal: mainrouter.control.Result, each forward's reason in the
+    caller's language and a failed forward's manual `steps`), `pushed_to` (the main
+    router dualnat last pushed to), and for a push `request` (started, queued, done)."""
+
+    control = fields.Dict(keys=fields.String())
+    runner = fields.Dict(keys=fields.String())
+    last = fields.Dict(keys=fields.String(), allow_none=True)
+    pushed_to = fields.Dict(keys=fields.String(), allow_none=True)
+    request = fields.String()
 
 
 class MainRouterForwardSchema(Schema):
@@ -186,6 +223,7 @@ class ForwardCountSchema(Schema):
 class PublicAddressSchema(Schema):
     mode = fields.String()  # none | fixed | auto
     address = fields.String(allow_none=True)
+    no_public = fields.String(allow_none=True)  # auto: the main router that reports none
     found_at = fields.Float(allow_none=True)
     tried_at = fields.Float(allow_none=True)
     error = fields.String(allow_none=True)

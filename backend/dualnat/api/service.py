@@ -10,9 +10,10 @@ from flask import current_app
 
 from ..config import CONFIG_NAME
 from ..context import make_plan
+from ..mainrouter.runner import Inline, Runner
 from ..plan import Plan
 from ..public import Resolver
-from ..publicip import STATE_FILE, PublicAddress
+from ..publicip import STATE_FILE, PublicAddress, discover_for
 from ..site import Site
 from ..uci import Document, UciBackend
 
@@ -23,13 +24,15 @@ EXTENSION = "dualnat"
 class Service:
     """Everything that depends on where the API runs: the Site (built once, when the app
     is made), the public address discovery, the resolver of public_address (default:
-    the discovered address for ``auto``, DNS otherwise), and the machine the doctor
-    examines (None: this one)."""
+    the discovered address for ``auto``, DNS otherwise), the machine the doctor
+    examines (None: this one), and who pushes to the main router (default: at once; the
+    daemon's keeper in a forked child)."""
 
     site: Site
     public: PublicAddress
     resolve: Resolver
     doctor_system: Any = None
+    main_router: Runner | None = None
 
     @classmethod
     def build(
@@ -41,12 +44,14 @@ class Service:
         public: PublicAddress | None = None,
         resolve: Resolver | None = None,
         doctor_system: Any = None,
+        main_router: Runner | None = None,
     ) -> Service:
         if site is None:
             site = Site.detect(backend) if backend is not None else Site.open(config_dir)
         if public is None:
-            public = PublicAddress(site.state_dir / STATE_FILE)
-        return cls(site, public, resolve or public.resolve, doctor_system)
+            public = PublicAddress(site.state_dir / STATE_FILE, discover_for(site))
+        runner = main_router or Inline(site)
+        return cls(site, public, resolve or public.resolve, doctor_system, runner)
 
     @property
     def config_dir(self) -> Path:

@@ -53,6 +53,11 @@ def _text_step(n: int, step: Step, words: dict[str, str]) -> list[str]:
     return lines
 
 
+def step_lines(n: int, step: Step, lang: str) -> list[str]:
+    """One step as `render_text` prints it (numbered `n`)."""
+    return _text_step(n, step, _words(lang))
+
+
 def render_text(doc: Instructions) -> str:
     words = _words(doc.lang)
     lines = [doc.title, doc.intro]

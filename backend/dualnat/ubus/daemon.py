@@ -3,7 +3,8 @@
 Everything runs in the one thread (the bindings hold process-global state and are not
 thread-safe). The HTTP lookups of public_address ``auto`` run in a forked child that
 only returns an address (so the daemon never loads the HTTP client, see `forked`); the
-loop collects it, records it and re-applies the rules when the address changed. A
+loop collects it, records it and re-applies the rules when the address changed. Pushes
+to the main router (main_router_control) run in forked children too (keeper.py). A
 malformed config only makes calls answer with errors; the loop keeps running. SIGTERM
 or SIGINT stop it cleanly within one loop period.
 """
@@ -26,10 +27,12 @@ from ..api import create_app
 from ..api.service import EXTENSION
 from ..config import parse_config
 from ..options import PUBLIC_ADDRESS_AUTO
-from ..publicip import DiscoveryError, PublicAddress
+from ..public import NoPublicAddress
+from ..publicip import NONE, DiscoveryError, Found, PublicAddress
 from ..uci import UciError
 from .adapter import OBJECT, dispatch, load_binding, register
 from .forked import FAILED, ForkedCall
+from .keeper import Keeper
 from .methods import METHODS
 
 LOOP_MS = 500
@@ -48,15 +51,20 @@ class Job(Protocol):
     def kill(self) -> str: ...
 
 
-def encode(result: IPv4Address | DiscoveryError) -> str:
+def encode(result: Found | DiscoveryError) -> str:
     """A lookup's result as the text a job hands back."""
+    if isinstance(result, NoPublicAddress):
+        return f"{NONE} {result.router}"
     return f"{FAILED}{result}" if isinstance(result, DiscoveryError) else str(result)
 
 
-def decode(text: str) -> IPv4Address | DiscoveryError:
-    """The lookup result in a job's text; anything but an address is a DiscoveryError."""
+def decode(text: str) -> Found | DiscoveryError:
+    """The lookup result in a job's text; anything but an address (or the main router
+    saying it has none) is a DiscoveryError."""
     if text.startswith(FAILED):
         return DiscoveryError(text.removeprefix(FAILED))
+    if text.startswith(f"{NONE} "):
+        return NoPublicAddress(text.removeprefix(f"{NONE} ").strip())
     try:
         return IPv4Address(text)
     except ValueError:
@@ -160,10 +168,17 @@ def reapply(app: Flask) -> Callable[[], None]:
 class Daemon:
     """The connected object and its loop; `stop()` ends `run()` after the current period."""
 
-    def __init__(self, binding: ModuleType, app: Flask, refresher: Refresher | None) -> None:
+    def __init__(
+        self,
+        binding: ModuleType,
+        app: Flask,
+        refresher: Refresher | None,
+        keeper: Keeper | None = None,
+    ) -> None:
         self.binding = binding
         self.app = app
         self.refresher = refresher
+        self.keeper = keeper
         self.stopped = False
 
     def stop(self, *_: object) -> None:
@@ -187,10 +202,14 @@ class Daemon:
                 self.binding.loop(loop_ms)
                 if self.refresher is not None:
                     self.refresher.tick()
+                if self.keeper is not None:
+                    self.keeper.tick()
                 gc.collect()
         finally:
             if self.refresher is not None:
                 self.refresher.stop()
+            if self.keeper is not None:
+                self.keeper.stop()
             self.binding.disconnect()
 
 
@@ -215,7 +234,9 @@ def main(config_dir: Path, socket_path: str | None, refresh_every: float = REFRE
     svc.public.background = True  # API calls never wait for the network: the refresher asks
     svc.public.load()
     refresher = Refresher(svc.public, auto_wanted(app), reapply(app), refresh_every)
-    daemon = Daemon(binding, app, refresher)
+    keeper = Keeper(svc.site)  # the main router's forwards, pushed in forked children
+    svc.main_router = keeper
+    daemon = Daemon(binding, app, refresher, keeper)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _on_signal(daemon))
     try:

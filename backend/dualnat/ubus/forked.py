@@ -1,7 +1,8 @@
 """Run one function in a forked child and collect its text result without blocking.
 
-The daemon looks the public address up this way: the child imports what the lookup
-needs (requests, urllib3, ...: about 4 MB) and exits, so the daemon never keeps it; a
+The daemon looks the public address up this way, and pushes to the main router (see
+keeper.py): the child imports what the work needs (requests, urllib3, the UPnP client's
+XML parser, ...: about 4 MB) and exits, so the daemon never keeps it; a
 child that hangs (a DNS lookup is not covered by HTTP timeouts) can be killed; and the
 ubus bindings, which are not thread-safe, only ever run in the daemon's one thread.
 The child inherits the ubus connection but never touches it and leaves with

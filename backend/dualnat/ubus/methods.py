@@ -69,7 +69,7 @@ class Method:
 
 
 # What LuCI's pages call (luci-app-dualnat's common.js declares exactly these, and its
-# rpcd ACL grants them: the checks to the read group, apply and revert to write). The
+# rpcd ACL grants them: the checks to the read group, the writes to write). The
 # pages write /etc/config/dualnat through LuCI's own uci calls (staged, Save & Apply);
 # the HTTP API's other endpoints stay for `dualnat serve`.
 METHODS: tuple[Method, ...] = (
@@ -98,4 +98,16 @@ METHODS: tuple[Method, ...] = (
     Method("apply", "POST", "/apply", (("dry_run", "BOOL"),), body="*", write=True),
     Method("revert", "POST", "/revert", (("dry_run", "BOOL"),), body="*", write=True),
     Method("doctor", "GET", "/doctor"),
+    # the main router that dualnat configures (main_router_control): a push runs in the
+    # daemon's background; the secret is written, never read back
+    Method("main_router_status", "GET", "/main-router/status"),
+    Method("main_router_push", "POST", "/main-router/push", write=True),
+    Method(
+        "set_main_router_secret",
+        "PUT",
+        "/main-router/secret",
+        (("kind", "STRING"), ("secret", "STRING")),
+        body="*",
+        write=True,
+    ),
 )

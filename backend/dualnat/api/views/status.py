@@ -57,6 +57,8 @@ def _public(svc: Service, address: str | None) -> dict[str, Any]:
     mode = "none" if not address else "auto" if address == PUBLIC_ADDRESS_AUTO else "fixed"
     data = {"mode": mode, "address": address if mode == "fixed" else None}
     if mode == "auto":
+        if svc.public.address is None and svc.public.no_public is None:
+            svc.public.load()  # what the daemon found (the state file; no lookup here)
         data.update(svc.public.to_dict())
     return data
 

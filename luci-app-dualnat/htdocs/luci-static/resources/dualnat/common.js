@@ -57,7 +57,10 @@ var callStatus = declare('status'),
     callInstructions = declare('instructions', [ 'vendor', 'lang', 'format' ]),
     callApply = declare('apply', [ 'dry_run' ]),
     callRevert = declare('revert', [ 'dry_run' ]),
-    callDoctor = declare('doctor');
+    callDoctor = declare('doctor'),
+    callMainRouterStatus = declare('main_router_status'),
+    callMainRouterPush = declare('main_router_push'),
+    callSetMainRouterSecret = declare('set_main_router_secret', [ 'kind', 'secret' ]);
 
 var callHostHints = rpc.declare({
 	object: 'luci-rpc',
@@ -87,8 +90,10 @@ var FORWARD_FIELDS = [ 'enabled', 'proto', 'external_port', 'internal_ip', 'inte
 	'target_gateway', 'keep_source_ip', 'hairpin', 'allow_source', 'bypass_port', 'description' ];
 var SETTINGS_FIELDS = [ 'enabled', 'lan_interface', 'bypass_ip', 'main_router_ip',
 	'main_router_vendor', 'public_address', 'masquerade', 'disable_redirects', 'firewall_drops_invalid', 'dhcp',
-	'dhcp_dns', 'bypass_dhcp', 'proxy_coexist' ];
-var FLAGS = { enabled: true, hairpin: true, disable_redirects: true, dhcp_dns: true, bypass_dhcp: true };
+	'dhcp_dns', 'bypass_dhcp', 'proxy_coexist', 'main_router_control', 'main_router_url', 'main_router_user',
+	'main_router_ca', 'main_router_insecure', 'main_router_lease' ];
+var FLAGS = { enabled: true, hairpin: true, disable_redirects: true, dhcp_dns: true, bypass_dhcp: true,
+	main_router_insecure: true };
 var LISTS = { allow_source: true };
 
 /* Form values ('1'/'0', strings, arrays) as the API takes them; empty means default. */
@@ -177,7 +182,8 @@ function refusedCall(err) {
 }
 
 /* The ubus methods of the ACL's write part (root/usr/share/rpcd/acl.d/luci-app-dualnat.json). */
-var WRITE_METHODS = [ 'set_config', 'set_forward', 'set_forwards', 'delete_forward', 'apply', 'revert' ];
+var WRITE_METHODS = [ 'set_config', 'set_forward', 'set_forwards', 'delete_forward', 'apply', 'revert',
+	'main_router_push', 'set_main_router_secret' ];
 
 /* Why the router refused: the login may only view Dual NAT, or may not use it at all. */
 function permissionText(err) {
@@ -323,6 +329,9 @@ return baseclass.extend({
 	callApply: callApply,
 	callRevert: callRevert,
 	callDoctor: callDoctor,
+	callMainRouterStatus: callMainRouterStatus,
+	callMainRouterPush: callMainRouterPush,
+	callSetMainRouterSecret: callSetMainRouterSecret,
 	callHostHints: callHostHints,
 	uiLang: uiLang,
 

@@ -347,6 +347,10 @@ return view.extend({
 
 		if (pub.mode == 'fixed')
 			rows.push(row(_('Public address'), pub.address, 'public'));
+		else if (pub.mode == 'auto' && pub.no_public)
+			rows.push(row(_('Public address'), E('span', { 'class': 'dualnat-sev-warning' }, [
+				_('none: the main router %s reports no public address of its own (carrier-grade NAT, or another router in front of it), so there is no hairpin').format(pub.no_public)
+			]), 'public'));
 		else if (pub.mode == 'auto')
 			rows.push(row(_('Public address'), pub.address
 				? _('%s (found %s)').format(pub.address, formatTime(pub.found_at))
