@@ -39,6 +39,10 @@ def test_the_acl_grants_exactly_the_ubus_methods() -> None:
     assert sorted(entry["write"]["ubus"]["dualnat"]) == sorted(WRITE)
     assert WRITE == ["apply", "revert", "main_router_push", "set_main_router_secret"]
     assert entry["read"]["ubus"]["luci-rpc"] == ["getHostHints"]
+    # the page's own list, to tell a refused write from a refused read
+    text = (RESOURCES / "dualnat" / "common.js").read_text()
+    listed = re.search(r"var WRITE_METHODS = \[([^\]]*)\]", text)
+    assert listed is not None and re.findall(r"'(\w+)'", listed.group(1)) == WRITE
     assert "dualnat" in entry["read"]["uci"] and entry["write"]["uci"] == ["dualnat"]
 
 

@@ -182,8 +182,7 @@ function refusedCall(err) {
 }
 
 /* The ubus methods of the ACL's write part (root/usr/share/rpcd/acl.d/luci-app-dualnat.json). */
-var WRITE_METHODS = [ 'set_config', 'set_forward', 'set_forwards', 'delete_forward', 'apply', 'revert',
-	'main_router_push', 'set_main_router_secret' ];
+var WRITE_METHODS = [ 'apply', 'revert', 'main_router_push', 'set_main_router_secret' ];
 
 /* Why the router refused: the login may only view Dual NAT, or may not use it at all. */
 function permissionText(err) {
