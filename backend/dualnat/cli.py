@@ -96,11 +96,12 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     result = apply_plan(plan, args.site, dry_run=args.dry_run)
     _report(result.diff, result.messages, args.dry_run)
     if not args.dry_run:
-        from .mainrouter.commands import push_after_apply  # main_router_control
-        from .mainrouter.control import resume
+        from .mainrouter.marks import needed, resume
 
         resume(args.site)  # after a revert, the daemon keeps the main router again
-        if not args.no_push:
+        if not args.no_push and needed(args.site, plan.settings):
+            from .mainrouter.commands import push_after_apply  # main_router_control
+
             push_after_apply(args.site, plan)
     return EXIT_OK
 
@@ -200,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_lang(p)
     p.set_defaults(func=_cmd_main_router)
-    from .mainrouter.commands import add_actions
+    from .mainrouter.arguments import add_actions
 
     add_actions(p, _add_lang)
     from .vendors import vendor_ids

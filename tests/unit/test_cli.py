@@ -136,6 +136,10 @@ HEAVY = (
     "ubus",
     "dualnat.doctor",
     "dualnat.instructions",
+    "dualnat.mainrouter.commands",
+    "dualnat.mainrouter.control",
+    "dualnat.proxies.sync",
+    "requests",
 )
 IMPORTS = {
     "check": (*HEAVY, "dualnat.render"),

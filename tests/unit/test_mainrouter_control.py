@@ -21,14 +21,13 @@ from dualnat.mainrouter import control
 from dualnat.mainrouter.control import (
     Target,
     client_for,
-    is_off,
     load_state,
     push_plan,
-    read_record,
     remove_all,
     secret_store,
 )
 from dualnat.mainrouter.errors import RouterError
+from dualnat.mainrouter.marks import KINDS, MANUAL, is_off, read_record
 from dualnat.mainrouter.model import State
 from dualnat.mainrouter.secrets import SecretStore
 from dualnat.mainrouter.soap import fault_error
@@ -321,8 +320,8 @@ def test_the_state_file_round_trips(confdir: Path, routers: Routers) -> None:
 
 
 def test_the_control_kinds_are_the_model_values() -> None:
-    assert control.KINDS == ("upnp", "openwrt", "opnsense", "ikuai")
-    assert MainRouterControl.MANUAL.value == control.MANUAL
+    assert KINDS == ("upnp", "openwrt", "opnsense", "ikuai")
+    assert MainRouterControl.MANUAL.value == MANUAL
 
 
 def test_apply_without_push_lets_the_daemon_push_again_after_revert(

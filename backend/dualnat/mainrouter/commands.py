@@ -18,18 +18,16 @@ from ..i18n import DEFAULT_LANG, load_catalog
 from ..plan import Plan
 from ..site import Site
 from .control import (
-    MANUAL,
-    SECRET_NAMES,
     Result,
     Target,
     load_state,
     look,
-    needed,
     push_plan,
     remove_all,
     secret_name,
     secret_store,
 )
+from .marks import MANUAL, needed
 from .model import State
 from .present import result_json, result_lines
 
@@ -164,34 +162,3 @@ def _cmd_secret(args: argparse.Namespace) -> int:
     store.set(name, value)
     print(cat.t("text.push.secret.set", kind=kind, path=store.path))
     return EXIT_OK
-
-
-def add_actions(parser: argparse.ArgumentParser, add_lang: Callable[[Any], None]) -> None:
-    """`push`, `status`, `remove` and `secret` under `dualnat main-router`."""
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    p = actions.add_parser(
-        "push", help="make the main router hold exactly these forwards (main_router_control)"
-    )
-    p.add_argument("--dry-run", action="store_true", help="read the main router, change nothing")
-    p.add_argument("--json", action="store_true")
-    add_lang(p)
-    p.set_defaults(func=_cmd_push)
-    p = actions.add_parser(
-        "status", help="what the main router holds for dualnat, and others on the same ports"
-    )
-    p.add_argument("--json", action="store_true")
-    add_lang(p)
-    p.set_defaults(func=_cmd_status)
-    p = actions.add_parser("remove", help="delete dualnat's entries from the main router only")
-    p.add_argument("--dry-run", action="store_true", help="read the main router, change nothing")
-    p.add_argument("--json", action="store_true")
-    add_lang(p)
-    p.set_defaults(func=_cmd_remove)
-    p = actions.add_parser(
-        "secret",
-        help="store the main router's password or API secret (read from stdin; root-only file)",
-    )
-    p.add_argument("--kind", choices=tuple(SECRET_NAMES), help="default: main_router_control")
-    p.add_argument("--clear", action="store_true", help="delete it")
-    add_lang(p)
-    p.set_defaults(func=_cmd_secret)

@@ -31,23 +31,25 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import DEFAULT_LANG
-from ..model import NOT_PUBLIC, MainRouterControl, NetworkState, Settings
+from ..model import NOT_PUBLIC, NetworkState, Settings
 from ..plan import MainRouterForward, Plan
 from ..site import Site
 from ..uci import atomic_write
 from .client import RouterClient
 from .errors import RouterError
+from .marks import (
+    MANUAL,
+    RECORD_FILE,
+    read_record,
+    set_off,
+)
 from .model import PROTOCOLS, SEVEN_DAYS, Entry, Outcome, Why
 from .push import Report, push, unreadable
 from .secrets import SecretsError, SecretStore
 
 STATE_FILE = "main_router.json"
 LOCK_FILE = "main_router.lock"
-OFF_FILE = "main_router.off"  # revert took dualnat off the main router: no periodic pushes
-RECORD_FILE = "main_router"
 SECRETS_FILE = "secrets"
-MANUAL = MainRouterControl.MANUAL.value
-KINDS = tuple(c.value for c in MainRouterControl if c is not MainRouterControl.MANUAL)
 # the secret of each API router, by name in the secrets file
 SECRET_NAMES = {
     "openwrt": "openwrt.password",
@@ -280,16 +282,6 @@ def load_state(site: Site) -> Result | None:
         return None
 
 
-def read_record(site: Site) -> tuple[str, IPv4Address] | None:
-    """The main router dualnat last pushed to: (kind, address)."""
-    try:
-        data = json.loads((site.private_dir / RECORD_FILE).read_text())
-        kind = str(data["kind"])
-        return (kind, IPv4Address(data["router"])) if kind in KINDS else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def _write_record(site: Site, target: Target | None) -> None:
     path = site.private_dir / RECORD_FILE
     if target is None:
@@ -314,32 +306,6 @@ def _lock(site: Site, dry_run: bool) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def is_off(site: Site) -> bool:
-    """revert removed dualnat's entries, and nothing pushed since."""
-    return (site.state_dir / OFF_FILE).exists()
-
-
-def _set_off(site: Site, off: bool) -> None:
-    path = site.state_dir / OFF_FILE
-    if off:
-        site.state_dir.mkdir(parents=True, exist_ok=True)
-        path.touch()
-    else:
-        path.unlink(missing_ok=True)
-
-
-def resume(site: Site) -> None:
-    """An apply wants the rules again: the daemon may push by itself again (after revert;
-    `apply --no-push` at boot leaves the push to it)."""
-    _set_off(site, False)
-
-
-def needed(site: Site, settings: Settings) -> bool:
-    """Whether the main router has to follow an apply or revert: a control other than
-    manual, or a main router that dualnat pushed to before (its entries have to go)."""
-    return settings.main_router_control.value != MANUAL or read_record(site) is not None
 
 
 # -- the actions ------------------------------------------------------------------------
@@ -419,7 +385,7 @@ def push_plan(
             if not dry_run and result.report and result.report.found is not None:
                 _write_record(site, target)
         if not dry_run:
-            _set_off(site, False)
+            set_off(site, False)
             save_state(site, result)
     return result
 
@@ -441,7 +407,7 @@ def remove_all(
     run = dict(store=store, factory=factory, dry_run=dry_run, clock=clock)
     with _lock(site, dry_run):
         if not dry_run:
-            _set_off(site, True)
+            set_off(site, True)
         before = _previous(site, target, settings, net)
         previous = _run(before, (), "remove", **run) if before else None  # type: ignore[arg-type]
         if target is None and previous is None:

@@ -47,7 +47,7 @@ def control_of(site: Site) -> str | None:
     manual but dualnat pushed to a main router before, None when there is nothing to do
     (manual, an unreadable configuration, or revert took dualnat off the main router)."""
     from ..config import CONFIG_NAME, parse_config
-    from ..mainrouter.control import MANUAL, is_off, read_record
+    from ..mainrouter.marks import MANUAL, is_off, read_record
     from ..uci import UciError
 
     if is_off(site):  # revert took dualnat off the main router

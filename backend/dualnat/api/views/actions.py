@@ -12,7 +12,7 @@ from flask import Blueprint
 
 from ...apply import ApplyResult, apply_plan, revert
 from ...config import parse_config
-from ...mainrouter.control import needed
+from ...mainrouter.marks import needed
 from ...uci import UciError
 from ..body import json_body
 from ..schemas import ApplyRequestSchema, ApplyResultSchema

@@ -15,7 +15,8 @@ from flask import Blueprint
 
 from ...config import load_config
 from ...errors import ConfigInvalid
-from ...mainrouter.control import MANUAL, Target, load_state, read_record, secret_name, secret_store
+from ...mainrouter.control import Target, load_state, secret_name, secret_store
+from ...mainrouter.marks import MANUAL, read_record
 from ...mainrouter.present import result_json
 from ...mainrouter.secrets import SecretsError
 from ...uci import UciError
