@@ -109,7 +109,8 @@ def test_one_test_per_forward_and_a_limit_on_all(live_app: Flask, live: FlaskCli
     live_app.extensions["dualnat"].live_tests.limit = 2
     assert live.post("/api/v1/forwards/office_ssh/test", json={}).status_code == 200
     busy = live.post("/api/v1/forwards/web/test", json={})
-    assert busy.status_code == 429 and "2 tests are running" in busy.get_json()["errors"]["_test"][0]
+    assert busy.status_code == 429
+    assert "2 tests are running" in busy.get_json()["errors"]["_test"][0]
 
 
 def test_stop_gives_the_verdict_of_what_was_seen(live: FlaskClient) -> None:
@@ -147,9 +148,8 @@ def test_refusals(live: FlaskClient, confdir: Path) -> None:
         assert "0 (the default, 120) or 5-600" in bad.get_json()["errors"]["seconds"][0]
     assert live.post("/api/v1/forwards/nas_web/test", json={"extra": 1}).status_code == 422
     text = (confdir / "dualnat").read_text()
-    (confdir / "dualnat").write_text(
-        text.replace("config forward 'nas_web'\n\toption enabled '1'", "config forward 'nas_web'\n\toption enabled '0'")
-    )
+    on = "config forward 'nas_web'\n\toption enabled '1'"
+    (confdir / "dualnat").write_text(text.replace(on, on.replace("'1'", "'0'")))
     off = live.post("/api/v1/forwards/nas_web/test?lang=ja", json={})
     assert off.status_code == 422 and "テストできません" in off.get_json()["errors"]["id"][0]
 

@@ -14,7 +14,6 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields
 
 from ..errors import says
-
 from ..model import NAME_RE, PortRange
 from ..options import (
     FORWARD_TYPE,
@@ -315,6 +314,7 @@ class LiveTestSchema(Schema):
     caller's language; `request` says what a start did (started, running)."""
 
     forward = fields.String()
+    target = fields.String()
     state = fields.String()
     running = fields.Boolean()
     seconds = fields.Float()

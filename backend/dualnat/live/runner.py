@@ -94,7 +94,7 @@ class LiveTests:
         if len(self.running) >= self.limit:
             raise Busy(name)
         file = state.path(self.site, name)
-        state.write(file, Report(name, options.seconds, self.wall()))
+        state.write(file, Report(name, options.seconds, self.wall(), target=subject.target))
         system = self.system or System()
         job = self.spawn(lambda: run_child(subject, system, options, file))
         now = self.clock()

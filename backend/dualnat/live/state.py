@@ -3,7 +3,7 @@ replaced atomically, and the poll reads it) and its rendering in the caller's la
 
 The rendered answer (`test_poll`, `dualnat test --json`)::
 
-    {"forward", "state": "starting|watching|done|stopped|failed", "running": bool,
+    {"forward", "target", "state": "starting|watching|done|stopped|failed", "running": bool,
      "seconds", "elapsed", "left",
      "events": [{"at", "attempt", "path": "internet|lan|main|self|", "code", "text"}],
      "self_test": {"result": "connected|refused|timeout|failed|unavailable|stopped|null",
@@ -96,6 +96,7 @@ def render(data: dict[str, Any], lang: str, running: bool, now: float) -> dict[s
         }
     return {
         "forward": data.get("forward"),
+        "target": data.get("target", ""),
         "state": data.get("state"),
         "running": running,
         "seconds": seconds,

@@ -50,11 +50,13 @@ class Report:
     self_test: dict[str, Any] | None = None
     verdict: Verdict | None = None
     error: tuple[AnyPart, ...] = ()
+    target: str = ""  # where to connect from outside (public address:port)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": JSON_VERSION,
             "forward": self.forward,
+            "target": self.target,
             "seconds": self.seconds,
             "started": self.started,
             "state": self.state,
@@ -103,7 +105,7 @@ class Watch:
         self.sleep = sleep
         self.make_self_test = self_test
         self.tracker = Tracker(subject)
-        self.report = Report(subject.name, options.seconds, wall())
+        self.report = Report(subject.name, options.seconds, wall(), target=subject.target)
         self.rules = Rules("none", None)
         self.probe: SelfTest | None = None
         self._start = 0.0

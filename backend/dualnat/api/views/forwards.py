@@ -61,7 +61,6 @@ def checked_id(forward_id: str) -> str:
     return forward_id
 
 
-
 def _stored(doc: Document, name: str) -> Forward:
     return next(f for f in load_config(doc).forwards if f.name == name)
 

@@ -81,4 +81,3 @@ def stop(forward_id: str) -> dict[str, Any]:
     _known(svc, name)
     _tests(svc).stop(name)
     return _answer(svc, name)
-
