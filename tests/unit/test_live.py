@@ -113,6 +113,38 @@ def test_no_answer_waits_for_the_grace_time_and_a_late_answer_still_counts() -> 
     assert decide(tracker, NO_RULES, 5).code == "working"
 
 
+def test_a_reset_before_any_reply_shows_only_in_the_destroy_event() -> None:
+    """The kernel deletes an unanswered connection when a reset passes: NEW, then DESTROY
+    in CLOSE and still [UNREPLIED] (recorded with `conntrack -E`)."""
+    from dualnat.live.events import parse_event
+
+    new = parse_event(
+        "    [NEW] tcp      6 120 SYN_SENT src=11.0.0.10 dst=192.168.1.2 sport=52298 "
+        "dport=8081 [UNREPLIED] src=192.168.1.50 dst=11.0.0.10 sport=9001 dport=52298"
+    )
+    gone = parse_event(
+        "[DESTROY] tcp      6 120 CLOSE src=11.0.0.10 dst=192.168.1.2 sport=52298 "
+        "dport=8081 [UNREPLIED] src=192.168.1.50 dst=11.0.0.10 sport=9001 dport=52298"
+    )
+    assert new is not None and gone is not None
+    assert (new[0], gone[0], gone[1].state, gone[1].replied) == ("NEW", "DESTROY", "CLOSE", False)
+    tracker = Tracker(Subject.of(plan(WEB), "web"))
+    tracker.feed([new[1]], 0.5)
+    tracker.feed([gone[1]], 0.5, gone=True)
+    assert codes(tracker) == ["translated", "device_refused"]
+    assert decide(tracker, NO_RULES, 5).code == "device_refused"
+    # this router refusing a source that allow_source keeps out: not translated
+    refused = ct(OTHER, BYPASS, 40000, 8087, state="CLOSE")
+    t = Tracker(Subject.of(plan(ALLOWED), "office"))
+    t.feed(entries(refused), 0.5, gone=True)
+    assert codes(t) == ["source_refused"]
+    # an unanswered connection that simply timed out says nothing new
+    t = Tracker(Subject.of(plan(WEB), "web"))
+    t.feed(entries(inbound(state="SYN_SENT")), 0.5, gone=True)
+    assert codes(t) == ["translated"]
+    assert parse_event("conntrack v1.4.7 (conntrack-tools): 4 flow events") is None
+
+
 def test_udp_answered_is_connected() -> None:
     line = ct(CLIENT, BYPASS, 5000, 9053, proto="udp", reply_src=DEVICE, replied=True)
     t = track(DNS, (0.5, [line]))
@@ -242,7 +274,7 @@ def watch(
         lambda r: sunk.append(r.to_dict()),
         clock=clock,
         sleep=sleep,
-        **kw,
+        **{"events": lambda *_: None, **kw},
     )
     return sunk, w.run()
 
@@ -285,7 +317,10 @@ def test_an_unreadable_table_fails_at_once(tmp_path: Path) -> None:
     from dualnat.doctor.system import System
 
     failing = System(proc=tmp_path / "none", run=lambda *a, **k: (_ for _ in ()).throw(OSError()))
-    w = Watch(Subject.of(plan(WEB), "web"), failing, Options(), lambda r: None, clock=clock)
+    w = Watch(
+        Subject.of(plan(WEB), "web"), failing, Options(), lambda r: None, clock=clock,
+        events=lambda *_: None,
+    )  # fmt: skip
     report = w.run()
     assert report.state == FAILED and report.error[0].id == "error.unreadable"
 
@@ -366,6 +401,7 @@ def test_no_self_test_without_a_public_address(tmp_path: Path) -> None:
         lambda r: None,
         clock=clock,
         sleep=clock.sleep,
+        events=lambda *_: None,
     )
     report = w.run()
     assert report.self_test["result"] == "unavailable"

@@ -54,7 +54,7 @@ class Service:
         if public is None:
             public = PublicAddress(site.state_dir / STATE_FILE, discover_for(site))
         runner = main_router or Inline(site)
-        tests = LiveTests(site, doctor_system)
+        tests = LiveTests(site, doctor_system, events=doctor_system is None)
         return cls(site, public, resolve or public.resolve, doctor_system, runner, tests)
 
     @property

@@ -11,6 +11,10 @@ An attempt is one connection (its original tuple). What one snapshot shows of it
   the connection (ESTABLISHED or later, or [ASSURED]: CONNECTED), or the device reset it
   (CLOSE without ever being answered: DEVICE_REFUSED); UDP: a reply passed (CONNECTED).
 
+A connection's DESTROY event (events.py) adds one fact: an unanswered connection that
+ends in CLOSE was killed by a TCP reset before any reply (the kernel deletes such an
+entry at once), so a translated one was refused by the device (DEVICE_REFUSED).
+
 Time decides the rest: translated but unanswered after `grace` seconds (NO_ANSWER), or
 answered but never completed (ANSWER_LOST). A later answer still counts (a retried SYN).
 """
@@ -48,13 +52,17 @@ def key_of(entry: Entry) -> Key:
     return (entry.proto, entry.orig_src, entry.orig_sport, entry.orig_dst, entry.orig_dport)
 
 
-def reached(entry: Entry, subject: Subject, arrival: Arrival, translated: bool) -> list[str]:
-    """The stages one snapshot of a connection shows (after ARRIVED)."""
+def reached(
+    entry: Entry, subject: Subject, arrival: Arrival, translated: bool, gone: bool = False
+) -> list[str]:
+    """The stages one snapshot of a connection shows (after ARRIVED); `gone`: the entry's
+    DESTROY event."""
     if not translated:
         allowed = arrival.allows(subject.lan.address(entry.orig_src))
         return [SOURCE_REFUSED if not entry.dnat and not allowed else NOT_TRANSLATED]
     if not entry.replied:
-        return [TRANSLATED]
+        reset = gone and entry.proto == "tcp" and entry.state == "CLOSE"
+        return [TRANSLATED, DEVICE_REFUSED] if reset else [TRANSLATED]
     if entry.proto != "tcp":
         return [TRANSLATED, CONNECTED]
     if entry.assured or entry.state in MADE:
@@ -128,8 +136,9 @@ class Tracker:
         self.before = {key_of(e) for e in (*traffic.entries, *traffic.direct)}
         return len(traffic.entries)
 
-    def feed(self, entries: Iterable[Entry], now: float) -> list[Event]:
-        """The events of one snapshot, then those that time decides."""
+    def feed(self, entries: Iterable[Entry], now: float, gone: bool = False) -> list[Event]:
+        """The events of one snapshot (or of DESTROY events: `gone`), then those that time
+        decides."""
         traffic = self._traffic(entries)
         events: list[Event] = []
         for entry in traffic.entries:
@@ -141,7 +150,8 @@ class Tracker:
             if attempt is None:
                 attempt = self._new(entry, arrival, now)
                 events.append(self._event(attempt, now, ARRIVED, entry))
-            for stage in reached(entry, self.subject, arrival, traffic.translated(entry)):
+            translated = traffic.translated(entry)
+            for stage in reached(entry, self.subject, arrival, translated, gone):
                 events += self._reach(attempt, stage, now, entry)
         for entry in traffic.direct:
             key = key_of(entry)

@@ -3,9 +3,11 @@
 a poll reads that file. No call ever waits for a test.
 
 At most one test per forward (starting it again answers the running one) and
-`limit` at once. A test ends by itself (its time, or its verdict); `stop` ends it
-(SIGTERM: the child writes the verdict of what it saw, then exits), and so does the
-daemon when nobody polled it for `lease` seconds (the page went away). `tick` collects
+`limit` at once. The event stream (`conntrack -E`, events.py) is read from the machine
+itself: off with `events=False` (a stand-in machine, as in tests). A test ends by
+itself (its time, or its verdict); `stop` ends it (SIGTERM: the child writes the
+verdict of what it saw, then exits), and so does the daemon when nobody polled it for
+`lease` seconds (the page went away). `tick` collects
 finished children; the daemon calls it every loop period, the API before every test call.
 """
 
@@ -23,6 +25,7 @@ from ..site import Site
 from ..ubus.forked import FAILED as JOB_FAILED
 from ..ubus.forked import ForkedCall
 from . import state
+from .events import Events
 from .subject import Subject
 from .watch import STARTING, Options, Report, Watch
 
@@ -52,13 +55,16 @@ class Running:
     stopping: float | None = None
 
 
-def run_child(subject: Subject, system: System, options: Options, file: Path) -> str:
+def run_child(
+    subject: Subject, system: System, options: Options, file: Path, events: bool = True
+) -> str:
     """What the child does: the watch, its state written to `file` at every change;
     SIGTERM stops it with the verdict of what it saw."""
     stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     sink = lambda report: state.write(file, report)  # noqa: E731
-    Watch(subject, system, options, sink, stopped=lambda: bool(stop)).run()
+    stream = Events if events else (lambda *_: None)
+    Watch(subject, system, options, sink, stopped=lambda: bool(stop), events=stream).run()
     return OK
 
 
@@ -73,9 +79,11 @@ class LiveTests:
         wall: Callable[[], float] = time.time,
         lease: float = LEASE,
         limit: int = LIMIT,
+        events: bool = True,
     ) -> None:
         self.site = site
         self.system = system
+        self.events = events
         self.spawn = spawn
         self.clock = clock
         self.wall = wall
@@ -96,7 +104,7 @@ class LiveTests:
         file = state.path(self.site, name)
         state.write(file, Report(name, options.seconds, self.wall(), target=subject.target))
         system = self.system or System()
-        job = self.spawn(lambda: run_child(subject, system, options, file))
+        job = self.spawn(lambda: run_child(subject, system, options, file, self.events))
         now = self.clock()
         self.running[name] = Running(job, file, now + options.seconds + MARGIN, now)
         return "started"

@@ -4,11 +4,12 @@ the tracker, run the self-test beside it, and end with the verdict. Every change
 
 The table is polled (/proc/net/nf_conntrack, else `conntrack -L`, the doctor's reader),
 only the lines that concern the forward are parsed, and the next read waits at least four
-times as long as the last one took, so a large table costs a bounded share of one CPU.
-Polling rather than `conntrack -E`: it needs no tool beyond what the doctor reads, and an
-entry stays in the table long after its packets (a refused TCP connection 10 s, an
-unanswered SYN 2 min, UDP 30 s), so a poll every half second misses no attempt and sees
-each one's reply direction as the kernel recorded it.
+times as long as the last one took, so a large table costs a bounded share of one CPU. An
+entry stays in the table long after its packets (an unanswered SYN 2 min, UDP 30 s, a
+closed connection 10 s or more), so a poll every half second sees each attempt with its
+reply direction as the kernel recorded it, except one kind: a connection refused with a
+TCP reset before any reply is deleted at once. For those the watch also reads
+`conntrack -E` (events.py): their NEW and DESTROY events.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..doctor import conntrack, ruleset
 from ..doctor.system import System
 from ..i18n import Part as AnyPart
 from .attempts import Event, Tracker
+from .events import DESTROY, Events
 from .parts import dump, part, plural
 from .selftest import CONNECTED, SelfTest
 from .subject import MAIN, Subject
@@ -95,6 +97,7 @@ class Watch:
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         self_test: Callable[..., SelfTest] = SelfTest,
+        events: Callable[[System, tuple[str, ...]], Events | None] = Events,
     ) -> None:
         self.subject = subject
         self.system = system
@@ -105,9 +108,12 @@ class Watch:
         self.sleep = sleep
         self.make_self_test = self_test
         self.tracker = Tracker(subject)
+        self._took = 0.0
         self.report = Report(subject.name, options.seconds, wall(), target=subject.target)
         self.rules = Rules("none", None)
         self.probe: SelfTest | None = None
+        self.make_events = events
+        self.events: Events | None = None
         self._start = 0.0
         self._main_before = 0
 
@@ -199,9 +205,29 @@ class Watch:
         probing = self.probe is not None and self.probe.result is None
         return not o.full and not probing and self.tracker.settled(now, o.quiet)
 
+    def _news(self) -> list[Event]:
+        """What the event stream and a read of the table show now."""
+        out: list[Event] = []
+        if self.events is not None:
+            happened = self.events.read()
+            for gone in (False, True):
+                entries = [e for kind, e in happened if (kind == DESTROY) is gone]
+                if entries:
+                    out += self.tracker.feed(entries, self._now(), gone)
+        table, self._took = self._read()
+        return out + self.tracker.feed(table.entries, self._now())
+
     def run(self) -> Report:
+        try:
+            return self._run()
+        finally:
+            if self.events is not None:
+                self.events.close()
+
+    def _run(self) -> Report:
         self._start = self.clock()
-        table, took = self._read()
+        self.events = self.make_events(self.system, self.subject.watched())
+        table, self._took = self._read()
         if table.source is None:
             self.report.state = FAILED
             self.report.error = (part("error.unreadable"),)
@@ -226,14 +252,13 @@ class Watch:
         self._emit(events)
         probe_due = self.options.self_test
         while not self._done(self._now()):
-            self.sleep(max(self.options.interval, 4 * took))
+            self.sleep(max(self.options.interval, 4 * self._took))
             now = self._now()
             events = []
             if probe_due and now >= SELF_TEST_AT:
                 probe_due = False
                 events += self._self_test_start()
-            table, took = self._read()
-            events += self.tracker.feed(table.entries, self._now())
+            events += self._news()
             events += self._self_test_poll()
             if events:
                 self._emit(events)
@@ -245,7 +270,8 @@ class Watch:
         if self.probe is not None and self.probe.result is None:
             self.probe.close()
             self.report.self_test = {**(self.report.self_test or {}), "result": "stopped"}
-        events = self.tracker.expire(now, force=True)
+        events = self._news() if self.report.state == WATCHING else []
+        events += self.tracker.expire(now, force=True)
         self.report.state = STOPPED if self.stopped() else DONE
         self._self_test_meaning()
         verdict = decide(self.tracker, self.rules, round(now))
