@@ -44,7 +44,6 @@ def test_the_live_panel_shows_each_attempt_and_the_verdict(
     assert codes == ["note", "note", "arrived", "translated", "answered", "connected"]
     assert "already tracked when the test started" in events.nth(1).inner_text()
     assert f"TCP connection from {CLIENT} arrived" in events.nth(2).inner_text()
-    page.screenshot(path=str(shots / "live-test-running.png"), full_page=True)
 
     verdict = page.locator(f'{PANEL} .dualnat-test-verdict [data-verdict="working"]')
     verdict.wait_for(timeout=20000)  # the service ends the test a few seconds after this
