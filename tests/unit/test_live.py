@@ -239,6 +239,18 @@ def test_the_first_failure_wins_and_the_counts_say_what_worked() -> None:
     assert v.counts == {"internet": 1, "internet_ok": 1, "lan": 1, "lan_ok": 0}
 
 
+def test_a_port_scan_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dualnat.live import attempts
+    from dualnat.live import watch as watch_module
+
+    monkeypatch.setattr(attempts, "MAX_ATTEMPTS", 5)
+    monkeypatch.setattr(watch_module, "MAX_EVENTS", 12)
+    scan = [inbound(sport=p, state="CLOSE", replied=True) for p in range(1, 9)]
+    _, report = watch(tmp_path, [(1, scan)])
+    assert report.omitted == 1 + 5 * 3 - 12 and len(report.events) == 12  # note + 3 an attempt
+    assert report.verdict.counts["internet"] == 5
+
+
 def test_a_forward_that_is_not_planned_cannot_be_tested() -> None:
     with pytest.raises(NotTestable):
         Subject.of(plan(WEB), "nope")

@@ -321,6 +321,7 @@ class LiveTestSchema(Schema):
     elapsed = fields.Float()
     left = fields.Float()
     events = fields.List(fields.Nested(LiveEventSchema))
+    omitted = fields.Integer()
     self_test = fields.Dict(keys=fields.String(), allow_none=True)
     verdict = fields.Dict(keys=fields.String(), allow_none=True)
     error = fields.String(allow_none=True)

@@ -44,6 +44,7 @@ OUTCOMES = (SOURCE_REFUSED, NOT_TRANSLATED, CONNECTED, DEVICE_REFUSED, NO_ANSWER
 # TCP states after the client's handshake ACK passed (the connection was made)
 MADE = frozenset({"ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT"})
 GRACE = 3.0  # seconds a device (or a client) has to answer before it counts as silent
+MAX_ATTEMPTS = 1000  # tracked per test (a port scan makes more; they are only counted)
 
 Key = tuple[str, str, int | None, str, int | None]
 
@@ -126,6 +127,7 @@ class Tracker:
         self.before: set[Key] = set()
         self.device_own = False  # the device's own connections go out through this router
         self.last_event = 0.0
+        self.untracked = 0  # attempts beyond MAX_ATTEMPTS
 
     def _traffic(self, entries: Iterable[Entry]) -> ForwardTraffic:
         return sort_entries(self.subject.plan, entries, self.subject.lan)[self.subject.name]
@@ -148,6 +150,9 @@ class Tracker:
             arrival = traffic.arrival_of[id(entry)]
             attempt = self.attempts.get(key)
             if attempt is None:
+                if len(self.attempts) >= MAX_ATTEMPTS:
+                    self.untracked += 1
+                    continue
                 attempt = self._new(entry, arrival, now)
                 events.append(self._event(attempt, now, ARRIVED, entry))
             translated = traffic.translated(entry)

@@ -5,15 +5,17 @@ passes), so a device that does not listen, or this router refusing a source that
 allow_source keeps out, shows only as a NEW and a DESTROY event (state CLOSE,
 [UNREPLIED]). Without the conntrack tool (or root) there are no events, and the watch
 polls alone.
+
+The watch ends the tool when it ends; should the watch be killed instead, the tool ends at
+its next event (it prints every event of the machine, and its pipe has no reader left:
+SIGPIPE), which on a router comes within moments.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
-import signal
 import subprocess
 
 from ..doctor.conntrack import Entry, parse_line
@@ -22,7 +24,6 @@ from ..doctor.system import System
 COMMAND = ("conntrack", "-E", "-e", "NEW,DESTROY")
 NEW, DESTROY = "NEW", "DESTROY"
 _EVENT = re.compile(r"\s*\[(NEW|DESTROY)\]\s+(.*)")
-PR_SET_PDEATHSIG = 1
 MAX_BUFFER = 1 << 20
 
 
@@ -35,12 +36,6 @@ def parse_event(line: str) -> tuple[str, Entry] | None:
         return None
     entry = parse_line(m.group(2).rstrip() + " use=0")
     return None if entry is None else (m.group(1), entry)
-
-
-def _die_with_parent() -> None:
-    """In the tool's process: end when the watch ends, however it ends (killed too)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 class Events:
@@ -57,7 +52,6 @@ class Events:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # the watch has one thread
             )
         except OSError:
             return

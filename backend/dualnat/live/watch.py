@@ -34,6 +34,7 @@ MIN_SECONDS, MAX_SECONDS = 5, 600
 INTERVAL = 0.5  # seconds between two reads of the table (at least)
 QUIET = 4.0  # seconds without news after every attempt ended: the verdict is in
 SELF_TEST_AT = 0.5  # seconds into the test: after the first snapshot
+MAX_EVENTS = 300  # kept in the report, the latest (a ubus reply has a size limit)
 # the test's state: starting (the daemon made it), watching, done, stopped, failed
 STARTING, WATCHING, DONE, STOPPED, FAILED = "starting", "watching", "done", "stopped", "failed"
 JSON_VERSION = 1
@@ -53,6 +54,7 @@ class Report:
     verdict: Verdict | None = None
     error: tuple[AnyPart, ...] = ()
     target: str = ""  # where to connect from outside (public address:port)
+    omitted: int = 0  # older events dropped beyond MAX_EVENTS
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class Report:
             "state": self.state,
             "elapsed": round(self.elapsed, 1),
             "events": [e.to_dict() for e in self.events],
+            "omitted": self.omitted,
             "self_test": self.self_test,
             "verdict": self.verdict.to_dict() if self.verdict else None,
             "error": dump(self.error) if self.error else None,
@@ -130,6 +133,10 @@ class Watch:
     def _emit(self, events: list[Event]) -> None:
         self.report.elapsed = self._now()
         self.report.events += events
+        extra = len(self.report.events) - MAX_EVENTS
+        if extra > 0:
+            self.report.omitted += extra
+            del self.report.events[:extra]
         self.sink(self.report)
 
     def _note(self, *parts: AnyPart, code: str = "note", path: str = "") -> Event:
