@@ -68,3 +68,14 @@ def test_stop_ends_the_test_with_the_verdict_of_what_it_saw(page: Any, server: D
     verdict = page.locator(f"{PANEL} .dualnat-test-verdict .dualnat-finding")
     verdict.wait_for(timeout=20000)
     assert "测试在" in verdict.inner_text()  # "the test was stopped after ... s"
+
+
+def test_a_read_only_login_may_test(page: Any, server: DevServer) -> None:
+    """The live test changes nothing on the router: the ACL's read part grants it."""
+    open_view(page, server, "forwards", acl="read")
+    assert page.is_disabled(".cbi-section-create .cbi-button-add")  # the form is read-only
+    page.locator('tr[data-sid="nas_web"] .dualnat-test-button').click()
+    page.wait_for_selector(f"{PANEL} .dualnat-test-status .spinning:has-text('s left')")
+    assert page.locator(f"{PANEL} .dualnat-permission-error").count() == 0
+    page.click(f"{PANEL} .dualnat-test-close")
+    page.wait_for_function("!document.body.classList.contains('modal-overlay-active')")
