@@ -279,7 +279,7 @@ class TestSecondsField(fields.Field):
     bounds (ubus passes it as INT32)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        from ..live import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS
+        from ..live.limits import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS
 
         ok = isinstance(value, int) and not isinstance(value, bool)
         if not ok or not (value == 0 or MIN_SECONDS <= value <= MAX_SECONDS):

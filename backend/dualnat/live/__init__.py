@@ -9,9 +9,11 @@ Modules, one job each: `subject` (the forward under test, from the plan), `attem
 (the tracker: snapshots of the connection table → attempts, their stages and events;
 pure), `verdict` (attempts + loaded rules → one verdict and the fix; pure), `selftest`
 (a non-blocking TCP connect to the main router's public address), `watch` (the loop),
-`state` (the state file and its rendering in the caller's language), `runner` (the
-daemon's tests in forked children: start, poll, stop). Sentences are parts of the
-catalogue table [live] (i18n/<lang>.toml), rendered at the edge.
+`limits` (how long a test may watch), `state` (the state file and its rendering in the
+caller's language), `runner` (the daemon's tests in forked children: start, poll, stop).
+Sentences are parts of the catalogue table [live] (i18n/<lang>.toml), rendered at the edge.
+Only `limits` loads with the package (the command line's parser imports it); the rest on
+first use.
 
 Verdict codes (verdict.FAILURES, in the order they win): rules_missing, not_translated,
 snat_missing, hairpin_no_snat, wrong_gateway, device_refused, device_silent, answer_lost,
@@ -19,9 +21,36 @@ source_not_allowed; else working, working_lan_only; without any attempt
 main_router_to_device, rules_missing or nothing_arrived.
 """
 
-from .runner import Busy, LiveTests
-from .subject import NotTestable, Subject
-from .watch import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, Options, Report, Watch
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .limits import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS
+
+if TYPE_CHECKING:
+    from .runner import Busy, LiveTests
+    from .subject import NotTestable, Subject
+    from .watch import Options, Report, Watch
+
+# loaded on first use: `dualnat test`'s parser imports this package with every command
+_LAZY = {
+    "Busy": "runner",
+    "LiveTests": "runner",
+    "NotTestable": "subject",
+    "Subject": "subject",
+    "Options": "watch",
+    "Report": "watch",
+    "Watch": "watch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "DEFAULT_SECONDS",

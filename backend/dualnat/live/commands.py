@@ -10,11 +10,12 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..i18n import load_catalog
-from .state import render
-from .watch import MAX_SECONDS, MIN_SECONDS, Options, Report
+from .limits import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS
+
+if TYPE_CHECKING:  # the parser is built for every command: the watch loads only to run
+    from .watch import Report
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 WORKING = ("working", "working_lan_only")
@@ -36,6 +37,8 @@ class Printer:
         self.shown = 0
 
     def __call__(self, report: Report) -> None:
+        from .state import render
+
         data = render(report.to_dict(), self.lang, False, time.time())
         for event in data["events"][self.shown :]:
             mark = f"#{event['attempt']} " if event["attempt"] else ""
@@ -46,6 +49,8 @@ class Printer:
 
 def summary(data: dict[str, Any], lang: str) -> list[str]:
     """The verdict, its fix and the self-test's meaning as lines."""
+    from ..i18n import load_catalog
+
     cat = load_catalog(lang)
     lines = [""]
     if data["error"]:
@@ -63,8 +68,10 @@ def summary(data: dict[str, Any], lang: str) -> list[str]:
 
 def run_test(args: argparse.Namespace, plan: Any) -> int:
     from ..doctor.system import System
+    from ..i18n import load_catalog
+    from .state import render
     from .subject import NotTestable, Subject
-    from .watch import Watch
+    from .watch import Options, Watch
 
     try:
         subject = Subject.of(plan, args.forward)
@@ -102,8 +109,8 @@ def add_command(sub: Any, add_lang: Callable[[argparse.ArgumentParser], None]) -
     p.add_argument(
         "--seconds",
         type=seconds_arg,
-        default=120.0,
-        help=f"how long to watch at most ({MIN_SECONDS}-{MAX_SECONDS}, default 120)",
+        default=float(DEFAULT_SECONDS),
+        help=f"how long to watch at most ({MIN_SECONDS}-{MAX_SECONDS}, default {DEFAULT_SECONDS})",
     )
     p.add_argument(
         "--self-test",

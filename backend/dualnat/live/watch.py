@@ -24,13 +24,12 @@ from ..doctor.system import System
 from ..i18n import Part as AnyPart
 from .attempts import Event, Tracker
 from .events import DESTROY, Events
+from .limits import DEFAULT_SECONDS
 from .parts import dump, part, plural
 from .selftest import CONNECTED, SelfTest
 from .subject import MAIN, Subject
 from .verdict import Rules, Verdict, decide
 
-DEFAULT_SECONDS = 120
-MIN_SECONDS, MAX_SECONDS = 5, 600
 INTERVAL = 0.5  # seconds between two reads of the table (at least)
 QUIET = 4.0  # seconds without news after every attempt ended: the verdict is in
 SELF_TEST_AT = 0.5  # seconds into the test: after the first snapshot
