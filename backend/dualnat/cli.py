@@ -158,6 +158,12 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
+def _cmd_test(args: argparse.Namespace) -> int:
+    from .live.commands import run_test
+
+    return run_test(args, _plan(args))
+
+
 def _plan(args: argparse.Namespace, vendor: str | None = None) -> Plan:
     from .publicip import resolver_for  # public_address 'auto': the address the daemon found
 
@@ -236,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_lang(p)
     p.set_defaults(func=_cmd_doctor)
+    from .live.commands import add_command as add_test
+
+    add_test(sub, _add_lang)
+    sub.choices["test"].set_defaults(func=_cmd_test)
     from .ubus.commands import add_commands  # ubus, serve (the service extra)
 
     add_commands(sub)

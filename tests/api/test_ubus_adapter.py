@@ -37,6 +37,10 @@ ARGS: dict[str, dict[str, Any]] = {
     "apply": {"dry_run": True},
     "revert": {"dry_run": True},
     "set_main_router_secret": {"kind": "openwrt", "secret": "a password"},
+    # a live test: 0 seconds = the default (120); ubus makes a JS number INT32
+    "test_start": {"id": "nas_web", "seconds": 0, "self_test": False},
+    "test_poll": {"id": "nas_web"},
+    "test_stop": {"id": "nas_web"},
 }
 
 
@@ -56,7 +60,7 @@ def call(ubus: Any, method: str, args: dict[str, Any]) -> dict[str, Any]:
 def test_every_method_is_registered_with_the_session_argument(ubus: Any) -> None:
     methods = ubus.objects()["dualnat"]
     assert sorted(methods) == sorted(m.name for m in METHODS)
-    assert len(methods) == 13
+    assert len(methods) == 16
     for name, signature in methods.items():
         assert signature[SESSION] == ubus.BLOBMSG_TYPE_STRING, name
         assert signature[LANG] == ubus.BLOBMSG_TYPE_STRING, name
@@ -78,6 +82,7 @@ def test_every_method_is_registered_with_the_session_argument(ubus: Any) -> None
         LANG: ubus.BLOBMSG_TYPE_STRING,
     }
     assert methods["apply"]["dry_run"] == ubus.BLOBMSG_TYPE_BOOL
+    assert methods["test_start"]["seconds"] == ubus.BLOBMSG_TYPE_INT32
 
 
 def test_sentences_come_back_in_the_language_asked_for(ubus: Any) -> None:

@@ -70,7 +70,7 @@ def test_the_daemon_answers_calls_and_stops_cleanly(daemon: tuple) -> None:
     assert sorted(broker.objects["dualnat"]) == sorted(
         ["status", "get_config", "check_config", "check_forward", "check_forwards", "plan",
          "instructions", "apply", "revert", "doctor", "main_router_status", "main_router_push",
-         "set_main_router_secret"]
+         "set_main_router_secret", "test_start", "test_poll", "test_stop"]
     )  # fmt: skip
     [status] = broker.call("dualnat", "status", SID)
     assert status["valid"] is True and status["forwards"]["total"] == 4
@@ -339,7 +339,7 @@ def test_the_loop_collects_the_cycles_calls_leave(confdir: Path) -> None:
     seen: list[weakref.ref] = []
 
     class Binding:
-        BLOBMSG_TYPE_STRING = BLOBMSG_TYPE_TABLE = BLOBMSG_TYPE_BOOL = 0
+        BLOBMSG_TYPE_STRING = BLOBMSG_TYPE_TABLE = BLOBMSG_TYPE_BOOL = BLOBMSG_TYPE_INT32 = 0
 
         def connect(self, *args: object) -> None: ...
 

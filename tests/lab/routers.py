@@ -283,8 +283,11 @@ def _write(workdir: Path, name: str, text: str) -> Path:
     return path
 
 
-def apply_dualnat(bypass: Netns, workdir: Path, plan: Plan, renderer: str) -> None:
-    """Load the plan on the bypass router as each backend would."""
+def apply_dualnat(
+    bypass: Netns, workdir: Path, plan: Plan, renderer: str, skip: Sequence[str] = ()
+) -> None:
+    """Load the plan on the bypass router as each backend would; with `skip` (uci only),
+    firewall4 leaves out these sections (a rule that is not in effect)."""
     if renderer == "nft":
         # The init script: `nft -f` the script, sysctls from a sysctl.d file.
         bypass.nft_file(_write(workdir, "dualnat.nft", nft.render(plan)))
@@ -294,7 +297,8 @@ def apply_dualnat(bypass: Netns, workdir: Path, plan: Plan, renderer: str) -> No
         bypass.exec("sh", str(_write(workdir, "dualnat.sh", iptables.render(plan))))
     elif renderer == "uci":
         # apply.py writes the sections and fw4 renders them ...
-        fw4 = translate(firewall_sections(plan), [bypass_zone(plan.network.lan_device)])
+        wanted = [sec for sec in firewall_sections(plan) if sec.name not in skip]
+        fw4 = translate(wanted, [bypass_zone(plan.network.lan_device)])
         bypass.nft_file(_write(workdir, "fw4.nft", fw4.script()))
         # ... and it writes each sysctl to /proc/sys/<key with dots as slashes>,
         # skipping keys that do not exist (as dualnat.apply._apply_sysctls does).

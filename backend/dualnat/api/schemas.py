@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, ValidationError, fields
 
+from ..errors import says
 from ..model import NAME_RE, PortRange
 from ..options import (
     FORWARD_TYPE,
@@ -271,3 +272,57 @@ class StatusSchema(Schema):
     ruleset = fields.String()  # fw4 | nft | iptables | none | unknown
     public_address = fields.Nested(PublicAddressSchema)
     proxies = fields.List(fields.Nested(ProxyStatusSchema))
+
+
+class TestSecondsField(fields.Field):
+    """How long a live test watches: a JSON integer, 0 for the default, else within the
+    bounds (ubus passes it as INT32)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        from ..live.limits import DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS
+
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or not (value == 0 or MIN_SECONDS <= value <= MAX_SECONDS):
+            raise ValidationError(
+                says(
+                    "value.test_seconds",
+                    default=DEFAULT_SECONDS,
+                    min=MIN_SECONDS,
+                    max=MAX_SECONDS,
+                )
+            )
+        return value or DEFAULT_SECONDS
+
+
+class TestStartSchema(Strict):
+    """``POST /forwards/<id>/test``: how long to watch, and whether to run the self-test."""
+
+    seconds = TestSecondsField(load_default=0)
+    self_test = StrictBool(load_default=False)
+
+
+class LiveEventSchema(Schema):
+    at = fields.Float()
+    attempt = fields.Integer()
+    path = fields.String()
+    code = fields.String()
+    text = fields.String(allow_none=True)
+
+
+class LiveTestSchema(Schema):
+    """A live test of one forward (see dualnat.live.state), every sentence in the
+    caller's language; `request` says what a start did (started, running)."""
+
+    forward = fields.String()
+    target = fields.String()
+    state = fields.String()
+    running = fields.Boolean()
+    seconds = fields.Float()
+    elapsed = fields.Float()
+    left = fields.Float()
+    events = fields.List(fields.Nested(LiveEventSchema))
+    omitted = fields.Integer()
+    self_test = fields.Dict(keys=fields.String(), allow_none=True)
+    verdict = fields.Dict(keys=fields.String(), allow_none=True)
+    error = fields.String(allow_none=True)
+    request = fields.String()

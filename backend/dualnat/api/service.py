@@ -10,6 +10,7 @@ from flask import current_app
 
 from ..config import CONFIG_NAME
 from ..context import make_plan
+from ..live.runner import LiveTests
 from ..mainrouter.runner import Inline, Runner
 from ..plan import Plan
 from ..public import Resolver
@@ -25,14 +26,16 @@ class Service:
     """Everything that depends on where the API runs: the Site (built once, when the app
     is made), the public address discovery, the resolver of public_address (default:
     the discovered address for ``auto``, DNS otherwise), the machine the doctor
-    examines (None: this one), and who pushes to the main router (default: at once; the
-    daemon's keeper in a forked child)."""
+    examines (None: this one), who pushes to the main router (default: at once; the
+    daemon's keeper in a forked child), and who runs live tests (forked children that
+    watch the machine the doctor examines)."""
 
     site: Site
     public: PublicAddress
     resolve: Resolver
     doctor_system: Any = None
     main_router: Runner | None = None
+    live_tests: LiveTests | None = None
 
     @classmethod
     def build(
@@ -51,7 +54,8 @@ class Service:
         if public is None:
             public = PublicAddress(site.state_dir / STATE_FILE, discover_for(site))
         runner = main_router or Inline(site)
-        return cls(site, public, resolve or public.resolve, doctor_system, runner)
+        tests = LiveTests(site, doctor_system, events=doctor_system is None)
+        return cls(site, public, resolve or public.resolve, doctor_system, runner, tests)
 
     @property
     def config_dir(self) -> Path:

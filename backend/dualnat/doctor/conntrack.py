@@ -265,10 +265,14 @@ def parse_line(line: str) -> Entry | None:
     return _fast(line) or _careful(line)
 
 
-def parse(text: str | Iterable[str], source: str = "text") -> Table:
+def parse(text: str | Iterable[str], source: str = "text", only: tuple[str, ...] = ()) -> Table:
     """Every entry of a table dump; blank lines and the tool's summary do not count as
-    skipped. `source` says where the text came from (a Table without one was not read)."""
+    skipped. `source` says where the text came from (a Table without one was not read).
+    With `only`, just the lines that contain one of these strings are parsed (a watch of
+    one forward reads the table often: most lines are not about it)."""
     lines = text.splitlines() if isinstance(text, str) else text
+    if only:
+        lines = [line for line in lines if any(word in line for word in only)]
     entries: list[Entry] = []
     skipped = 0
     append = entries.append
@@ -289,14 +293,15 @@ def parse(text: str | Iterable[str], source: str = "text") -> Table:
     return Table(entries, skipped, source)
 
 
-def read(system: System) -> Table:
+def read(system: System, only: tuple[str, ...] = ()) -> Table:
     """The table of the machine `system` stands for; an empty table with source None when
-    neither /proc/net/nf_conntrack nor the conntrack tool gives anything."""
+    neither /proc/net/nf_conntrack nor the conntrack tool gives anything. `only`: see
+    `parse`."""
     text = system.read(PROC_PATH)
     if text is not None:
-        return parse(text, str(system.proc / PROC_PATH))
+        return parse(text, str(system.proc / PROC_PATH), only)
     for args in COMMANDS:
         out = system.command(*args)
         if out is not None:
-            return parse(out, " ".join(args))
+            return parse(out, " ".join(args), only)
     return Table([], 0, None)

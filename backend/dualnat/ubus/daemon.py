@@ -4,8 +4,9 @@ Everything runs in the one thread (the bindings hold process-global state and ar
 thread-safe). The HTTP lookups of public_address ``auto`` run in a forked child that
 only returns an address (so the daemon never loads the HTTP client, see `forked`); the
 loop collects it, records it and re-applies the rules when the address changed. Pushes
-to the main router (main_router_control) run in forked children too (keeper.py). A
-malformed config only makes calls answer with errors; the loop keeps running. SIGTERM
+to the main router (main_router_control) run in forked children too (keeper.py), and so
+do live tests of a forward (live/runner.py: the loop collects them and stops those nobody
+polls). A malformed config only makes calls answer with errors; the loop keeps running. SIGTERM
 or SIGINT stop it cleanly within one loop period.
 """
 
@@ -26,6 +27,7 @@ from flask import Flask
 from ..api import create_app
 from ..api.service import EXTENSION
 from ..config import parse_config
+from ..live.runner import LiveTests
 from ..options import PUBLIC_ADDRESS_AUTO
 from ..public import NoPublicAddress
 from ..publicip import NONE, DiscoveryError, Found, PublicAddress
@@ -174,11 +176,13 @@ class Daemon:
         app: Flask,
         refresher: Refresher | None,
         keeper: Keeper | None = None,
+        tests: LiveTests | None = None,
     ) -> None:
         self.binding = binding
         self.app = app
         self.refresher = refresher
         self.keeper = keeper
+        self.tests = tests
         self.stopped = False
 
     def stop(self, *_: object) -> None:
@@ -204,12 +208,16 @@ class Daemon:
                     self.refresher.tick()
                 if self.keeper is not None:
                     self.keeper.tick()
+                if self.tests is not None:
+                    self.tests.tick()
                 gc.collect()
         finally:
             if self.refresher is not None:
                 self.refresher.stop()
             if self.keeper is not None:
                 self.keeper.stop()
+            if self.tests is not None:
+                self.tests.stop_all()
             self.binding.disconnect()
 
 
@@ -236,7 +244,7 @@ def main(config_dir: Path, socket_path: str | None, refresh_every: float = REFRE
     refresher = Refresher(svc.public, auto_wanted(app), reapply(app), refresh_every)
     keeper = Keeper(svc.site)  # the main router's forwards, pushed in forked children
     svc.main_router = keeper
-    daemon = Daemon(binding, app, refresher, keeper)
+    daemon = Daemon(binding, app, refresher, keeper, svc.live_tests)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _on_signal(daemon))
     try:

@@ -61,6 +61,13 @@ class ForkedCall:
         self._result = text
         return text
 
+    def terminate(self) -> None:
+        """Ask the child to end (SIGTERM: it may finish its work first); `result()` says
+        when it has."""
+        if self._result is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+
     def kill(self) -> str:
         """Stop the child now and reap it; the result says it was killed unless it had
         just finished."""

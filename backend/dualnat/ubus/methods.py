@@ -22,7 +22,8 @@ class Method:
     """One ubus method: its arguments (name, blobmsg type) and its HTTP request.
 
     `body` names the argument whose table is the JSON body, or is ``"*"`` for a body
-    made of all the arguments; with `query` the arguments go to the query string. A
+    made of all the arguments but those the path names; with `query` the arguments go
+    to the query string. A
     `check` method is its write with ``?check=1``: validated the same way, nothing written.
     """
 
@@ -62,7 +63,7 @@ class Method:
         if query:
             req["query_string"] = query
         if self.body == "*":
-            req["json"] = own
+            req["json"] = {k: v for k, v in own.items() if "{" + k + "}" not in self.path}
         elif self.body is not None:
             req["json"] = own[self.body]
         return req
@@ -110,4 +111,17 @@ METHODS: tuple[Method, ...] = (
         body="*",
         write=True,
     ),
+    # a live test of one forward (dualnat test): it watches the connection table and may
+    # connect to the main router's public address, but changes nothing on the router, so
+    # the read group; the daemon bounds it (one per forward, a few at once, at most 600 s,
+    # stopped when nobody polls it)
+    Method(
+        "test_start",
+        "POST",
+        "/forwards/{id}/test",
+        (("id", "STRING"), ("seconds", "INT32"), ("self_test", "BOOL")),
+        body="*",
+    ),
+    Method("test_poll", "GET", "/forwards/{id}/test", (("id", "STRING"),)),
+    Method("test_stop", "DELETE", "/forwards/{id}/test", (("id", "STRING"),)),
 )

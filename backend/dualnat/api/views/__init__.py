@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import actions, forwards, mainrouter, planning, settings, status
+from . import actions, forwards, live, mainrouter, planning, settings, status
 
 
 def blueprints() -> list[Blueprint]:
-    return [settings.bp, forwards.bp, planning.bp, actions.bp, status.bp, mainrouter.bp]
+    return [settings.bp, forwards.bp, live.bp, planning.bp, actions.bp, status.bp, mainrouter.bp]

@@ -54,7 +54,8 @@ def _listed(forwards: tuple[Forward, ...]) -> dict[str, Any]:
     return {"forwards": [_dumped(f) for f in forwards]}
 
 
-def _checked_id(forward_id: str) -> str:
+def checked_id(forward_id: str) -> str:
+    """The forward name of a path, or a 400."""
     if not NAME_RE.fullmatch(forward_id):
         raise ApiError(BAD_REQUEST, {"id": [say(NAME_ERROR)]})
     return forward_id
@@ -137,7 +138,7 @@ def create_forward() -> Any:
 
 @bp.get("/forwards/<forward_id>")
 def get_forward(forward_id: str) -> dict[str, Any]:
-    name = _checked_id(forward_id)
+    name = checked_id(forward_id)
     for fwd in load_config(service().document(), require_main=False).forwards:
         if fwd.name == name:
             return SCHEMA.dump(fwd)
@@ -148,7 +149,7 @@ def get_forward(forward_id: str) -> dict[str, Any]:
 def put_forward(forward_id: str) -> Any:
     """Replace forward `id` (absent fields go back to their defaults), or create it
     (``?check=1``: only validate; 200 with the forward as it would be)."""
-    name = _checked_id(forward_id)
+    name = checked_id(forward_id)
     check = check_only()
     values = json_body(SCHEMA)
     if values.get("name", name) != name:
@@ -167,6 +168,6 @@ def put_forward(forward_id: str) -> Any:
 
 @bp.delete("/forwards/<forward_id>")
 def delete_forward(forward_id: str) -> dict[str, Any]:
-    name = _checked_id(forward_id)
+    name = checked_id(forward_id)
     write(service(), lambda doc: delete_changes(doc, name), ("forward", name))
     return DELETED.dump({"deleted": name})

@@ -60,7 +60,10 @@ var callStatus = declare('status'),
     callDoctor = declare('doctor'),
     callMainRouterStatus = declare('main_router_status'),
     callMainRouterPush = declare('main_router_push'),
-    callSetMainRouterSecret = declare('set_main_router_secret', [ 'kind', 'secret' ]);
+    callSetMainRouterSecret = declare('set_main_router_secret', [ 'kind', 'secret' ]),
+    callTestStart = declare('test_start', [ 'id', 'seconds', 'self_test' ]),
+    callTestPoll = declare('test_poll', [ 'id' ]),
+    callTestStop = declare('test_stop', [ 'id' ]);
 
 var callHostHints = rpc.declare({
 	object: 'luci-rpc',
@@ -331,6 +334,9 @@ return baseclass.extend({
 	callMainRouterStatus: callMainRouterStatus,
 	callMainRouterPush: callMainRouterPush,
 	callSetMainRouterSecret: callSetMainRouterSecret,
+	callTestStart: callTestStart,
+	callTestPoll: callTestPoll,
+	callTestStop: callTestStop,
 	callHostHints: callHostHints,
 	uiLang: uiLang,
 

@@ -1,5 +1,7 @@
 'use strict';
 'require view';
+'require baseclass';
+'require dom';
 'require form';
 'require uci';
 'require ui';
@@ -20,7 +22,16 @@
  * access to /etc/config/dualnat, LuCI's form makes the page read-only (add,
  * delete, the fields, the dialog's Save and the page's buttons disabled);
  * Edit still opens a forward to look at.
+ *
+ * "Test" opens a live panel: the service watches the forward's connections
+ * on this router (test_start), the panel polls it every second (test_poll)
+ * and shows each attempt as it happens, the seconds left and the verdict with
+ * its fix; "Self-test" tests again with a connection from this router to the
+ * main router's public address. Closing the panel, or leaving the page, stops
+ * the test (test_stop; the service also stops a test nobody polls).
  */
+
+var POLL_MS = 1000;
 
 var fieldErrors = new dn.FieldErrors();
 
@@ -101,7 +112,185 @@ function modalNotice(modalMap, node) {
 	}
 }
 
+/* The live test of one forward in a modal panel (see the top of this file). */
+var TestPanel = baseclass.extend({
+	__init__: function(section_id) {
+		this.id = section_id;
+		this.timer = null;
+		this.closed = false;
+		this.events = E('ul', { 'class': 'dualnat-test-events' });
+		this.status = E('div', { 'class': 'dualnat-test-status' });
+		this.selfTest = E('div', { 'class': 'dualnat-test-self' });
+		this.verdict = E('div', { 'class': 'dualnat-test-verdict' });
+		this.intro = E('p', { 'class': 'dualnat-test-intro' });
+		this.againBtn = E('button', { 'class': 'cbi-button cbi-button-action dualnat-test-again', 'disabled': '',
+			'click': L.bind(this.restart, this, false) }, [ _('Test again') ]);
+		this.selfBtn = E('button', { 'class': 'cbi-button cbi-button-neutral dualnat-test-selftest',
+			'title': _('Connect from this router to the main router\'s public address and port'),
+			'click': L.bind(this.restart, this, true) }, [ _('Self-test') ]);
+		this.stopBtn = E('button', { 'class': 'cbi-button cbi-button-negative dualnat-test-stop',
+			'click': L.bind(this.stop, this) }, [ _('Stop') ]);
+		this.onHide = L.bind(this.close, this);
+	},
+
+	open: function() {
+		ui.showModal(_('Live test: %s').format(this.id), [
+			this.intro, this.status, this.events, this.selfTest, this.verdict,
+			E('div', { 'class': 'right' }, [
+				this.selfBtn, ' ', this.againBtn, ' ', this.stopBtn, ' ',
+				E('button', { 'class': 'cbi-button dualnat-test-close', 'click': L.bind(this.close, this) }, [ _('Close') ])
+			])
+		], 'dualnat-test-panel');
+		window.addEventListener('pagehide', this.onHide);
+		return this.start(false);
+	},
+
+	start: function(selfTest) {
+		this.clear();
+		return dn.callTestStart(this.id, 0, !!selfTest).then(L.bind(this.show, this),
+			L.bind(this.failed, this));
+	},
+
+	/* Stop the running test, wait until it has ended, and start a new one. */
+	restart: function(selfTest) {
+		var self = this;
+
+		this.cancel();
+		this.busy(_('Starting…'));
+
+		return dn.callTestStop(this.id).then(function wait(data) {
+			if (data && data.running && !self.closed)
+				return new Promise(function(resolve) { window.setTimeout(resolve, 300); })
+					.then(function() { return dn.callTestPoll(self.id); }).then(wait);
+
+			return self.closed ? null : self.start(selfTest);
+		}).catch(L.bind(this.failed, this));
+	},
+
+	stop: function() {
+		this.cancel();
+		return dn.callTestStop(this.id).then(L.bind(this.show, this), L.bind(this.failed, this));
+	},
+
+	close: function() {
+		this.closed = true;
+		this.cancel();
+		window.removeEventListener('pagehide', this.onHide);
+		ui.hideModal();
+		return dn.callTestStop(this.id).catch(function() {});
+	},
+
+	cancel: function() {
+		if (this.timer != null)
+			window.clearTimeout(this.timer);
+		this.timer = null;
+	},
+
+	clear: function() {
+		dom.content(this.events, []);
+		dom.content(this.selfTest, []);
+		dom.content(this.verdict, []);
+		this.busy(_('Starting…'));
+	},
+
+	busy: function(text) {
+		dom.content(this.status, E('span', { 'class': 'spinning' }, [ text ]));
+	},
+
+	poll: function() {
+		this.timer = null;
+		return dn.callTestPoll(this.id).then(L.bind(this.show, this), L.bind(this.failed, this));
+	},
+
+	failed: function(err) {
+		this.cancel();
+		dom.content(this.status, dn.serviceErrorText(err));
+		this.againBtn.disabled = false;
+	},
+
+	show: function(data) {
+		if (this.closed || !data)
+			return;
+
+		if (data.errors) {
+			this.cancel();
+			dom.content(this.status, dn.errorBox(_('The test cannot run:'), data.errors));
+			this.againBtn.disabled = false;
+			return;
+		}
+
+		this.intro.textContent = data.target
+			? _('Connect now from outside — a phone on mobile data, not Wi-Fi — to %s. Each attempt shows up here as it happens.').format(data.target)
+			: '';
+
+		dom.content(this.events, (data.events || []).map(function(ev) {
+			return E('li', { 'class': 'dualnat-test-event', 'data-code': ev.code, 'data-path': ev.path }, [
+				E('span', { 'class': 'dualnat-test-at' }, [ Number(ev.at || 0).toFixed(1) + ' s' ]), ' ',
+				ev.attempt ? E('strong', {}, [ '#%d '.format(ev.attempt) ]) : '',
+				ev.text
+			]);
+		}));
+
+		this.showSelfTest(data.self_test);
+		this.stopBtn.disabled = !data.running;
+		this.againBtn.disabled = !!data.running;
+
+		if (data.running) {
+			this.busy(_('Watching… %d s left').format(Math.ceil(data.left || 0)));
+			this.timer = window.setTimeout(L.bind(this.poll, this), POLL_MS);
+			return;
+		}
+
+		dom.content(this.status, data.error ? E('p', { 'class': 'dualnat-test-error' }, [ data.error ]) : '');
+		this.showVerdict(data.verdict);
+	},
+
+	showSelfTest: function(st) {
+		if (!st || !st.proves) {
+			dom.content(this.selfTest, []);
+			return;
+		}
+
+		dom.content(this.selfTest, [
+			E('strong', {}, [ _('What the self-test shows') ]),
+			E('p', {}, [ st.text || '' ]),
+			E('p', { 'class': 'dualnat-test-proves' }, [ st.proves ]),
+			E('p', { 'class': 'dualnat-test-cannot' }, [ st.cannot ])
+		]);
+	},
+
+	showVerdict: function(v) {
+		if (!v) {
+			dom.content(this.verdict, []);
+			return;
+		}
+
+		dom.content(this.verdict, E('div', { 'class': 'dualnat-finding', 'data-verdict': v.code }, [
+			E('div', {}, [ dn.severity(v.severity), ' ', E('strong', {}, [ v.title ]) ]),
+			E('p', {}, [ v.message ]),
+			v.fix ? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('Fix:') ]), ' ', v.fix ]) : ''
+		]));
+	}
+});
+
 var ForwardSection = form.GridSection.extend({
+	/* Edit and Delete, and before them "Test": the live panel of that forward. */
+	renderRowActions: function(section_id) {
+		var td = this.super('renderRowActions', [ section_id ]),
+		    box = td.firstChild || td;
+
+		box.insertBefore(E('button', {
+			'class': 'cbi-button cbi-button-action dualnat-test-button',
+			'title': _('Watch this forward live while you connect from outside'),
+			'click': function(ev) {
+				ev.preventDefault();
+				return new TestPanel(section_id).open();
+			}
+		}, [ _('Test') ]), box.firstChild);
+
+		return td;
+	},
+
 	/* The dialog as LuCI opens it, with the reasons of invalid fields shown below them. */
 	renderMoreOptionsModal: function(section_id, ev) {
 		return Promise.resolve(this.super('renderMoreOptionsModal', arguments)).then(L.bind(function() {
