@@ -44,6 +44,8 @@ def test_the_acl_grants_exactly_the_ubus_methods() -> None:
     listed = re.search(r"var WRITE_METHODS = \[([^\]]*)\]", text)
     assert listed is not None and re.findall(r"'(\w+)'", listed.group(1)) == WRITE
     assert "dualnat" in entry["read"]["uci"] and entry["write"]["uci"] == ["dualnat"]
+    # the main router's secret lives in a root-only file: LuCI gets no file access at all
+    assert sorted(entry["read"]) == ["ubus", "uci"] and sorted(entry["write"]) == ["ubus", "uci"]
 
 
 def test_the_menu_points_at_the_views() -> None:
