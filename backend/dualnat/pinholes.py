@@ -22,6 +22,19 @@ IID_BITS = 64
 IID_MASK = (1 << IID_BITS) - 1
 
 
+ALIAS_CHARS = 32  # OPNsense alias names: letters, digits and _, at most 32 characters
+
+
+def tag(forward: str) -> str:
+    """How dualnat names its IPv6 rules on the main router (description, rule name)."""
+    return f"dualnat {forward}"
+
+
+def alias_name(forward: str) -> str:
+    """The alias that stands for a forward's device (OPNsense's Dynamic IPv6 Host)."""
+    return f"dualnat_{forward}"[:ALIAS_CHARS]
+
+
 def iid(addr: IPv6Address) -> IPv6Address:
     """The interface identifier of an address, as ``::a:b:c:d``."""
     return IPv6Address(int(addr) & IID_MASK)
@@ -117,8 +130,7 @@ def plan_ipv6(forwards: Iterable[Forward], lan: Ipv6Lan) -> Ipv6Advice:
         if not fwd.ipv6 or path == "none":
             continue
         if not lan.read and fwd.ipv6_suffix is None and not fwd.allow_source:
-            missing.append((fwd.name, main_router_part("ipv6.not_read", forward=fwd.name)))
-            continue
+            continue  # the path note says that only a configured suffix gives a rule here
         made = _pinhole(fwd, lan)
         if isinstance(made, MainRouterPinhole):
             pinholes.append(made)
