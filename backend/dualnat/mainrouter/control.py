@@ -32,7 +32,7 @@ from typing import Any
 
 from ..i18n import DEFAULT_LANG
 from ..model import NOT_PUBLIC, MainRouterControl, NetworkState, Settings
-from ..plan import MainRouterForward, Plan
+from ..plan import Ipv6Advice, MainRouterForward, Plan
 from ..site import Site
 from ..uci import atomic_write
 from .client import RouterClient
@@ -354,6 +354,7 @@ def _run(
     factory: ClientFactory | None,
     dry_run: bool,
     clock: Callable[[], float],
+    ipv6: Ipv6Advice | None = None,
 ) -> Result:
     now = clock()
     try:
@@ -363,7 +364,12 @@ def _run(
         return Result(action, target.kind, str(target.router), now, report, None, dry_run)
     try:
         report = push(
-            client, forwards, renew_below=target.renew_below, dry_run=dry_run, clock=clock
+            client,
+            forwards,
+            ipv6=ipv6,
+            renew_below=target.renew_below,
+            dry_run=dry_run,
+            clock=clock,
         )
         held = report.found
         if report.changed:
@@ -414,8 +420,9 @@ def push_plan(
         if target is None:
             result = Result("push", MANUAL, None, clock(), None, None, dry_run, previous)
         else:
-            forwards = plan.main_router.port_forwards
-            result = replace(_run(target, forwards, "push", **run), previous=previous)  # type: ignore[arg-type]
+            forwards, ipv6 = plan.main_router.port_forwards, plan.main_router.ipv6
+            done = _run(target, forwards, "push", ipv6=ipv6, **run)  # type: ignore[arg-type]
+            result = replace(done, previous=previous)
             if not dry_run and result.report and result.report.found is not None:
                 _write_record(site, target)
         if not dry_run:
