@@ -143,9 +143,9 @@ def start_servers(topo: Topology, roles: Sequence[str]) -> None:
         topo._start(topo.ns[role], "--tcp6", str(port), "--host", f"{role}-v6")
 
 
-def connect(ns: Netns, address: str, port: int, timeout: float = 2.0) -> str | None:
-    """A TCP connection from `ns`: the first line the server sends, or None (refused,
-    rejected or no answer)."""
+def attempt(ns: Netns, address: str, port: int, timeout: float = 2.0) -> tuple[str | None, str]:
+    """A TCP connection from `ns`: (the first line the server sends, or None; the error,
+    or "")."""
     code = (
         "import socket,sys\n"
         "try:\n"
@@ -155,7 +155,25 @@ def connect(ns: Netns, address: str, port: int, timeout: float = 2.0) -> str | N
         "    print('ERR', e)\n"
     )
     out = ns.exec(sys.executable, "-c", code, check=False, timeout=timeout + 5).stdout.strip()
-    return None if out.startswith("ERR") or not out else out
+    if out.startswith("ERR") or not out:
+        return None, out.removeprefix("ERR ") or "no output"
+    return out, ""
+
+
+def connect(ns: Netns, address: str, port: int, timeout: float = 2.0) -> str | None:
+    """A TCP connection from `ns`: the first line the server sends, or None (refused,
+    rejected or no answer)."""
+    return attempt(ns, address, port, timeout)[0]
+
+
+def counter(topo: Topology, chain: str) -> int:
+    """The packets counted so far by the first counter of the main router's `chain`."""
+    out = topo.main.exec("nft", "list", "chain", "inet", "lab_main", chain).stdout
+    for line in out.splitlines():
+        words = line.split()
+        if "counter" in words and "packets" in words:
+            return int(words[words.index("packets") + 1])
+    raise AssertionError(f"no counter in {chain}:\n{out}")
 
 
 def fw4_rule(options: dict[str, str]) -> list[str]:
@@ -164,8 +182,9 @@ def fw4_rule(options: dict[str, str]) -> list[str]:
     negative prefix length is a mask on the last bits: ``ip6 daddr & <mask> == <addr>``),
     the port, counter, the jump to accept_to_lan and the comment. Only what dualnat's
     pinholes use; anything else is refused."""
-    known = {"name", "src", "dest", "family", "proto", "dest_ip", "dest_port", "target"}
+    known = {"name", "src", "dest", "family", "proto", "dest_ip", "dest_port", "target", "enabled"}
     assert set(options) <= known and options["src"] == "wan" and options["dest"] == "lan"
+    assert options.get("enabled", "1") == "1", options
     assert options["family"] == "ipv6" and options["target"] == "ACCEPT", options
     address, _, bits = options["dest_ip"].partition("/")
     if bits.startswith("-"):
@@ -196,6 +215,26 @@ def uci_rules(code: str) -> list[dict[str, str]]:
 def full_address_rule(address: str, proto: str, port: str, name: str) -> list[str]:
     """A router that takes only a full address (Linksys): the equivalent nft rule."""
     return [f'ip6 daddr {address} {p} dport {port} counter accept comment "{name}"' for p in proto]
+
+
+def entered_rules(
+    fields: dict[str, str], protocols: Sequence[str], sep: str, prefix: IPv6Network
+) -> list[str]:
+    """What a main router makes of the IPv6 form as filled in (`fields`: the values of the
+    instructions' alias and rule steps by field key), in the lab's wan zone: a suffix
+    match (``::<suffix>/-64``) masks the last 64 bits; a Dynamic IPv6 Host alias stands
+    for the LAN's current `prefix` plus its content (the suffix); else the full address."""
+    dest, port = fields["dest_ip"], fields["dest_port"].replace(sep, "-")
+    address, _, bits = dest.partition("/")
+    if bits.startswith("-"):
+        mask = IPv6Address((1 << int(bits[1:])) - 1)
+        daddr = f"ip6 daddr & {mask} == {IPv6Address(address)}"
+    elif dest == fields.get("alias_name"):
+        suffix = IPv6Address(fields["alias_content"])
+        daddr = f"ip6 daddr {IPv6Address(int(prefix.network_address) | int(suffix))}"
+    else:
+        daddr = f"ip6 daddr {IPv6Address(dest)}"
+    return [f"{daddr} {p} dport {port} counter jump accept_to_lan" for p in protocols]
 
 
 def load_main_firewall(topo: Topology, wan_rules: Sequence[str]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from ipaddress import IPv6Address
 
 import pytest
-from addresses import INET_SERVER, INTERNET_SERVER_PORT
+from addresses import INET_SERVER, INTERNET_SERVER_PORT, MAIN_LAN_IP
 from gate import unavailable
 from ipv6_lab import (
     HOST6,
@@ -21,9 +21,12 @@ from ipv6_lab import (
     PREFIX2,
     SERVICE6,
     announce,
+    attempt,
     bypass_site,
     connect,
+    counter,
     enable,
+    entered_rules,
     full_address_rule,
     fw4_rule,
     global_addresses,
@@ -41,9 +44,13 @@ from topology import Topology
 
 from dualnat.context import make_plan
 from dualnat.instructions import build_instructions, render
+from dualnat.instructions.model import Instructions
+from dualnat.mainrouter.model import PROTOCOLS
+from dualnat.mainrouter.openwrt import OpenWrtClient
+from dualnat.mainrouter.pinhole import wants
 from dualnat.pinholes import eui64
 from dualnat.plan import Plan
-from dualnat.vendors import vendor_ids
+from dualnat.vendors import load_vendor, vendor_ids
 
 DUALNAT = """config dualnat 'main'
 \toption main_router_vendor 'openwrt'
@@ -122,26 +129,77 @@ def test_the_plan_finds_the_path_and_the_devices_suffix(lab6: Topology) -> None:
     clients_reach_the_internet(lab6)
 
 
+def blocked(topo: Topology, address: str) -> None:
+    """A connection from the Internet to `address` fails at the main router's firewall:
+    the packet was routed (it reached the forward hook and the wan zone's reject, whose
+    counter grows) and the answer is the reject's TCP reset, not a routing error or a
+    timeout."""
+    before = counter(topo, "reject_from_wan")
+    answer, error = attempt(topo["inet"], address, SERVICE6)
+    assert answer is None and "refused" in error.lower(), (answer, error)
+    assert counter(topo, "reject_from_wan") > before
+
+
+def opened(topo: Topology, address: str, host: str) -> None:
+    """A connection from the Internet to `address` reaches `host`'s service through a
+    traffic rule (the accept_to_lan counter grows), from the client's own address."""
+    before = counter(topo, "accept_to_lan")
+    answer = connect(topo["inet"], address, SERVICE6)
+    assert answer and f"peer={HOST6['inet']} " in answer and f"{host}-v6" in answer, answer
+    assert counter(topo, "accept_to_lan") > before
+
+
+def form_values(doc: Instructions, forward: str) -> dict[str, str]:
+    """The values of a forward's IPv6 steps (alias, rule) by field key."""
+    steps = [s for sec in doc.sections for s in sec.steps if s.id.startswith(f"ipv6.{forward}")]
+    return {f.id.rsplit(".", 1)[1]: f.value for s in steps for f in s.fields}
+
+
 @pytest.mark.parametrize("vendor", sorted(vendor_ids()))
-def test_every_vendors_instructions_name_the_device(lab6: Topology, vendor: str) -> None:
+def test_every_vendors_rule_entered_as_its_instructions_say_opens_the_device(
+    lab6: Topology, vendor: str
+) -> None:
+    """For each vendor and language: the instructions name the suffix where the vendor's
+    data says its rules can follow a prefix, else the full address with the note to enter
+    it again; the form as filled in (English) opens the device and only it."""
     plan = the_plan(lab6)
+    (hole,) = plan.main_router.ipv6.pinholes
+    ipv6 = load_vendor(vendor).raw["ipv6"]
+    follows = ipv6["suffix"] in ("match", "alias")
     suffix, full = str(eui64(mac(lab6["t50"]))), str(device_address(lab6))
     for lang in ("en", "zh", "ja"):
         doc = build_instructions(plan, lang, vendor=vendor)
-        section = next(s for s in doc.sections if s.id == "ipv6")
         text = render(doc, "text")
-        step = next(s for s in section.steps if s.id == "ipv6.nas")
-        values = {f.id.rsplit(".", 1)[1]: f.value for f in step.fields}
+        values = form_values(doc, "nas")
         assert values["dest_port"] == str(SERVICE6), (vendor, lang)
-        assert suffix in text if vendor in ("openwrt", "opnsense") else full in text
+        assert (suffix if follows else full) in text, (vendor, lang)
+        assert (full not in text) if follows else (suffix not in values["dest_ip"])
+        section = next(s for s in doc.sections if s.id == "ipv6")
+        rule = next(s for s in section.steps if s.id == "ipv6.nas")
         print(f"\n--- {vendor} ({lang}) ---\n" + "\n".join(
-            line for line in text.splitlines() if "IPv6" in line or "::" in line
+            [rule.text, *(f"  {f.label}: {f.value}" for f in rule.fields), *rule.notes]
         ))  # fmt: skip
+    doc = build_instructions(plan, "en", vendor=vendor)
+    sep = str(ipv6.get("range_separator", load_vendor(vendor).raw["port_forward"].get(
+        "range_separator", "-")))  # fmt: skip
+    rules = entered_rules(form_values(doc, "nas"), PROTOCOLS[hole.proto], sep, PREFIX1)
+    load_main_firewall(lab6, rules)
+    opened(lab6, full, "t50")
+    blocked(lab6, str(in_prefix(lab6["t51"], PREFIX1)))
 
 
 def test_inbound_ipv6_is_blocked_without_the_pinhole(lab6: Topology) -> None:
+    """Blocked by the main router's firewall, not by routing: the same address and port
+    open with a rule (the positive control), and shut again without it."""
     load_main_firewall(lab6, [])
-    assert connect(lab6["inet"], str(device_address(lab6)), SERVICE6) is None
+    address = str(device_address(lab6))
+    blocked(lab6, address)
+    load_main_firewall(
+        lab6, [f"ip6 daddr {address} tcp dport {SERVICE6} counter jump accept_to_lan"]
+    )
+    opened(lab6, address, "t50")
+    load_main_firewall(lab6, [])
+    blocked(lab6, address)
     clients_reach_the_internet(lab6)
 
 
@@ -157,11 +215,22 @@ def test_the_openwrt_rule_from_the_instructions_opens_only_the_device(lab6: Topo
     rules = _openwrt_rules(the_plan(lab6))
     assert any("ip6 daddr & ::ffff:ffff:ffff:ffff ==" in r for r in rules), rules
     load_main_firewall(lab6, rules)
-    answer = connect(lab6["inet"], str(device_address(lab6)), SERVICE6)
-    assert answer and f"peer={HOST6['inet']}" in answer and "t50-v6" in answer  # no NAT
-    other = in_prefix(lab6["t51"], PREFIX1)
-    assert connect(lab6["inet"], str(other), SERVICE6) is None  # another device stays shut
+    opened(lab6, str(device_address(lab6)), "t50")  # no NAT: the client's own address
+    blocked(lab6, str(in_prefix(lab6["t51"], PREFIX1)))  # another device stays shut
     clients_reach_the_internet(lab6)
+
+
+def test_the_openwrt_rule_that_dualnat_pushes_opens_the_device(lab6: Topology) -> None:
+    """The `config rule` values the OpenWrt push writes (dualnat6_*), rendered as firewall4
+    renders them: the same suffix rule, and it opens the device."""
+    plan = the_plan(lab6)
+    client = OpenWrtClient(MAIN_LAN_IP, "root", "unused")  # not called
+    pushed = [client.rule_values(w) for w in wants(plan.main_router.ipv6, client.pinhole_mode)]
+    assert [v["dest_ip"] for v in pushed] == [str(plan.main_router.ipv6.pinholes[0].match)]
+    rules = [r for v in pushed for r in fw4_rule(v)]
+    load_main_firewall(lab6, rules)
+    opened(lab6, str(device_address(lab6)), "t50")
+    blocked(lab6, str(in_prefix(lab6["t51"], PREFIX1)))
 
 
 def test_renumbering_keeps_the_suffix_rule_and_breaks_the_full_address(lab6: Topology) -> None:
@@ -176,10 +245,9 @@ def test_renumbering_keeps_the_suffix_rule_and_breaks_the_full_address(lab6: Top
     wait_for("t50's new address", lambda: bool(in_prefix(lab6["t50"], PREFIX2)))
     new = str(device_address(lab6, PREFIX2))
     load_main_firewall(lab6, full_rules)
-    assert connect(lab6["inet"], new, SERVICE6) is None  # the full address is stale
+    blocked(lab6, new)  # the full address is stale
     load_main_firewall(lab6, suffix_rules)
-    answer = connect(lab6["inet"], new, SERVICE6)
-    assert answer and "t50-v6" in answer  # the suffix rule still matches
+    opened(lab6, new, "t50")  # the suffix rule still matches
     # dualnat sees the new prefix; the suffix stays, the full-address steps change
     plan2 = the_plan(lab6)
     assert PREFIX2 in plan2.main_router.ipv6.prefixes

@@ -304,7 +304,8 @@ class OpenWrtClient:
         found = (parse_pinhole(n, v) for n, v in sections.items() if isinstance(v, dict))
         return [e for e in found if e]
 
-    def _rule_values(self, want: HoleWant) -> dict[str, str]:
+    def rule_values(self, want: HoleWant) -> dict[str, str]:
+        """The `config rule` options of one pinhole."""
         return {
             "name": want.tag,
             "src": self.wan_zone,
@@ -324,13 +325,13 @@ class OpenWrtClient:
             "config": "firewall",
             "type": "rule",
             "name": pinhole_section(want.forward, n),
-            "values": self._rule_values(want),
+            "values": self.rule_values(want),
         }
         self.call("uci", "add", args)
         self._changed = True
 
     def update_pinhole(self, entry: HoleEntry, want: HoleWant) -> None:
-        args = {"config": "firewall", "section": entry.key, "values": self._rule_values(want)}
+        args = {"config": "firewall", "section": entry.key, "values": self.rule_values(want)}
         self.call("uci", "set", args)
         self._changed = True
 
