@@ -476,9 +476,9 @@ def look(
     target = Target.of(plan.settings, plan.network)
     if target is None:
         return None
-    forwards = plan.main_router.port_forwards
+    forwards, ipv6 = plan.main_router.port_forwards, plan.main_router.ipv6
     run = dict(store=secret_store(site), factory=factory, dry_run=True, clock=clock)
-    return _run(target, forwards, "status", **run)  # type: ignore[arg-type]
+    return _run(target, forwards, "status", ipv6=ipv6, **run)  # type: ignore[arg-type]
 
 
 # -- the public address -----------------------------------------------------------------
