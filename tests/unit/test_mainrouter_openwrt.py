@@ -18,7 +18,7 @@ from dualnat.mainrouter.model import State
 from dualnat.mainrouter.openwrt import NULL_SESSION, OpenWrtClient, parse_redirect, section_name
 from dualnat.mainrouter.push import push, remove
 from dualnat.model import PortRange
-from dualnat.plan import Ipv6Advice, MainRouterPinhole
+from dualnat.plan import Ipv6Advice, MainRouterPinhole, main_router_part
 
 ROUTER = IPv4Address("192.168.1.1")
 URL = "http://192.168.1.1/ubus"
@@ -312,6 +312,19 @@ def test_the_ipv6_pinhole_is_a_suffix_rule_and_follows_the_plan(rpcd: Rpcd) -> N
     # remove (revert) takes dualnat's rules away and leaves the user's
     remove(client())
     assert set(rpcd.sections) == {"cfg0a1b"}
+
+
+def test_a_device_not_seen_now_keeps_its_rule_a_forward_without_ipv6_loses_it(
+    rpcd: Rpcd,
+) -> None:
+    push(client(), [fwd("nas", "8443")], ipv6=_ipv6(NAS6))
+    gone = main_router_part("ipv6.not_found", forward="nas", device="192.168.1.50")
+    unseen = Ipv6Advice("main_router", (), None, (), (("nas", gone),))
+    report = push(client(), [fwd("nas", "8443")], ipv6=unseen)
+    assert report.outcomes[0].state is State.IN_PLACE and not report.changed
+    assert rpcd.sections["dualnat6_nas"]["dest_ip"] == "::5054:ff:fe00:50/-64"
+    push(client(), [fwd("nas", "8443")], ipv6=_ipv6())  # ipv6 '0': nothing advised
+    assert "dualnat6_nas" not in rpcd.sections
 
 
 def test_a_rule_of_the_user_is_never_touched(rpcd: Rpcd) -> None:

@@ -99,9 +99,22 @@ def wants(advice: Ipv6Advice | None, mode: str) -> list[HoleWant]:
     return out
 
 
-def reconcile_pinholes(want: Sequence[HoleWant], found: Iterable[HoleEntry]) -> list[Step]:
+UNSEEN = "ipv6.not_found"  # the advice's reason: the device's address is not known now
+
+
+def unseen(advice: Ipv6Advice | None) -> frozenset[str]:
+    """Forwards whose device the bypass router does not see over IPv6 at the moment (its
+    neighbour entry is gone): their rules on the main router are kept, not deleted."""
+    missing = advice.missing if advice is not None else ()
+    return frozenset(name for name, why in missing if why.id == UNSEEN)
+
+
+def reconcile_pinholes(
+    want: Sequence[HoleWant], found: Iterable[HoleEntry], keep: frozenset[str] = frozenset()
+) -> list[Step]:
     """Steps that make dualnat's IPv6 rules exactly `want`: a forward's rules are paired
-    with its wanted ones in order; the rest are added or deleted."""
+    with its wanted ones in order; the rest are added or deleted, except the rules of the
+    forwards in `keep`, which stay as they are."""
     mine: dict[str, list[HoleEntry]] = {}
     for e in sorted(found, key=lambda e: e.key):
         mine.setdefault(e.forward, []).append(e)
@@ -115,11 +128,12 @@ def reconcile_pinholes(want: Sequence[HoleWant], found: Iterable[HoleEntry]) -> 
             steps.append(Step(w.forward, State.IN_PLACE, None, w, entry))  # type: ignore[arg-type]
         else:
             steps.append(Step(w.forward, State.UPDATED, Op.UPDATE, w, entry))  # type: ignore[arg-type]
-    steps += [
-        Step(e.forward, State.REMOVED, Op.DELETE, entry=e)  # type: ignore[arg-type]
-        for left in mine.values()
-        for e in left
-    ]
+    for forward, left in mine.items():
+        for e in left:
+            if forward in keep:
+                steps.append(Step(forward, State.IN_PLACE, entry=e))  # type: ignore[arg-type]
+            else:
+                steps.append(Step(forward, State.REMOVED, Op.DELETE, entry=e))  # type: ignore[arg-type]
     return steps
 
 

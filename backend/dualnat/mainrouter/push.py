@@ -17,7 +17,7 @@ from ..plan import Ipv6Advice, MainRouterForward
 from .client import RouterClient
 from .errors import RouterError, says
 from .model import PROTOCOLS, SEVEN_DAYS, Entry, Lease, Outcome, State, Why
-from .pinhole import is_pinhole_step, reconcile_pinholes
+from .pinhole import is_pinhole_step, reconcile_pinholes, unseen
 from .pinhole import wants as pinhole_wants
 from .reconcile import ORDER, Op, Step, reconcile, summarize
 
@@ -123,8 +123,9 @@ def push(
 
 
 def _pinhole_steps(client: RouterClient, ipv6: Ipv6Advice | None) -> list[Step]:
-    """The IPv6 rules' steps where the client takes them; where its IPv6 rules cannot be
-    read, each wanted rule fails with the reason (its port forwards go on)."""
+    """The IPv6 rules' steps where the client takes them (a device not seen at the moment
+    keeps its rules); where its IPv6 rules cannot be read, each wanted rule fails with the
+    reason (its port forwards go on)."""
     mode = getattr(client, "pinhole_mode", None)
     if mode is None:
         return []
@@ -134,7 +135,7 @@ def _pinhole_steps(client: RouterClient, ipv6: Ipv6Advice | None) -> list[Step]:
     except RouterError as err:
         why = (says(DOING[Op.ADD]), *err.parts)
         return [Step(w.forward, State.FAILED, want=w, why=why, manual=True) for w in want]  # type: ignore[arg-type]
-    return reconcile_pinholes(want, held)
+    return reconcile_pinholes(want, held, unseen(ipv6))
 
 
 def remove(client: RouterClient) -> Report:
