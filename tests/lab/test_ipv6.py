@@ -43,6 +43,7 @@ from routers import apply_dualnat
 from topology import Topology
 
 from dualnat.context import make_plan
+from dualnat.i18n.catalog import load_catalog
 from dualnat.instructions import build_instructions, render
 from dualnat.instructions.model import Instructions
 from dualnat.mainrouter.model import PROTOCOLS
@@ -176,6 +177,10 @@ def test_every_vendors_rule_entered_as_its_instructions_say_opens_the_device(
         assert (full not in text) if follows else (suffix not in values["dest_ip"])
         section = next(s for s in doc.sections if s.id == "ipv6")
         rule = next(s for s in section.steps if s.id == "ipv6.nas")
+        messages = load_catalog(lang).messages
+        note = "note.ipv6_suffix_match" if ipv6["suffix"] == "match" else "note.ipv6_reenter"
+        note = "note.ipv6_alias_follow" if ipv6["suffix"] == "alias" else note
+        assert any(messages[note].split("{")[0] in n for n in rule.notes), (vendor, lang)
         print(f"\n--- {vendor} ({lang}) ---\n" + "\n".join(
             [rule.text, *(f"  {f.label}: {f.value}" for f in rule.fields), *rule.notes]
         ))  # fmt: skip
