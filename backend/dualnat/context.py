@@ -11,6 +11,7 @@ from .invalid_drop import from_running_system
 from .memo import Memo
 from .model import Config, DropsInvalid, MasqueradeMode, NetworkState
 from .network import network_state
+from .network6 import announces, read_ipv6
 from .plan import Plan
 from .planner import build_plan
 from .proxies import inputs as proxy_inputs
@@ -67,6 +68,8 @@ def load_inputs(site: Site) -> tuple[Inputs, list[Problem]]:
         services = services.union(from_proc())
     if site.system and _may_need_live_invalid_drop(config, net):
         net = replace(net, drops_invalid=from_running_system(site.run))
+    announce = announces(docs["dhcp"], net.dhcp_section)
+    net = replace(net, ipv6=read_ipv6(site, net.lan_device, net.main_router_ip, announce))
     proxies = proxy_inputs.load(site)
     return Inputs(config, net, services, document, proxies), problems
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from .errors import Invalid
 
@@ -196,6 +196,8 @@ class Forward:
     allow_source: tuple[IPv4Network, ...] = ()
     bypass_port: PortRange | None = None
     description: str = ""
+    ipv6: bool = True  # also advise (and push) an IPv6 pinhole to the device
+    ipv6_suffix: IPv6Address | None = None  # the device's interface identifier (::a:b:c:d)
 
     @property
     def translated(self) -> bool:
@@ -217,6 +219,27 @@ class Config:
 
 
 @dataclass(frozen=True)
+class Ipv6Lan:
+    """The LAN's IPv6 as the bypass router sees it (network6.py reads it on the router;
+    `read` False off it). Link-layer addresses are lower-case "aa:bb:cc:dd:ee:ff"."""
+
+    read: bool = False  # the kernel's tables were read
+    prefixes: tuple[IPv6Network, ...] = ()  # global /64s on the LAN
+    router_mac: str | None = None  # who the bypass router's IPv6 default route points to
+    ra_learnt: bool = False  # that route (or an address) came from a router advertisement
+    main_router_mac: str | None = None  # the main router's, from the IPv4 neighbour table
+    bypass_announces: bool = False  # this router's own RA server is on for the LAN (dhcp)
+    neighbours: tuple[tuple[IPv6Address, str], ...] = ()  # global neighbours, their MAC
+    macs: tuple[tuple[IPv4Address, str], ...] = ()  # IPv4 neighbours, their MAC
+
+    def mac_of(self, ip: IPv4Address) -> str | None:
+        return next((mac for addr, mac in self.macs if addr == ip), None)
+
+    def addresses_of(self, mac: str) -> tuple[IPv6Address, ...]:
+        return tuple(sorted(a for a, m in self.neighbours if m == mac))
+
+
+@dataclass(frozen=True)
 class NetworkState:
     """What the bypass router's LAN looks like."""
 
@@ -229,3 +252,4 @@ class NetworkState:
     # Where the bypass router's firewall drops invalid forwarded packets (the config
     # option or the loaded rule, see invalid_drop.py); None when it does not.
     drops_invalid: str | None = None
+    ipv6: Ipv6Lan = field(default_factory=Ipv6Lan)

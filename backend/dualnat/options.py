@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Any
 
 from .errors import Invalid
@@ -78,6 +78,22 @@ def parse_source(text: str) -> IPv4Network:
         return IPv4Network(text, strict=False)
     except ValueError:
         raise Invalid("value.network", text=text) from None
+
+
+IID_MASK = (1 << 64) - 1  # the interface identifier: the last 64 bits of an IPv6 address
+
+
+def parse_ipv6_suffix(text: str) -> IPv6Address:
+    """A device's IPv6 interface identifier, ``::a:b:c:d`` (the last 64 bits); a whole
+    address is cut to its last 64 bits. Zero is refused."""
+    try:
+        addr = IPv6Address(text.strip().split("/")[0])
+    except ValueError:
+        raise Invalid("value.ipv6_suffix", text=text[:64]) from None
+    iid = int(addr) & IID_MASK
+    if "/" in text or not iid:
+        raise Invalid("value.ipv6_suffix", text=text[:64])
+    return IPv6Address(iid)
 
 
 def parse_public_address(text: str) -> str:
@@ -185,7 +201,7 @@ class Option:
 
     `kind` names the value's form for forms and schemas: bool, choice, ipv4, ports,
     address (public_address), network (allow_source), interface, vendor, text, url (the
-    main router's), user, path, seconds.
+    main router's), user, path, seconds, suffix (an IPv6 interface identifier).
     `default` is the model's value when the option is absent (None: unset; for
     internal_port, "the external port"). `help` is the key of its help text.
     """
@@ -293,6 +309,8 @@ OPTIONS: Mapping[str, Mapping[str, Option]] = {
             ),
             Option("bypass_port", "ports", PortRange.parse),
             Option("description", "text", parse_description),
+            _bool("ipv6"),
+            Option("ipv6_suffix", "suffix", parse_ipv6_suffix),
         ),
     ),
 }

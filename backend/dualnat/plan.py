@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from functools import cached_property, lru_cache
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any, ClassVar
 
 from .errors import Problem
@@ -37,7 +37,7 @@ def text(value: object) -> str:
 
 def _plain(value: Any) -> Any:
     """Convert plan values to JSON-ready data."""
-    if isinstance(value, (IPv4Address, IPv4Network, PortRange)):
+    if isinstance(value, (IPv4Address, IPv4Network, IPv6Address, IPv6Network, PortRange)):
         return str(value)
     if isinstance(value, Enum):
         return value.value
@@ -230,6 +230,62 @@ class RelayNote:
 
 
 @dataclass(frozen=True)
+class MainRouterPinhole:
+    """An IPv6 firewall rule for the main router: let new connections from the Internet
+    to `port` of the device through. IPv6 has no NAT, so the port is the device's own
+    (the forward's internal port) and the address is the device's. `suffix` is its
+    interface identifier (the last 64 bits; None when not known), `addresses` its
+    current global addresses, `stable` whether the suffix survives a prefix change (from
+    its MAC (EUI-64) or ipv6_suffix), `found` how it was learnt: config, eui64,
+    neighbour (its one current address) or none."""
+
+    name: str
+    proto: str
+    port: PortRange
+    device: IPv4Address
+    suffix: IPv6Address | None
+    addresses: tuple[IPv6Address, ...]
+    stable: bool
+    found: str
+
+    @property
+    def match(self) -> str | None:
+        """The suffix match of OpenWrt's firewall: the last 64 bits (``::x/-64``)."""
+        return f"{self.suffix}/-64" if self.suffix is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _plain(self)
+        data["match"] = self.match
+        return data
+
+
+@dataclass(frozen=True)
+class Ipv6Advice:
+    """Each forward's IPv6 path and pinhole (see dualnat.pinholes): `path` is main_router
+    (the main router announces the LAN prefix and routes IPv6 to the devices directly,
+    through its own firewall), other_router, unknown (not read, or no IPv6 default
+    route) or none (no global IPv6 on the LAN); `missing` are forwards without a pinhole
+    and why (parts of the table [main_router]); `notes` the sentences about the path."""
+
+    path: str = "unknown"
+    prefixes: tuple[IPv6Network, ...] = ()
+    router: str | None = None  # the IPv6 router's link-layer address
+    pinholes: tuple[MainRouterPinhole, ...] = ()
+    missing: tuple[tuple[str, MainRouterPart], ...] = ()
+    notes: tuple[MainRouterPart, ...] = ()
+
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "prefixes": [str(p) for p in self.prefixes],
+            "router": self.router,
+            "pinholes": [p.to_dict() for p in self.pinholes],
+            "missing": [{"name": n, "reason": why.render(lang)} for n, why in self.missing],
+            "notes": [p.render(lang) for p in self.notes],
+        }
+
+
+@dataclass(frozen=True)
 class MainRouterSettings:
     """What the main router needs, vendor-neutral and as facts: the port forwards (target:
     the bypass router), the DHCP advice, whether hairpin works, and where a forward's
@@ -243,6 +299,7 @@ class MainRouterSettings:
     dhcp_advice: DhcpAdvice
     hairpin: bool
     relays: tuple[RelayNote, ...] = ()
+    ipv6: Ipv6Advice = field(default=Ipv6Advice())
 
     @cached_property
     def _by_forward(self) -> dict[str, tuple[MainRouterForward, ...]]:
@@ -297,7 +354,21 @@ class MainRouterSettings:
             "port_forwards": [f.to_dict() for f in self.port_forwards],
             "dhcp": _plain(self.dhcp_dict(lang)),
             "notes": [p.render(lang) for p in self.note_parts()],
+            "ipv6": self.ipv6.to_dict(lang),
         }
+
+
+def _ipv6_summary(net: NetworkState) -> dict[str, Any]:
+    """The LAN's IPv6 as the plan shows it (without the neighbour tables)."""
+    lan = net.ipv6
+    return {
+        "read": lan.read,
+        "prefixes": [str(p) for p in lan.prefixes],
+        "router_mac": lan.router_mac,
+        "ra_learnt": lan.ra_learnt,
+        "main_router_mac": lan.main_router_mac,
+        "bypass_announces": lan.bypass_announces,
+    }
 
 
 @dataclass(frozen=True)
@@ -329,9 +400,11 @@ class Plan:
 
     def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
         """`dualnat plan --json`: every sentence in `lang`."""
+        network = _plain(self.network)
+        network["ipv6"] = _ipv6_summary(self.network)
         return {
             "enabled": self.settings.enabled,
-            "network": _plain(self.network),
+            "network": network,
             "items": [i.to_dict(lang) for i in self.items],
             "main_router": self.main_router.to_dict(lang),
             "warnings": [render(parts, lang) for parts in self.warning_parts],

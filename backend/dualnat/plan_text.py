@@ -140,4 +140,20 @@ def main_router_text(plan: Plan, lang: str = DEFAULT_LANG) -> str:
     dhcp = mr.dhcp_dict(lang)
     lines.append("  " + cat.t("text.main_router.dhcp", mode=dhcp["mode"], reason=dhcp["reason"]))
     lines += ["  " + cat.t("text.main_router.note", note=n.render(lang)) for n in mr.note_parts()]
+    lines += _ipv6_lines(plan, lang)
     return "\n".join(lines)
+
+
+def _ipv6_lines(plan: Plan, lang: str) -> list[str]:
+    """The IPv6 rules to enter (a suffix match where one is known), what is missing, and
+    the sentences about the path."""
+    cat = load_catalog(lang)
+    six = plan.main_router.ipv6
+    lines = ["  " + cat.t("text.main_router.note", note=n.render(lang)) for n in six.notes]
+    for p in six.pinholes:
+        address = p.match if p.stable else ", ".join(map(str, p.addresses)) or p.match
+        values = {"name": p.name, "proto": p.proto, "port": text(p.port), "address": address}
+        lines.append("  " + cat.t("text.main_router.pinhole", **values))
+    for _, why in six.missing:
+        lines.append("  " + cat.t("text.main_router.pinhole_missing", reason=why.render(lang)))
+    return lines

@@ -27,6 +27,7 @@ from .model import (
     Settings,
     TargetGateway,
 )
+from .pinholes import plan_ipv6
 from .plan import (
     DhcpAdvice,
     DhcpServer,
@@ -514,7 +515,11 @@ def _main_router(
         for seg in relays.get(f.name, [])
         if seg.external != seg.bypass
     )
-    return MainRouterSettings(net.bypass_ip, vendor.id, forwards, advice, hairpin_active, notes)
+    enabled = config.enabled_forwards if config.settings.enabled else ()
+    ipv6 = plan_ipv6(enabled, net.ipv6)
+    return MainRouterSettings(
+        net.bypass_ip, vendor.id, forwards, advice, hairpin_active, notes, ipv6
+    )
 
 
 # -- transparent proxies (dualnat.proxies) ----------------------------------------------

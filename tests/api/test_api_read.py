@@ -69,6 +69,8 @@ def test_forwards_use_the_option_names_of_the_config_file(client: FlaskClient) -
         "allow_source": ["203.0.113.0/24"],
         "bypass_port": None,
         "description": "",
+        "ipv6": True,
+        "ipv6_suffix": None,
     }
     assert forwards[1]["internal_port"] == "27015-27020"  # the default: external_port
 

@@ -9,6 +9,7 @@ import pytest
 from conftest import snapshot
 from flask.testing import FlaskClient
 
+from dualnat.options import FORWARD_TYPE, OPTIONS
 from dualnat.uci import Document
 
 API = "/api/v1"
@@ -314,6 +315,9 @@ def test_put_forwards_keeps_the_order_of_the_forwards_already_there(
     assert [s.name for s in dualnat(confdir).sections_of_type("forward")] == expected
 
 
+FLAGS = [name for name, o in OPTIONS[FORWARD_TYPE].items() if o.kind == "bool"]
+
+
 def test_put_forwards_with_the_stored_options_changes_no_byte(
     client: FlaskClient, confdir: Path
 ) -> None:
@@ -321,7 +325,7 @@ def test_put_forwards_with_the_stored_options_changes_no_byte(
     body = {}
     for section in dualnat(confdir).sections_of_type("forward"):
         values: dict = dict(section.options)
-        for flag in ("enabled", "hairpin"):
+        for flag in FLAGS:
             if flag in values:
                 values[flag] = values[flag] == "1"
         body[section.name] = values

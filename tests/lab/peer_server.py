@@ -27,9 +27,20 @@ def _answer(text: str | None, host: str, peer: str, port: int) -> bytes:
     return ((text or f"peer={peer} port={port} host={host}") + "\n").encode()
 
 
-def serve(tcp: list[int], udp: list[int], text: str | None, host: str) -> None:
-    """Bind every port, say ``ready``, answer forever."""
+def serve(
+    tcp: list[int], udp: list[int], text: str | None, host: str, tcp6: list[int] | None = None
+) -> None:
+    """Bind every port (`tcp6`: IPv6 only, on every address), say ``ready``, answer
+    forever."""
     sel = selectors.DefaultSelector()
+    for port in tcp6 or ():
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(("::", port))
+        sock.listen(64)
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ, "tcp")
     for port in tcp:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -50,7 +61,7 @@ def serve(tcp: list[int], udp: list[int], text: str | None, host: str) -> None:
             local_port = sock.getsockname()[1]
             try:
                 if key.data == "tcp":
-                    conn, (peer, _) = sock.accept()
+                    conn, (peer, *_) = sock.accept()
                     with conn:
                         conn.settimeout(1)
                         conn.sendall(_answer(text, host, peer, local_port))
@@ -67,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--udp", default="", help="ports and ranges")
     parser.add_argument("--text", default=None, help="a fixed answer instead of peer/port")
     parser.add_argument("--host", default="-", help="the name this server gives itself")
+    parser.add_argument("--tcp6", default="", help="IPv6 TCP ports and ranges (any address)")
     args = parser.parse_args(argv)
     try:
-        serve(parse_ports(args.tcp), parse_ports(args.udp), args.text, args.host)
+        tcp6 = parse_ports(args.tcp6)
+        serve(parse_ports(args.tcp), parse_ports(args.udp), args.text, args.host, tcp6)
     except KeyboardInterrupt:
         return 0
     return 0

@@ -87,10 +87,17 @@ def _loopback_rules(pf: PortForward) -> tuple[list[str], list[str]]:
     return dnat, snat
 
 
-def main_router_script(forwards: Iterable[PortForward] = (), loopback: bool = False) -> str:
+def main_router_script(
+    forwards: Iterable[PortForward] = (),
+    loopback: bool = False,
+    wan_forward: Sequence[str] | None = None,
+) -> str:
     """The main router: masquerade to WAN, a stateful forward policy, the port forwards
-    (and, with `loopback`, NAT loopback for LAN clients that use it as their gateway)."""
+    (and, with `loopback`, NAT loopback for LAN clients that use it as their gateway).
+    With `wan_forward` (the IPv6 lab), new forwarded traffic from the WAN goes through
+    firewall4's wan zone chains: those traffic rules, then REJECT."""
     forwards = list(forwards)
+    masq = "" if wan_forward is None else "meta nfproto ipv4 "  # no NAT66 where IPv6 runs
     dnat = [rule for pf in forwards for rule in _forward_rules(pf)]
     snat: list[str] = []
     for pf in forwards if loopback else ():
@@ -108,7 +115,7 @@ def main_router_script(forwards: Iterable[PortForward] = (), loopback: bool = Fa
             "\tchain srcnat {",
             "\t\ttype nat hook postrouting priority srcnat; policy accept;",
             *(f"\t\t{r}" for r in snat),
-            f'\t\toifname "{WAN_DEVICE}" masquerade',
+            f'\t\toifname "{WAN_DEVICE}" {masq}masquerade',
             "\t}",
             "\tchain forward {",
             "\t\ttype filter hook forward priority filter; policy drop;",
@@ -118,11 +125,34 @@ def main_router_script(forwards: Iterable[PortForward] = (), loopback: bool = Fa
             f'\t\tiifname "{MAIN_BRIDGE}" oifname "{WAN_DEVICE}" accept',
             "\t\t# the lan zone's own forward policy (bridged packets meet it with br_netfilter)",
             f'\t\tiifname "{MAIN_BRIDGE}" oifname "{MAIN_BRIDGE}" accept',
+            *([] if wan_forward is None else [f'\t\tiifname "{WAN_DEVICE}" jump forward_wan']),
             "\t}",
+            *([] if wan_forward is None else _wan_zone(wan_forward)),
             "}",
             "",
         ]
     )
+
+
+def _wan_zone(rules: Sequence[str]) -> list[str]:
+    """firewall4's chains for a wan zone with forward REJECT and `rules` (traffic rules
+    from wan to lan, each jumping to accept_to_lan)."""
+    return [
+        "\tchain forward_wan {",
+        *(f"\t\t{r}" for r in rules),
+        "\t\tjump reject_from_wan",
+        "\t}",
+        "\tchain accept_to_lan {",
+        f'\t\toifname "{MAIN_BRIDGE}" counter accept',
+        "\t}",
+        "\tchain reject_from_wan {",
+        f'\t\tiifname "{WAN_DEVICE}" counter jump handle_reject',
+        "\t}",
+        "\tchain handle_reject {",
+        "\t\tmeta l4proto tcp reject with tcp reset",
+        "\t\treject with icmpx type port-unreachable",
+        "\t}",
+    ]
 
 
 def _fw4_filter(device: str, drop_invalid: bool) -> list[str]:

@@ -134,7 +134,8 @@ class Miniupnpd:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and self.proc.poll() is None:
             if self.pid is None and self.pidfile.exists():
-                self.pid = int(self.pidfile.read_text().split()[0] or 0) or None
+                words = self.pidfile.read_text().split()  # empty until the daemon writes it
+                self.pid = int(words[0]) if words and words[0].isdigit() else None
             if self.pid is not None and self._listening():
                 return
             time.sleep(0.05)
@@ -175,7 +176,11 @@ class Miniupnpd:
 
     def __enter__(self) -> Miniupnpd:
         self.leases.unlink(missing_ok=True)  # a new daemon starts with no mappings
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()  # no daemon left behind for the next test to meet
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -179,6 +179,7 @@ def test_backend_errors_appear_on_their_fields_and_nothing_is_saved(
         "target_gateway": "bypass",
         "keep_source_ip": "auto",
         "hairpin": False,
+        "ipv6": True,
     }
     assert checks[0]["args"]["forwards"]["cam"] == {
         "enabled": True,
@@ -190,6 +191,7 @@ def test_backend_errors_appear_on_their_fields_and_nothing_is_saved(
         "keep_source_ip": "auto",
         "hairpin": True,
         "allow_source": [],
+        "ipv6": True,
     }
     assert (server.config / "dualnat").read_bytes() == before
     assert staged(server) == {}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from ipaddress import IPv6Address
 
-from plan_helpers import fwd, plan
+from plan_helpers import NET6, fwd, plan
 
 from dualnat.i18n.catalog import load_catalog
 from dualnat.model import DhcpMode, MasqueradeMode, TargetGateway
@@ -66,6 +67,20 @@ CASES: dict[str, Callable[[str], Plan]] = {
         fwd("office", external_port="3389", internal_ip="192.168.1.70", hairpin=False),
         public_address="home.example.net",
         dhcp=DhcpMode.MOVE,
+        main_router_vendor=v,
+    ),
+    # IPv6 announced by the main router: an EUI-64 device, one whose only address may
+    # change with the prefix, one not in the neighbour table, one with ipv6_suffix, one
+    # with allow_source (no IPv6 rule)
+    "ipv6": lambda v: plan(
+        fwd("nas_web", internal_port=443),
+        fwd("game", proto="udp", external_port="27015-27020", internal_ip="192.168.1.60"),
+        fwd("office", external_port="3389", internal_ip="192.168.1.70"),
+        fwd(
+            "cam", external_port="8554", internal_ip="192.168.1.80", ipv6_suffix=IPv6Address("::80")
+        ),
+        fwd("ssh", external_port="2222", internal_port="22", allow_source=["203.0.113.0/24"]),
+        net=NET6,
         main_router_vendor=v,
     ),
     "none": lambda v: plan(main_router_vendor=v),

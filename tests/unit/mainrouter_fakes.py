@@ -10,6 +10,7 @@ from ipaddress import IPv4Address
 
 from dualnat.mainrouter.errors import RouterError
 from dualnat.mainrouter.model import Entry, Shape, Want
+from dualnat.mainrouter.pinhole import HoleEntry, HoleWant
 from dualnat.model import PortRange
 from dualnat.plan import MainRouterForward
 
@@ -104,3 +105,31 @@ class FakeRouter:
     def age(self, seconds: int) -> None:
         """Time passes for the leases."""
         self.held = [replace(e, lease=e.lease - seconds) if e.lease else e for e in self.held]
+
+
+@dataclass
+class FakeFirewall(FakeRouter):
+    """A FakeRouter that also takes IPv6 rules (PinholeClient), by suffix match."""
+
+    pinhole_mode: str = "match"
+    holes: list[HoleEntry] = field(default_factory=list)
+
+    @staticmethod
+    def _hole(want: HoleWant, key: str) -> HoleEntry:
+        return HoleEntry(want.protocols, want.port, want.dest, want.tag, key, suffix=want.suffix)
+
+    def pinholes(self) -> list[HoleEntry]:
+        self._ask("pinholes")
+        return list(self.holes)
+
+    def add_pinhole(self, want: HoleWant) -> None:
+        self._ask(f"add {want.ports}")
+        self.holes.append(self._hole(want, f"h{next(self._keys)}"))
+
+    def update_pinhole(self, entry: HoleEntry, want: HoleWant) -> None:
+        self._ask(f"update {entry.key}")
+        self.holes = [self._hole(want, e.key) if e == entry else e for e in self.holes]
+
+    def delete_pinhole(self, entry: HoleEntry) -> None:
+        self._ask(f"delete {entry.key}")
+        self.holes = [e for e in self.holes if e != entry]

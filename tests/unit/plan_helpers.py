@@ -75,3 +75,38 @@ def plan(
         lambda name: NAMES.get(name),
     )
     return build_plan(config, net, services, public=public, proxies=proxies)
+
+
+# The bypass router's `ip` output on a LAN whose prefix the main router announces: the
+# bypass router took its address and default route from the main router's advertisement;
+# nas (.50) has an EUI-64 address and a temporary one, game (.60) one per-network
+# (RFC 7217) address, office (.70) no IPv6 in the table.
+IP_ADDR = """2: br-lan: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP qlen 1000
+    inet 192.168.1.2/24 brd 192.168.1.255 scope global br-lan
+    inet6 2001:db8:1:1:5054:ff:fe00:2/64 scope global dynamic mngtmpaddr
+       valid_lft 86395sec preferred_lft 14395sec
+    inet6 fe80::5054:ff:fe00:2/64 scope link
+       valid_lft forever preferred_lft forever
+"""
+IP_ROUTE = "default via fe80::5054:ff:fe00:1 dev br-lan proto ra metric 1024 expires 1795sec\n"
+IP_NEIGH = """192.168.1.1 lladdr 52:54:00:00:00:01 REACHABLE
+fe80::5054:ff:fe00:1 lladdr 52:54:00:00:00:01 router REACHABLE
+192.168.1.50 lladdr 52:54:00:00:00:50 STALE
+2001:db8:1:1:5054:ff:fe00:50 lladdr 52:54:00:00:00:50 STALE
+2001:db8:1:1:d1c3:4a5b:6c7d:8e9f lladdr 52:54:00:00:00:50 STALE
+fe80::5054:ff:fe00:50 lladdr 52:54:00:00:00:50 STALE
+192.168.1.60 lladdr 52:54:00:00:00:60 REACHABLE
+2001:db8:1:1:a8b3:1c2d:3e4f:5061 lladdr 52:54:00:00:00:60 STALE
+192.168.1.70 lladdr 52:54:00:00:00:70 REACHABLE
+192.168.1.9  FAILED
+"""
+
+
+def lan6(**changes: Any) -> Any:
+    """The LAN's IPv6 read from the output above (network6.lan_ipv6), with `changes`."""
+    from dualnat.network6 import lan_ipv6
+
+    return replace(lan_ipv6(IP_ADDR, IP_ROUTE, IP_NEIGH, NET.main_router_ip), **changes)
+
+
+NET6 = replace(NET, ipv6=lan6())

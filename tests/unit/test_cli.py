@@ -51,8 +51,13 @@ def test_main_router_json_shape(capsys, confdir: Path) -> None:
     code, out, _ = run(capsys, "--config-dir", str(confdir), "main-router", "--json")
     data = json.loads(out)
     assert code == 0
-    assert set(data) == {"bypass_ip", "vendor", "port_forwards", "dhcp", "notes"}
+    assert set(data) == {"bypass_ip", "vendor", "port_forwards", "dhcp", "notes", "ipv6"}
     assert data["bypass_ip"] == "192.168.1.2"
+    # off the router the LAN's IPv6 is not read: no pinhole without ipv6_suffix
+    assert data["ipv6"]["path"] == "unknown" and data["ipv6"]["pinholes"] == []
+    assert "ipv6_suffix" in data["ipv6"]["notes"][0]
+    # a forward with allow_source gets no IPv6 rule even with a known address
+    assert [m["name"] for m in data["ipv6"]["missing"]] == ["office_ssh"]
     for pf in data["port_forwards"]:
         assert set(pf) == {"name", "proto", "external_port", "internal_ip", "internal_port"}
         assert pf["internal_ip"] == "192.168.1.2"

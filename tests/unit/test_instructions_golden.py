@@ -23,6 +23,11 @@ OUTPUTS = [
     ("single", "pfsense", "ja", "markdown"),
     ("too_many", "asus", "en", "text"),
     ("single", "generic", "zh", "text"),
+    ("ipv6", "openwrt", "en", "text"),
+    ("ipv6", "opnsense", "ja", "markdown"),
+    ("ipv6", "linksys", "zh", "text"),
+    ("ipv6", "ikuai", "en", "json"),
+    ("ipv6", "generic", "en", "text"),
 ]
 
 

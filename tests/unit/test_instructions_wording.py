@@ -16,6 +16,7 @@ from dualnat.instructions import DNS_CHOICES, Instructions, build_instructions, 
 from dualnat.instructions.entries import entries
 from dualnat.instructions.model import TEXT
 from dualnat.instructions.profile import Ui
+from dualnat.pinholes import alias_name, tag
 from dualnat.vendors import load_vendor
 
 CONTEXT = {
@@ -24,22 +25,24 @@ CONTEXT = {
     "url": "http://192.168.1.1/",
 }
 # A word in Latin letters (not the x of "4.x", not inside an address or a path).
-LATIN_WORD = re.compile(r"(?<![\w./-])[A-Za-z][A-Za-z0-9_+-]*(?:\.[A-Za-z0-9_+-]+)*")
+LATIN_WORD = re.compile(r"(?<![\w./:-])[A-Za-z][A-Za-z0-9_+-]*(?:\.[A-Za-z0-9_+-]+)*")
 # Latin words that Chinese and Japanese text uses as they are.
 KEPT_AS_IS = frozenset({
     # protocols and network terms
-    "DHCP", "DNS", "NAT", "SNAT", "DNAT", "IP", "IPv4", "TCP", "UDP", "TCP+UDP", "LAN", "WAN",
+    "DHCP", "DNS", "NAT", "SNAT", "DNAT", "IP", "IPv4", "IPv6", "TCP", "UDP", "TCP+UDP", "LAN",
+    "WAN", "ACL", "RFC", "ID",
     "SSH", "API", "Wi-Fi",
     # software, and the kernel feature "bridge netfilter"
     "dualnat", "LuCI", "OpenWrt", "dnsmasq", "netfilter", "bridge",
     # option names, values and commands, written as they are typed
     "public_address", "bypass_dhcp", "bypass_port", "masquerade", "hairpin", "ignore", "start",
     "limit", "auto", "on", "option", "enabled", "list", "dhcp_option", "lan", "apply",
+    "ipv6_suffix", "allow_source", "ra", "server", "hybrid", "disabled", "ping", "ff02",
 })  # fmt: skip
 # Lower-case Latin words in a vendor's labels written in its own UI language: names and
 # values that the router shows or that are typed as they are.
 KEPT_IN_LABELS = KEPT_AS_IS | {
-    "dhcpd_dns_router", "wan1", "adsl1", "wan", "useradmin", "kmod-br-netfilter",
+    "dhcpd_dns_router", "wan1", "adsl1", "lan1", "wan", "useradmin", "kmod-br-netfilter",
     "net.bridge.bridge-nf-call-iptables", "tcp", "udp", "tcp+udp",
 }  # fmt: skip
 # An English UI term glossed right away, as LuCI's “Ignore interface”（インターフェースを無視）.
@@ -102,6 +105,8 @@ def vendor_texts(vendor: str, lang: str) -> tuple[str, ...]:
 def catalogue_text(text: str, vendor: str, lang: str, names: set[str]) -> str:
     """`text` without what the vendor profile put in, quoted rule names, `code`, URLs,
     paths and glossed UI terms: what the message catalogue (and the code) wrote."""
+    if text in names:  # a value that names a rule (an alias chosen by its name)
+        return " "
     for label in vendor_texts(vendor, lang):
         text = text.replace(label, " ")
     for name in names:
@@ -111,8 +116,11 @@ def catalogue_text(text: str, vendor: str, lang: str, names: set[str]) -> str:
 
 
 def rule_names(case: str, vendor: str) -> set[str]:
-    rules = entries(CASES[case](vendor))
-    return {e.rule_name for e in rules} | {e.forward for e in rules}
+    plan = CASES[case](vendor)
+    rules = entries(plan)
+    holes = plan.main_router.ipv6.pinholes  # IPv6 rule and alias names are typed as they are
+    six = {n for p in holes for n in (f"{p.name}_ipv6", alias_name(p.name), tag(p.name))}
+    return {e.rule_name for e in rules} | {e.forward for e in rules} | six
 
 
 # -- English ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
-from mainrouter_fakes import UPNP, FakeRouter, theirs
+from mainrouter_fakes import UPNP, FakeFirewall, FakeRouter, theirs
 
 from dualnat.cli import main
 from dualnat.context import make_plan
@@ -240,6 +240,26 @@ def test_status_shows_dualnats_entries_and_others_on_the_same_ports(
     data = json.loads(out)
     assert data["control"]["kind"] == "upnp" and data["last"]["ok"] is False
     assert {e["tag"] for e in data["live"]["held"] if not e["ours"]} == {"my ssh"}
+
+
+def test_status_counts_the_pushed_ipv6_rule_as_in_place(
+    confdir: Path, routers: Routers, capsys
+) -> None:
+    set_options(confdir, main_router_control="openwrt", main_router_user="root")
+    text = (
+        (confdir / "dualnat")
+        .read_text()
+        .replace("\toption hairpin '1'\n", "\toption hairpin '1'\n\toption ipv6_suffix '::50'\n", 1)
+    )
+    (confdir / "dualnat").write_text(text)
+    routers.made["openwrt"] = router = FakeFirewall(kind="openwrt")
+    code, _, _ = run(capsys, "--config-dir", str(confdir), "main-router", "push")
+    assert [(h.dest, h.tag) for h in router.holes] == [("::50/-64", "dualnat nas_web")]
+    code, out, _ = run(capsys, "--config-dir", str(confdir), "main-router", "status", "--json")
+    live = json.loads(out)["live"]["forwards"]
+    assert [f["state"] for f in live if "IPv6 tcp 443" in f["ports"]] == ["in_place"]
+    assert code == 0  # everything in place, the IPv6 rule too
+    assert router.holes and not any(c.startswith("delete h") for c in router.calls)
 
 
 def test_remove_takes_only_dualnats_entries_and_stops_the_daemons_pushes(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import pytest
@@ -17,6 +17,8 @@ from mainrouter_fakes import fwd
 from dualnat.mainrouter.model import State
 from dualnat.mainrouter.openwrt import NULL_SESSION, OpenWrtClient, parse_redirect, section_name
 from dualnat.mainrouter.push import push, remove
+from dualnat.model import PortRange
+from dualnat.plan import Ipv6Advice, MainRouterPinhole, main_router_part
 
 ROUTER = IPv4Address("192.168.1.1")
 URL = "http://192.168.1.1/ubus"
@@ -80,8 +82,9 @@ class Rpcd:
             return [0, {"up": True, "ipv4-address": [{"address": "11.0.0.1", "mask": 24}]}]
         assert obj == "uci"
         if method == "get":
-            assert args == {"config": "firewall", "type": "redirect"}
-            return [0, {"values": self.view()}]
+            assert set(args) == {"config", "type"} and args["config"] == "firewall"
+            typed = {n: v for n, v in self.view().items() if v.get(".type") == args["type"]}
+            return [0, {"values": typed}]
         if method == "add":
             name = args["name"]
             self.pending[name] = {".name": name, ".type": args["type"], **args["values"]}
@@ -150,14 +153,15 @@ def test_push_adds_named_sections_then_applies_with_rollback_and_confirms(rpcd: 
     assert [o.state for o in report.outcomes] == [State.ADDED, State.ADDED]
     assert rpcd.methods() == [
         "session login",
-        "uci get",
+        "uci get",  # the redirects
+        "uci get",  # dualnat's IPv6 rules (none)
         "uci add",
         "uci add",
         "uci apply",
         "uci confirm",
     ]
     assert all(sid == rpcd.sid for sid, *_ in rpcd.calls[1:])
-    add = rpcd.calls[3][3]
+    add = rpcd.calls[4][3]
     assert add == {
         "config": "firewall",
         "type": "redirect",
@@ -175,13 +179,13 @@ def test_push_adds_named_sections_then_applies_with_rollback_and_confirms(rpcd: 
             "enabled": "1",
         },
     }
-    assert rpcd.calls[4][3] == {"rollback": True, "timeout": 30}
+    assert rpcd.calls[5][3] == {"rollback": True, "timeout": 30}
     assert rpcd.sections["cfg0a1b"] == USER_RULE
     # again: nothing to change, nothing applied
     rpcd.calls.clear()
     again = push(client(), [fwd("web", "9000"), fwd("game", "27015-27016", "tcpudp")])
     assert [o.state for o in again.outcomes] == [State.IN_PLACE, State.IN_PLACE]
-    assert rpcd.methods() == ["session login", "uci get"]
+    assert rpcd.methods() == ["session login", "uci get", "uci get"]
 
 
 def test_changes_and_removals_touch_dualnat_sections_only(rpcd: Rpcd) -> None:
@@ -263,3 +267,73 @@ def test_a_nonsense_answer_is_a_failure_not_a_crash() -> None:
     responses.add(responses.POST, URL, json={"jsonrpc": "2.0", "id": 2, "result": [0, "x"]})
     (web,) = push(client(), [fwd("web", "9000")]).outcomes
     assert web.state is State.FAILED and "makes no sense" in web.reason
+
+
+def _ipv6(*pinholes: MainRouterPinhole) -> Ipv6Advice:
+    return Ipv6Advice("main_router", (), None, pinholes)
+
+
+NAS6 = MainRouterPinhole(
+    "nas",
+    "tcp",
+    PortRange.single(443),
+    IPv4Address("192.168.1.50"),
+    IPv6Address("::5054:ff:fe00:50"),
+    (IPv6Address("2001:db8:1:1:5054:ff:fe00:50"),),
+    True,
+    "eui64",
+)
+
+
+def test_the_ipv6_pinhole_is_a_suffix_rule_and_follows_the_plan(rpcd: Rpcd) -> None:
+    report = push(client(), [fwd("nas", "8443")], ipv6=_ipv6(NAS6))
+    assert [(o.forward, o.state) for o in report.outcomes] == [("nas", State.ADDED)]
+    assert "IPv6 tcp 443" in report.outcomes[0].ports
+    rule = rpcd.sections["dualnat6_nas"]
+    assert rule == {
+        ".name": "dualnat6_nas",
+        ".type": "rule",
+        "name": "dualnat nas",
+        "src": "wan",
+        "dest": "lan",
+        "family": "ipv6",
+        "proto": "tcp",
+        "dest_ip": "::5054:ff:fe00:50/-64",
+        "dest_port": "443",
+        "target": "ACCEPT",
+        "enabled": "1",
+    }
+    # in place: nothing written; an unstable device gets its address (one rule per address)
+    again = push(client(), [fwd("nas", "8443")], ipv6=_ipv6(NAS6))
+    assert again.outcomes[0].state is State.IN_PLACE and not again.changed
+    moved = replace(NAS6, stable=False, addresses=(IPv6Address("2001:db8:2::50"),))
+    push(client(), [fwd("nas", "8443")], ipv6=_ipv6(moved))
+    assert rpcd.sections["dualnat6_nas"]["dest_ip"] == "2001:db8:2::50"
+    # remove (revert) takes dualnat's rules away and leaves the user's
+    remove(client())
+    assert set(rpcd.sections) == {"cfg0a1b"}
+
+
+def test_a_device_not_seen_now_keeps_its_rule_a_forward_without_ipv6_loses_it(
+    rpcd: Rpcd,
+) -> None:
+    push(client(), [fwd("nas", "8443")], ipv6=_ipv6(NAS6))
+    gone = main_router_part("ipv6.not_found", forward="nas", device="192.168.1.50")
+    unseen = Ipv6Advice("main_router", (), None, (), (("nas", gone),))
+    report = push(client(), [fwd("nas", "8443")], ipv6=unseen)
+    assert report.outcomes[0].state is State.IN_PLACE and not report.changed
+    assert rpcd.sections["dualnat6_nas"]["dest_ip"] == "::5054:ff:fe00:50/-64"
+    push(client(), [fwd("nas", "8443")], ipv6=_ipv6())  # ipv6 '0': nothing advised
+    assert "dualnat6_nas" not in rpcd.sections
+
+
+def test_a_rule_of_the_user_is_never_touched(rpcd: Rpcd) -> None:
+    rpcd.sections["cfg99"] = {
+        ".type": "rule",
+        "name": "mine",
+        "family": "ipv6",
+        "dest_ip": "::1/-64",
+    }
+    push(client(), [fwd("nas", "8443")], ipv6=_ipv6(NAS6))
+    remove(client())
+    assert rpcd.sections["cfg99"]["name"] == "mine"

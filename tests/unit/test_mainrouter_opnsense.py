@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import pytest
@@ -21,6 +21,8 @@ from dualnat.mainrouter.errors import RouterError
 from dualnat.mainrouter.model import State
 from dualnat.mainrouter.opnsense import TOO_OLD, OpnsenseClient, parse_rule
 from dualnat.mainrouter.push import push
+from dualnat.model import PortRange
+from dualnat.plan import Ipv6Advice, MainRouterPinhole
 
 ROUTER = IPv4Address("192.168.1.1")
 API = "https://192.168.1.1/api/"
@@ -46,6 +48,8 @@ class Opnsense:
     paths: list[str] = field(default_factory=list)
     bodies: list[Any] = field(default_factory=list)
     uuids: int = 0
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    filters: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
         auth = base64.b64decode(request.headers["Authorization"].split()[1]).decode()
@@ -59,6 +63,36 @@ class Opnsense:
         return status, {}, json.dumps(answer)
 
     def handle(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        tables = {
+            "firewall/alias/": ("alias", self.aliases),
+            "firewall/filter/": ("rule", self.filters),
+        }
+        for prefix, (key, table) in tables.items():
+            verb, _, uuid = path.removeprefix(prefix).partition("/")
+            if not path.startswith(prefix) or verb not in (
+                "search_item",
+                "search_rule",
+                "add_item",
+                "add_rule",
+                "set_item",
+                "set_rule",
+                "del_item",
+                "del_rule",
+            ):
+                continue
+            if verb.startswith("search"):
+                return 200, {"rows": list(table), "rowCount": len(table), "total": len(table)}
+            if verb.startswith("add"):
+                self.uuids += 1
+                table.append({"uuid": f"x-{self.uuids}", **body[key]})
+                return 200, {"result": "saved", "uuid": f"x-{self.uuids}"}
+            if verb.startswith("set"):
+                table[:] = [{"uuid": uuid, **body[key]} if r["uuid"] == uuid else r for r in table]
+                return 200, {"result": "saved"}
+            table[:] = [r for r in table if r["uuid"] != uuid]
+            return 200, {"result": "deleted"}
+        if path in ("firewall/alias/reconfigure", "firewall/filter/apply"):
+            return 200, {"status": "ok"}
         if path == "firewall/d_nat/search_rule":
             size, page = body["rowCount"], body["current"]
             chunk = self.rows[(page - 1) * size : page * size]
@@ -144,12 +178,14 @@ def test_push_adds_rules_then_savepoint_apply_and_cancel_rollback(opn: Opnsense)
     assert "'NAS' → 192.168.1.60:80" in report.outcomes[1].reason
     assert opn.paths == [
         "firewall/d_nat/search_rule",
+        "firewall/alias/search_item",  # dualnat's IPv6 rules (none)
+        "firewall/filter/search_rule",
         "firewall/d_nat/add_rule",
         "firewall/filter/savepoint",
         "firewall/filter/apply/1765000000.1234",
         "firewall/filter/cancel_rollback/1765000000.1234",
     ]
-    assert opn.bodies[1] == {
+    assert opn.bodies[3] == {
         "rule": {
             "disabled": "0",
             "interface": "wan",
@@ -167,7 +203,11 @@ def test_push_adds_rules_then_savepoint_apply_and_cancel_rollback(opn: Opnsense)
     opn.paths.clear()
     again = push(client(), [fwd("web", "9000-9001", "tcpudp", "9100-9101")])
     assert [o.state for o in again.outcomes] == [State.IN_PLACE]
-    assert opn.paths == ["firewall/d_nat/search_rule"]
+    assert opn.paths == [
+        "firewall/d_nat/search_rule",
+        "firewall/alias/search_item",
+        "firewall/filter/search_rule",
+    ]
 
 
 def test_updates_and_deletes_use_the_rules_uuid_and_spare_the_users(opn: Opnsense) -> None:
@@ -225,3 +265,45 @@ def test_a_nonsense_answer_is_a_failure_and_the_wan_address_is_not_asked() -> No
     with pytest.raises(RouterError) as err:
         client().external_address()
     assert err.value.code == "unsupported"
+
+
+NAS6 = MainRouterPinhole(
+    "nas",
+    "tcpudp",
+    PortRange(9000, 9001),
+    IPv4Address("192.168.1.50"),
+    IPv6Address("::5054:ff:fe00:50"),
+    (IPv6Address("2001:db8:1:1:5054:ff:fe00:50"),),
+    True,
+    "eui64",
+)
+
+
+def test_the_ipv6_pinhole_is_an_alias_and_a_pass_rule(opn: Opnsense) -> None:
+    six = Ipv6Advice("main_router", (), None, (NAS6,))
+    report = push(client(), [fwd("nas", "8443")], ipv6=six)
+    assert [o.state for o in report.outcomes] == [State.ADDED]
+    (alias,) = opn.aliases
+    assert {k: alias[k] for k in ("name", "type", "interface", "content")} == {
+        "name": "dualnat_nas",
+        "type": "dynipv6host",
+        "interface": "lan",
+        "content": "::5054:ff:fe00:50",
+    }
+    (rule,) = opn.filters
+    assert {k: rule[k] for k in ("interface", "direction", "ipprotocol", "protocol")} == {
+        "interface": "wan",
+        "direction": "in",
+        "ipprotocol": "inet6",
+        "protocol": "TCP/UDP",
+    }
+    assert (rule["destination_net"], rule["destination_port"]) == ("dualnat_nas", "9000-9001")
+    assert "firewall/alias/reconfigure" in opn.paths
+    assert opn.paths.index("firewall/alias/add_item") < opn.paths.index("firewall/filter/add_rule")
+    again = push(client(), [fwd("nas", "8443")], ipv6=six)
+    assert again.outcomes[0].state is State.IN_PLACE and not again.changed
+    push(client(), [])  # removed: the rule first, then its alias
+    assert opn.filters == [] and opn.aliases == []
+    assert opn.paths.index("firewall/filter/del_rule/x-3") < opn.paths.index(
+        "firewall/alias/del_item/x-2"
+    )

@@ -58,7 +58,7 @@ class Runs:
 
     def __call__(self, argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
         command = " ".join(argv)
-        if argv[0] not in ("nft", "iptables-save"):  # reading the loaded rules
+        if argv[0] not in ("nft", "iptables-save", "ip"):  # reading rules and tables
             self.calls.append(command)
         code = 1 if self.fail and command == self.fail else 0
         return subprocess.CompletedProcess(argv, code, RULESET if argv[0] == "nft" else "", "no")

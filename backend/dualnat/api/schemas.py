@@ -26,6 +26,7 @@ from ..options import (
     URL_CHARS,
     Option,
     parse_ipv4,
+    parse_ipv6_suffix,
     parse_lease,
     parse_path,
     parse_public_address,
@@ -38,6 +39,7 @@ from .fields import BoundedList, Choice, Parsed, Port, Seconds, StrictBool, Text
 NAME_ERROR = "value.name"  # the template (catalogue table [problems])
 MAX_FORWARDS = 1000  # in one PUT /forwards; the planner is measured at this size
 PORT_CHARS = len("65535-65535")
+IPV6_CHARS = len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
 IPV4_CHARS = len("255.255.255.255")
 
 
@@ -79,6 +81,7 @@ FIELD_OF_KIND: dict[str, Callable[[Option], fields.Field]] = {
     "user": lambda o: Parsed(parse_user, MAX_USER, **_nullable(o)),
     "path": lambda o: Parsed(parse_path, MAX_PATH, **_nullable(o)),
     "seconds": lambda o: Seconds(parse_lease, len("604800")),
+    "suffix": lambda o: Parsed(parse_ipv6_suffix, IPV6_CHARS, **_nullable(o)),
 }
 
 
@@ -162,12 +165,38 @@ class MainRouterForwardSchema(Schema):
     internal_port = fields.String()
 
 
+class PinholeSchema(Schema):
+    """An IPv6 rule for the main router (dualnat.plan.MainRouterPinhole)."""
+
+    name = fields.String()
+    proto = fields.String()
+    port = fields.String()
+    device = fields.String()
+    suffix = fields.String(allow_none=True)
+    match = fields.String(allow_none=True)
+    addresses = fields.List(fields.String())
+    stable = fields.Boolean()
+    found = fields.String()
+
+
+class Ipv6AdviceSchema(Schema):
+    """Each forward's IPv6 path and pinhole (dualnat.plan.Ipv6Advice)."""
+
+    path = fields.String()
+    prefixes = fields.List(fields.String())
+    router = fields.String(allow_none=True)
+    pinholes = fields.List(fields.Nested(PinholeSchema))
+    missing = fields.List(fields.Dict(keys=fields.String(), values=fields.String()))
+    notes = fields.List(fields.String())
+
+
 class MainRouterSchema(Schema):
     bypass_ip = fields.String()
     vendor = fields.String()
     port_forwards = fields.List(fields.Nested(MainRouterForwardSchema))
     dhcp = fields.Dict(keys=fields.String())
     notes = fields.List(fields.String())
+    ipv6 = fields.Nested(Ipv6AdviceSchema)
 
 
 class MessagePartSchema(Schema):

@@ -17,7 +17,7 @@ JSON shape (``schema`` 1; what the LuCI page shows)::
       "main_router_ip": "192.168.1.1",
       "title": "...", "intro": "...",
       "sections": [                              # start, forwards, dhcp and dhcp_alt
-        {"id": "forwards", "title": "...",       # (the gateway way first), hairpin, bridge
+        {"id": "forwards", "title": "...",       # (the gateway way first), hairpin, ipv6, bridge
          "steps": [
            {"id": "forward.nas_web",             # stable ids, see below
             "number": 3,                         # 1..n across the whole document
@@ -47,7 +47,9 @@ Step ids: ``start.login``; ``forwards.open``, ``forwards.before``, ``forward.<na
 ``forwards.done``, ``forwards.uci``, ``forwards.none``; ``dhcp.<step>`` and
 ``dhcp_alt.<step>`` (open, set, uci, per_device, renew; prepare, main_off, bypass_on;
 manual); ``hairpin.bypass``, ``hairpin.no_public``, ``hairpin.loopback``, ``hairpin.off``;
-``bridge.masquerade``, ``bridge.no_masquerade``, ``bridge.note``. Field ids: the step's id
+``bridge.masquerade``, ``bridge.no_masquerade``, ``bridge.note``; ``ipv6.path``,
+``ipv6.open``, ``ipv6.default``, ``ipv6.<name>`` (``ipv6.<name>.<k>`` for one rule per
+address), ``ipv6.<name>.alias``, ``ipv6.uci``, ``ipv6.missing.<name>``. Field ids: the step's id
 plus the field key, e.g. ``forward.nas_web.external_port``, ``dhcp.gateway``, ``dhcp.dns``,
 ``dhcp.enable``, ``dhcp.bypass.router``, ``hairpin.loopback_filter``.
 """

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from ..i18n.catalog import DEFAULT_LANG, LANGS
 from ..plan import Plan
-from . import dhcp, forwards, hairpin
+from . import dhcp, forwards, hairpin, ipv6
 from .common import Used
 from .entries import entries
 from .model import Instructions, Section, Warning
@@ -69,6 +69,10 @@ def build_instructions(
     loop = hairpin.section(ui, plan, rules)
     if loop is not None:
         sections.append(loop)
+    six, six_warnings = ipv6.section(ui, plan)
+    if six is not None:
+        sections.append(six)
+    warnings += six_warnings
     bridge, bridge_warnings = hairpin.bridge(ui, plan)
     if bridge is not None:
         sections.append(bridge)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..plan import MainRouterPinhole
 from ..uci import quote
 from .entries import Entry
 
@@ -28,6 +29,36 @@ def redirects(entries: Iterable[Entry], src_zone: str = "wan", dest_zone: str = 
             ("proto", UCI_PROTO[e.proto]),
         )
         lines += [f"uci set firewall.@redirect[-1].{o}={quote(v)}" for o, v in options]
+    lines += ["uci commit firewall", "service firewall reload"]
+    return "\n".join(lines) + "\n"
+
+
+def pinhole_options(
+    p: MainRouterPinhole, address: str, src_zone: str = "wan", dest_zone: str = "lan"
+) -> tuple[tuple[str, str], ...]:
+    """The options of the `config rule` that lets IPv6 connections to the device through
+    (`address`: its suffix match ``::x/-64`` or a full address)."""
+    return (
+        ("name", f"{p.name}_ipv6"),
+        ("src", src_zone),
+        ("dest", dest_zone),
+        ("family", "ipv6"),
+        ("proto", UCI_PROTO[p.proto]),
+        ("dest_ip", address),
+        ("dest_port", str(p.port)),
+        ("target", "ACCEPT"),
+    )
+
+
+def pinholes(rules: Iterable[tuple[MainRouterPinhole, str]]) -> str:
+    """`uci` commands that add one IPv6 traffic rule per (pinhole, address), commit and
+    reload."""
+    lines: list[str] = []
+    for p, address in rules:
+        lines.append("uci add firewall rule")
+        lines += [
+            f"uci set firewall.@rule[-1].{o}={quote(v)}" for o, v in pinhole_options(p, address)
+        ]
     lines += ["uci commit firewall", "service firewall reload"]
     return "\n".join(lines) + "\n"
 

@@ -156,6 +156,11 @@ class Ui:
         return dict(self.raw.get("loopback", {"mode": "unknown"}))
 
     @property
+    def ipv6(self) -> dict[str, Any]:
+        """The vendor's IPv6 firewall facts ([ipv6]: default, suffix, forms)."""
+        return dict(self.raw["ipv6"])
+
+    @property
     def ui_languages(self) -> tuple[str, ...]:
         return tuple(self.raw.get("ui_languages", ("en",)))
 

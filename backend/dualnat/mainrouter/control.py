@@ -32,7 +32,7 @@ from typing import Any
 
 from ..i18n import DEFAULT_LANG
 from ..model import NOT_PUBLIC, NetworkState, Settings
-from ..plan import MainRouterForward, Plan
+from ..plan import Ipv6Advice, MainRouterForward, Plan
 from ..site import Site
 from ..uci import atomic_write
 from .client import RouterClient
@@ -320,6 +320,7 @@ def _run(
     factory: ClientFactory | None,
     dry_run: bool,
     clock: Callable[[], float],
+    ipv6: Ipv6Advice | None = None,
 ) -> Result:
     now = clock()
     try:
@@ -329,7 +330,12 @@ def _run(
         return Result(action, target.kind, str(target.router), now, report, None, dry_run)
     try:
         report = push(
-            client, forwards, renew_below=target.renew_below, dry_run=dry_run, clock=clock
+            client,
+            forwards,
+            ipv6=ipv6,
+            renew_below=target.renew_below,
+            dry_run=dry_run,
+            clock=clock,
         )
         held = report.found
         if report.changed:
@@ -380,8 +386,9 @@ def push_plan(
         if target is None:
             result = Result("push", MANUAL, None, clock(), None, None, dry_run, previous)
         else:
-            forwards = plan.main_router.port_forwards
-            result = replace(_run(target, forwards, "push", **run), previous=previous)  # type: ignore[arg-type]
+            forwards, ipv6 = plan.main_router.port_forwards, plan.main_router.ipv6
+            done = _run(target, forwards, "push", ipv6=ipv6, **run)  # type: ignore[arg-type]
+            result = replace(done, previous=previous)
             if not dry_run and result.report and result.report.found is not None:
                 _write_record(site, target)
         if not dry_run:
@@ -435,9 +442,9 @@ def look(
     target = Target.of(plan.settings, plan.network)
     if target is None:
         return None
-    forwards = plan.main_router.port_forwards
+    forwards, ipv6 = plan.main_router.port_forwards, plan.main_router.ipv6
     run = dict(store=secret_store(site), factory=factory, dry_run=True, clock=clock)
-    return _run(target, forwards, "status", **run)  # type: ignore[arg-type]
+    return _run(target, forwards, "status", ipv6=ipv6, **run)  # type: ignore[arg-type]
 
 
 # -- the public address -----------------------------------------------------------------

@@ -1,6 +1,8 @@
 """OpenWrt as the main router: JSON-RPC at ``http://<LAN address>/ubus`` (uhttpd + rpcd).
 
-dualnat's forwards are ``config redirect`` sections of its firewall named ``dualnat_*``.
+dualnat's forwards are ``config redirect`` sections of its firewall named ``dualnat_*``,
+its IPv6 pinholes ``config rule`` sections named ``dualnat6_*`` (family ipv6, src wan,
+dest lan, target ACCEPT, dest_ip the suffix match ``::<suffix>/-64`` or an address).
 A push logs in (session login with the null session id), changes sections in the
 session's own UCI delta, then ``uci apply`` with rollback and ``uci confirm`` in a new
 request: if the apply cuts the connection, nothing confirms and rpcd restores the old
@@ -30,10 +32,13 @@ from ..model import PortRange
 from .apihttp import Api, base_url
 from .errors import RouterError
 from .model import Entry, Shape, Want
+from .pinhole import HoleEntry, HoleWant
 from .secrets import Secret, reveal
 
 NULL_SESSION = "0" * 32
 SECTION_PREFIX = "dualnat_"
+PINHOLE_PREFIX = "dualnat6_"  # `config rule` sections: IPv6 pinholes (section names are
+# unique across a config's types, so they cannot share the redirects' names)
 TIMEOUT = 10.0
 ROLLBACK_SECONDS = 30
 CONFIRM_TRIES = 3
@@ -78,6 +83,34 @@ def _ports(text: Any) -> PortRange | None:
         return None
 
 
+def pinhole_section(forward: str, n: int) -> str:
+    """``dualnat6_<forward>`` (``_<n>`` from the second rule of a forward on)."""
+    base = PINHOLE_PREFIX + section_name(forward)[len(SECTION_PREFIX) :]
+    return base if n == 1 else f"{base}_{n}"
+
+
+def parse_pinhole(name: str, values: dict[str, Any]) -> HoleEntry | None:
+    """One of dualnat's IPv6 traffic rules, else None."""
+    if not name.startswith(PINHOLE_PREFIX):
+        return None
+    protos = tuple(
+        dict.fromkeys(
+            p for w in _words(values.get("proto", "tcp udp")) for p in PROTOCOL_WORDS.get(w, ())
+        )
+    )
+    dest = values.get("dest_ip", "")
+    return HoleEntry(
+        protos,
+        _ports(values.get("dest_port", "")),
+        " ".join(dest) if isinstance(dest, list) else str(dest),
+        str(values.get("name", "")),
+        name,
+        enabled=str(values.get("enabled", "1")) != "0"
+        and str(values.get("target", "")).upper() == "ACCEPT"
+        and values.get("family") == "ipv6",
+    )
+
+
 def parse_redirect(name: str, values: dict[str, Any], wan_zone: str) -> Entry | None:
     """A port forward from the WAN zone (a DNAT redirect), else None."""
     if str(values.get("target", "DNAT")).upper() != "DNAT" or values.get("src") != wan_zone:
@@ -115,6 +148,7 @@ class OpenWrtClient:
     kind = "openwrt"
     shape = Shape(ranges=True, both_protocols=True)
     lease = None
+    pinhole_mode = "match"  # fw3/fw4: dest_ip '::<suffix>/-64' matches the last 64 bits
 
     def __init__(
         self,
@@ -257,6 +291,51 @@ class OpenWrtClient:
         self._changed = True
 
     def delete(self, entry: Entry) -> None:
+        self.call("uci", "delete", {"config": "firewall", "section": entry.key}, ok=(0, 4))
+        self._changed = True
+
+    # -- IPv6 pinholes (PinholeClient) ----------------------------------------------------
+
+    def pinholes(self) -> list[HoleEntry]:
+        _, data = self.call("uci", "get", {"config": "firewall", "type": "rule"})
+        sections = data.get("values", {})
+        if not isinstance(sections, dict):
+            raise RouterError("openwrt.firewall_nonsense")
+        found = (parse_pinhole(n, v) for n, v in sections.items() if isinstance(v, dict))
+        return [e for e in found if e]
+
+    def rule_values(self, want: HoleWant) -> dict[str, str]:
+        """The `config rule` options of one pinhole."""
+        return {
+            "name": want.tag,
+            "src": self.wan_zone,
+            "dest": self.lan_zone,
+            "family": "ipv6",
+            "proto": " ".join(want.protocols),
+            "dest_ip": want.dest,
+            "dest_port": str(want.port),
+            "target": "ACCEPT",
+            "enabled": "1",
+        }
+
+    def add_pinhole(self, want: HoleWant) -> None:
+        taken = {e.key for e in self.pinholes()}
+        n = next(k for k in range(1, 1000) if pinhole_section(want.forward, k) not in taken)
+        args = {
+            "config": "firewall",
+            "type": "rule",
+            "name": pinhole_section(want.forward, n),
+            "values": self.rule_values(want),
+        }
+        self.call("uci", "add", args)
+        self._changed = True
+
+    def update_pinhole(self, entry: HoleEntry, want: HoleWant) -> None:
+        args = {"config": "firewall", "section": entry.key, "values": self.rule_values(want)}
+        self.call("uci", "set", args)
+        self._changed = True
+
+    def delete_pinhole(self, entry: HoleEntry) -> None:
         self.call("uci", "delete", {"config": "firewall", "section": entry.key}, ok=(0, 4))
         self._changed = True
 

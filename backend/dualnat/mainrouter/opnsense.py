@@ -1,4 +1,6 @@
-"""OPNsense (26.1 or later) as the main router: its port-forward API /api/firewall/d_nat.
+"""OPNsense (26.1 or later) as the main router: its port-forward API /api/firewall/d_nat,
+and for IPv6 pinholes its alias API (/api/firewall/alias: a Dynamic IPv6 Host alias per
+device) and filter API (/api/firewall/filter: a pass rule on WAN to the alias or address).
 
 API key and secret as HTTP basic auth. dualnat's rules are found again by their
 description (``descr``), which starts with ``dualnat``. After the changes: a savepoint,
@@ -16,6 +18,12 @@ third-party report found them answering 404 on 26.7, hence the fallback. Checked
 against documentation and third-party clients: the answers ``{"result": "saved",
 "uuid": ...}``, ``{"result": "deleted"}`` and ``validations``, the protocol values
 ``tcp``/``udp``/``TCP/UDP``, the range syntax ``8000-8010`` and paging with rowCount.
+The IPv6 part is checked only against documentation and third-party clients: the alias
+and filter endpoint names (opnsense/docs api core firewall), the alias type
+``dynipv6host`` with ``interface`` and ``content`` (third-party clients' field lists),
+the filter rule fields (action, interface, direction, ipprotocol inet6, protocol,
+source_net, destination_net, destination_port, description; ansibleguy's collection),
+``alias/reconfigure`` and ``filter/apply``; never against a real OPNsense.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from ..model import PortRange
 from .apihttp import Api, base_url
 from .errors import RouterError
 from .model import Entry, Shape, Want, is_tagged
+from .pinhole import HoleEntry, HoleWant
 from .secrets import Secret, reveal
 
 TIMEOUT = 15.0
@@ -36,6 +45,7 @@ ANY_PORT = PortRange(1, 65535)
 PAGE = 500
 PROTOCOLS = {"tcp": ("tcp",), "udp": ("udp",), "tcp/udp": ("tcp", "udp"), "": ("tcp", "udp")}
 SEND_PROTOCOL = {("tcp",): "tcp", ("udp",): "udp", ("tcp", "udp"): "TCP/UDP"}
+ALIAS = "dualnat_"  # the start of dualnat's alias names (dualnat.pinholes.alias_name)
 TOO_OLD = "opnsense.too_old"  # the catalogue table [push] says what each one means
 # add_rule / set_rule refused: the sentence with the router's reasons, and without
 REFUSED = {
@@ -97,12 +107,37 @@ def parse_rule(row: dict[str, Any], interface: str) -> Entry | None:
     )
 
 
+def parse_filter_rule(
+    row: dict[str, Any], interface: str, aliases: dict[str, dict[str, Any]]
+) -> HoleEntry | None:
+    """One of dualnat's IPv6 pass rules on `interface` (a filter search_rule row), with the
+    suffix of the alias it names, else None."""
+    tag = str(row.get("description", ""))
+    if not is_tagged(tag) or interface not in str(row.get("interface", "")).split(","):
+        return None
+    dest = str(row.get("destination_net", ""))
+    alias = aliases.get(dest)
+    suffix = str(alias.get("content", "")).strip() if alias is not None else None
+    return HoleEntry(
+        PROTOCOLS.get(str(row.get("protocol", "")).lower(), ()),
+        _ports(row.get("destination_port") or ""),
+        dest,
+        tag,
+        str(row.get("uuid", "")),
+        enabled=str(row.get("enabled", "1")) == "1"
+        and str(row.get("ipprotocol", "")) == "inet6"
+        and str(row.get("action", "pass")) == "pass",
+        suffix=suffix or None,
+    )
+
+
 class OpnsenseClient:
     """RouterClient for an OPNsense main router (an API key with the NAT privilege)."""
 
     kind = "opnsense"
     shape = Shape(ranges=True, both_protocols=True)
     lease = None
+    pinhole_mode = "alias"  # a Dynamic IPv6 Host alias follows the LAN's prefix
 
     def __init__(
         self,
@@ -115,6 +150,7 @@ class OpnsenseClient:
         verify: bool | str = True,
         timeout: float = TIMEOUT,
         interface: str = "wan",
+        lan_interface: str = "lan",
         session: requests.Session | None = None,
     ) -> None:
         self.router = router
@@ -124,7 +160,10 @@ class OpnsenseClient:
             base_url(router, scheme, port), router, timeout=timeout, verify=verify, session=session
         )
         self.interface = interface
+        self.lan_interface = lan_interface
         self._changed = False
+        self._filter_changed = False  # IPv6 rules or aliases: the filter is applied too
+        self._aliases_changed = False
         self.rollback_protected: bool | None = None  # known after a commit
 
     def __repr__(self) -> str:
@@ -160,13 +199,11 @@ class OpnsenseClient:
 
     # -- RouterClient -------------------------------------------------------------------
 
-    def entries(self) -> list[Entry]:
+    def _rows(self, path: str) -> list[dict[str, Any]]:
+        """Every row of a search endpoint, page by page (404: this OPNsense lacks it)."""
         rows: list[dict[str, Any]] = []
         for page in range(1, 10000):
-            status, data = self._post(
-                "firewall/d_nat/search_rule",
-                {"current": page, "rowCount": PAGE, "searchPhrase": ""},
-            )
+            status, data = self._post(path, {"current": page, "rowCount": PAGE, "searchPhrase": ""})
             if status == 404:
                 raise RouterError(TOO_OLD, manual=True, code="too_old")
             batch = data.get("rows") if isinstance(data, dict) else None
@@ -175,7 +212,10 @@ class OpnsenseClient:
             rows += [r for r in batch if isinstance(r, dict)]
             if len(batch) < PAGE or len(rows) >= _number(data.get("total")):
                 break
-        found = (parse_rule(r, self.interface) for r in rows)
+        return rows
+
+    def entries(self) -> list[Entry]:
+        found = (parse_rule(r, self.interface) for r in self._rows("firewall/d_nat/search_rule"))
         return [e for e in found if e]
 
     def _rule(self, want: Want) -> dict[str, Any]:
@@ -213,13 +253,93 @@ class OpnsenseClient:
             raise RouterError("opnsense.refused_delete", manual=True)
         self._changed = True
 
+    # -- IPv6 pinholes (PinholeClient; unverified against a real OPNsense) ---------------
+
+    def _aliases(self) -> dict[str, dict[str, Any]]:
+        rows = self._rows("firewall/alias/search_item")
+        return {str(r.get("name")): r for r in rows if str(r.get("name", "")).startswith(ALIAS)}
+
+    def pinholes(self) -> list[HoleEntry]:
+        aliases = self._aliases()
+        found = (
+            parse_filter_rule(r, self.interface, aliases)
+            for r in self._rows("firewall/filter/search_rule")
+        )
+        return [e for e in found if e]
+
+    def _set_alias(self, want: HoleWant) -> None:
+        """The Dynamic IPv6 Host alias a rule names: added, or changed to this suffix."""
+        alias = {
+            "alias": {
+                "enabled": "1",
+                "name": want.dest,
+                "type": "dynipv6host",
+                "interface": self.lan_interface,
+                "content": want.suffix,
+                "description": want.tag,
+            }
+        }
+        held = self._aliases().get(want.dest)
+        if held is None:
+            _, data = self._post("firewall/alias/add_item", alias)
+        else:
+            _, data = self._post(f"firewall/alias/set_item/{held.get('uuid', '')}", alias)
+        self._saved(data, "add" if held is None else "change")
+        self._aliases_changed = True
+
+    def _filter_rule(self, want: HoleWant) -> dict[str, Any]:
+        return {
+            "rule": {
+                "enabled": "1",
+                "action": "pass",
+                "quick": "1",
+                "interface": self.interface,
+                "direction": "in",
+                "ipprotocol": "inet6",
+                "protocol": SEND_PROTOCOL[tuple(sorted(want.protocols))],
+                "source_net": "any",
+                "destination_net": want.dest,
+                "destination_port": str(want.port),
+                "description": want.tag,
+            }
+        }
+
+    def add_pinhole(self, want: HoleWant) -> None:
+        if want.suffix is not None:
+            self._set_alias(want)
+        _, data = self._post("firewall/filter/add_rule", self._filter_rule(want))
+        self._saved(data, "add")
+        self._changed = self._filter_changed = True
+
+    def update_pinhole(self, entry: HoleEntry, want: HoleWant) -> None:
+        if want.suffix is not None:
+            self._set_alias(want)
+        _, data = self._post(f"firewall/filter/set_rule/{entry.key}", self._filter_rule(want))
+        self._saved(data, "change")
+        self._changed = self._filter_changed = True
+
+    def delete_pinhole(self, entry: HoleEntry) -> None:
+        status, data = self._post(f"firewall/filter/del_rule/{entry.key}")
+        result = data.get("result") if isinstance(data, dict) else None
+        if status == 200 and result not in ("deleted", "not found"):
+            raise RouterError("opnsense.refused_delete", manual=True)
+        alias = self._aliases().get(entry.dest) if entry.suffix is not None else None
+        if alias is not None:  # after the rule that names it
+            self._post(f"firewall/alias/del_item/{alias.get('uuid', '')}")
+            self._aliases_changed = True
+        self._changed = self._filter_changed = True
+
     def commit(self) -> None:
         if not self._changed:
             return
+        if self._aliases_changed:
+            self._apply("firewall/alias/reconfigure")
         status, data = self._post("firewall/filter/savepoint")
         revision = str(data.get("revision", "")) if status == 200 and isinstance(data, dict) else ""
         if not revision:
             self._apply("firewall/d_nat/apply")
+            if self._filter_changed:
+                self._apply("firewall/filter/apply")
             self.rollback_protected = False
         else:
             self._apply(f"firewall/filter/apply/{revision}")
@@ -227,7 +347,7 @@ class OpnsenseClient:
             if status != 200:
                 raise RouterError("opnsense.not_confirmed")
             self.rollback_protected = True
-        self._changed = False
+        self._changed = self._filter_changed = self._aliases_changed = False
 
     def _apply(self, path: str) -> None:
         status, _ = self._post(path)

@@ -10,14 +10,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..i18n import DEFAULT_LANG
-from ..plan import MainRouterForward
+from ..plan import Ipv6Advice, MainRouterForward
 from .client import RouterClient
 from .errors import RouterError, says
 from .model import PROTOCOLS, SEVEN_DAYS, Entry, Lease, Outcome, State, Why
-from .reconcile import Op, Step, reconcile, summarize
+from .pinhole import is_pinhole_step, reconcile_pinholes, unseen
+from .pinhole import wants as pinhole_wants
+from .reconcile import ORDER, Op, Step, reconcile, summarize
 
+HOLE_PERFORM: dict[Op, Callable[[Any, Step], None]] = {
+    Op.DELETE: lambda c, s: c.delete_pinhole(s.entry),
+    Op.UPDATE: lambda c, s: c.update_pinhole(s.entry, s.want),
+    Op.ADD: lambda c, s: c.add_pinhole(s.want),
+}
 PERFORM: dict[Op, Callable[[RouterClient, Step], None]] = {
     Op.DELETE: lambda c, s: c.delete(s.entry),  # type: ignore[arg-type]
     Op.UPDATE: lambda c, s: c.update(s.entry, s.want),  # type: ignore[arg-type]
@@ -72,12 +80,14 @@ def push(
     client: RouterClient,
     forwards: Sequence[MainRouterForward],
     *,
+    ipv6: Ipv6Advice | None = None,
     renew_below: int | None = None,
     dry_run: bool = False,
     clock: Callable[[], float] = time.time,
 ) -> Report:
     """Add the missing, update the changed, delete dualnat's stale entries, renew UPnP
-    leases with fewer than `renew_below` seconds left. `dry_run`: only say what would
+    leases with fewer than `renew_below` seconds left; on a router that takes IPv6 rules
+    (PinholeClient), the same for `ipv6`'s pinholes. `dry_run`: only say what would
     happen (the router is read, not changed)."""
     try:
         entries = client.entries()
@@ -85,16 +95,18 @@ def push(
         return unreadable(forwards, err)
     found = tuple(entries)
     plan = reconcile(forwards, entries, client.shape, renew_below=renew_below)
+    all_steps = [*plan.steps, *_pinhole_steps(client, ipv6)]
     if dry_run:
-        return Report(plan.outcomes(), found)
+        return Report(summarize(all_steps), found)
     done: dict[int, Step] = {}
     dead: RouterError | None = None  # the router stopped answering: ask it nothing more
-    for step in plan.actions:
+    actions = sorted((s for s in all_steps if s.op), key=lambda s: ORDER[s.op])  # type: ignore[index]
+    for step in actions:
         op = step.op or Op.ADD
         try:
             if dead:
                 raise dead
-            PERFORM[op](client, step)
+            (HOLE_PERFORM if is_pinhole_step(step) else PERFORM)[op](client, step)
             done[id(step)] = step
         except RouterError as err:
             dead = dead or (err if err.unreachable else None)
@@ -106,8 +118,24 @@ def push(
         except RouterError as err:
             for k in changed:
                 done[k] = _failed(done[k], NOT_TAKEN, err)
-    steps = [done.get(id(s), s) for s in plan.steps]
+    steps = [done.get(id(s), s) for s in all_steps]
     return Report(summarize(steps, _leases(client, steps, clock())), found, bool(changed))
+
+
+def _pinhole_steps(client: RouterClient, ipv6: Ipv6Advice | None) -> list[Step]:
+    """The IPv6 rules' steps where the client takes them (a device not seen at the moment
+    keeps its rules); where its IPv6 rules cannot be read, each wanted rule fails with the
+    reason (its port forwards go on)."""
+    mode = getattr(client, "pinhole_mode", None)
+    if mode is None:
+        return []
+    want = pinhole_wants(ipv6, mode)
+    try:
+        held = client.pinholes()  # type: ignore[attr-defined]
+    except RouterError as err:
+        why = (says(DOING[Op.ADD]), *err.parts)
+        return [Step(w.forward, State.FAILED, want=w, why=why, manual=True) for w in want]  # type: ignore[arg-type]
+    return reconcile_pinholes(want, held, unseen(ipv6))
 
 
 def remove(client: RouterClient) -> Report:

@@ -90,12 +90,13 @@ var VENDORS = [
 
 /* Options of `config forward` and `config dualnat`, as the API names its fields. */
 var FORWARD_FIELDS = [ 'enabled', 'proto', 'external_port', 'internal_ip', 'internal_port',
-	'target_gateway', 'keep_source_ip', 'hairpin', 'allow_source', 'bypass_port', 'description' ];
+	'target_gateway', 'keep_source_ip', 'hairpin', 'allow_source', 'bypass_port', 'description', 'ipv6',
+	'ipv6_suffix' ];
 var SETTINGS_FIELDS = [ 'enabled', 'lan_interface', 'bypass_ip', 'main_router_ip',
 	'main_router_vendor', 'public_address', 'masquerade', 'disable_redirects', 'firewall_drops_invalid', 'dhcp',
 	'dhcp_dns', 'bypass_dhcp', 'proxy_coexist', 'main_router_control', 'main_router_url', 'main_router_user',
 	'main_router_ca', 'main_router_insecure', 'main_router_lease' ];
-var FLAGS = { enabled: true, hairpin: true, disable_redirects: true, dhcp_dns: true, bypass_dhcp: true,
+var FLAGS = { enabled: true, hairpin: true, ipv6: true, disable_redirects: true, dhcp_dns: true, bypass_dhcp: true,
 	main_router_insecure: true };
 var LISTS = { allow_source: true };
 

@@ -490,6 +490,19 @@ return view.extend({
 			return list.length ? '%h'.format(list.join(', ')) : _('anyone');
 		};
 
+		o = s.taboption('advanced', form.Flag, 'ipv6', _('IPv6'),
+			_('Also open the device over IPv6 on the main router (a firewall rule to its own port; IPv6 has no NAT). Not for forwards with allowed sources.'));
+		o.default = '1';
+		o.modalonly = true;
+		o.validate = fieldErrors.validator();
+
+		o = s.taboption('advanced', form.Value, 'ipv6_suffix', _('IPv6 interface identifier'),
+			_('The last 64 bits of the device\'s IPv6 address (::a:b:c:d). Empty: found from the neighbour table (by its MAC address).'));
+		o.datatype = 'ip6addr';
+		o.placeholder = '::1234:5678:9abc:def0';
+		o.modalonly = true;
+		o.validate = fieldErrors.validator();
+
 		o = s.taboption('advanced', form.Value, 'bypass_port', _('Port on this router'),
 			_('The port the main router forwards to on this router. Empty: the external port, or a free one when this router serves that port itself.'));
 		o.datatype = 'portrange';
