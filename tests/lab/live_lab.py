@@ -16,7 +16,7 @@ from typing import Any
 import scenarios as s
 from netns_thread import InNetns
 from outcome import Check
-from proxy_scenarios import ROUTER_FILES
+from proxy_scenarios import ROUTER_FILES, forward_section
 from routers import BASELINES, PortForward, apply_dualnat, load_main_router
 from topology import Topology
 
@@ -31,20 +31,6 @@ from dualnat.site import Site
 from dualnat.uci import FileBackend
 
 QUIET = 2.0  # seconds without news before a verdict (the product's default is 4)
-
-
-def forward_section(f: Forward) -> str:
-    lines = [
-        f"config forward '{f.name}'",
-        f"\toption proto '{f.proto.value}'",
-        f"\toption external_port '{f.external_port}'",
-        f"\toption internal_ip '{f.internal_ip}'",
-        f"\toption internal_port '{f.internal_port}'",
-        f"\toption target_gateway '{f.target_gateway.value}'",
-        f"\toption hairpin '{int(f.hairpin)}'",
-        *(f"\tlist allow_source '{n}'" for n in f.allow_source),
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def write_folder(folder: Path, forwards: Sequence[Forward], baseline: str) -> Site:

@@ -234,16 +234,18 @@ def probe_round(lab: Topology, running: Running, phase: str, the_plan: Plan) -> 
 # -- the router's config folder, and a Site on it --------------------------------------
 
 
-def _forward_section(f: Forward) -> str:
+def forward_section(f: Forward) -> str:
+    """A forward's section of /etc/config/dualnat, every option spelled out."""
     lines = [
         f"config forward '{f.name}'",
         f"\toption proto '{f.proto.value}'",
         f"\toption external_port '{f.external_port}'",
         f"\toption internal_ip '{f.internal_ip}'",
         f"\toption internal_port '{f.internal_port}'",
+        f"\toption target_gateway '{f.target_gateway.value}'",
+        f"\toption hairpin '{int(f.hairpin)}'",
+        *(f"\tlist allow_source '{n}'" for n in f.allow_source),
     ]
-    if f.target_gateway is not TargetGateway.BYPASS:
-        lines.append(f"\toption target_gateway '{f.target_gateway.value}'")
     return "\n".join(lines) + "\n"
 
 
@@ -255,7 +257,7 @@ def dualnat_config(coexist: str) -> str:
         f"\toption public_address '{PUBLIC}'",
         f"\toption proxy_coexist '{coexist}'",
     ]
-    return "\n".join(main) + "\n\n" + "\n".join(_forward_section(f) for f in FORWARDS)
+    return "\n".join(main) + "\n\n" + "\n".join(forward_section(f) for f in FORWARDS)
 
 
 ROUTER_FILES = {
