@@ -149,3 +149,22 @@ def test_a_transparent_proxy_is_listed_with_what_dualnat_does(
     assert "OpenClash が有効です" in ja["reason"]
     codes = [f["code"] for f in doctor(client)["findings"] if f["code"].startswith("proxy.")]
     assert codes == ["proxy.found", "proxy.found", "proxy.manual"]
+
+
+def test_a_status_holds_the_first_findings_and_counts_the_rest(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LuCI polls the status: with many forwards not loaded it names the first ones and
+    says how many more the doctor lists."""
+    from dualnat.api.views import status as view
+
+    monkeypatch.setattr(view, "REASON_LIMIT", 3)
+    body = status(client)
+    assert body["firewall"] == "pending"
+    assert missing_forwards(body["firewall_reason"]) == FORWARDS[:3]
+    assert body["firewall_reason_more"] == 1
+    assert missing_forwards(doctor(client)["findings"]) == FORWARDS
+    monkeypatch.setattr(view, "REASON_LIMIT", 20)
+    body = status(client)
+    assert missing_forwards(body["firewall_reason"]) == FORWARDS
+    assert body["firewall_reason_more"] == 0

@@ -110,3 +110,22 @@ def test_removing_the_rules_asks_first_and_brings_back_pending(
     page.click(".modal button.cbi-button-negative")  # the confirmation
     now = wait_state(page, "pending")
     assert "dualnat_" not in (server.config / "firewall").read_text()
+
+
+def test_many_forwards_without_rules_are_named_up_to_the_limit(
+    page: Any, server: DevServer
+) -> None:
+    """The status holds the first 20 findings: the header names 20 forwards and says how
+    many more the health check lists (it lists every one)."""
+    extra = "".join(
+        f"\nconfig forward 'extra{n}'\n\toption proto 'tcp'\n\toption external_port '{20000 + n}'\n"
+        f"\toption internal_ip '192.168.1.{100 + n}'\n"
+        for n in range(21)
+    )
+    with (server.config / "dualnat").open("a") as f:
+        f.write(extra)
+    open_view(page, server, "overview", pollscale="0.1")
+    now = wait_state(page, "pending")
+    assert len(now["header"]) == 20
+    assert "… and 5 more: the health check below lists every one." in now["text"]
+    assert set(now["doctor"]) == FORWARDS | {f"extra{n}" for n in range(21)}

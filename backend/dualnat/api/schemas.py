@@ -286,8 +286,9 @@ class StatusSchema(Schema):
     (the config has them, rules are not loaded) or unknown (invalid configuration, or the
     loaded rules cannot be read); `firewall_reason`: the doctor's findings about the loaded
     rules (forward.rules_missing, system.masquerade_missing, system.ruleset_unreadable),
-    empty when they are loaded; `ruleset`: how they are loaded, as the doctor's `ruleset`
-    (see api/views/status.py)."""
+    empty when they are loaded, at most 20 of them (`firewall_reason_more`: how many the
+    doctor has besides); `ruleset`: how they are loaded, as the doctor's `ruleset` (see
+    api/views/status.py)."""
 
     version = fields.String()
     config_dir = fields.String()
@@ -298,6 +299,7 @@ class StatusSchema(Schema):
     forwards = fields.Nested(ForwardCountSchema, allow_none=True)
     firewall = fields.String()  # applied | pending | broken | unknown
     firewall_reason = fields.List(fields.Nested(FindingSchema))
+    firewall_reason_more = fields.Integer()
     ruleset = fields.String()  # fw4 | nft | iptables | none | unknown
     public_address = fields.Nested(PublicAddressSchema)
     proxies = fields.List(fields.Nested(ProxyStatusSchema))

@@ -17,7 +17,9 @@ the same machine, ``nft list ruleset`` / ``iptables-save``):
 ``firewall_reason`` holds the doctor's findings about the loaded rules
 (``forward.rules_missing`` for each forward whose rules are not all loaded,
 ``system.masquerade_missing``, ``system.ruleset_unreadable``), so that a page shows the
-same reason and fix as the doctor; it is empty when the rules are loaded.
+same reason and fix as the doctor; it is empty when the rules are loaded. A status is
+polled, so it holds at most REASON_LIMIT findings (system ones first, then by forward);
+``firewall_reason_more`` counts the rest, which the doctor lists.
 
 ``proxies`` lists the transparent proxies found (OpenClash, PassWall, PassWall 2,
 homeproxy, nikki): whether each is installed, switched on and running, its mode, and what
@@ -51,6 +53,7 @@ from ..service import Service, service
 
 bp = Blueprint("status", __name__)
 SCHEMA = StatusSchema()
+REASON_LIMIT = 20  # findings in a status at most (LuCI polls it; the doctor has them all)
 
 
 def _public(svc: Service, address: str | None) -> dict[str, Any]:
@@ -63,13 +66,16 @@ def _public(svc: Service, address: str | None) -> dict[str, Any]:
     return data
 
 
-def _loaded_rules(svc: Service, plan: Plan) -> tuple[str, list[dict[str, Any]]]:
-    """(ruleset kind, the doctor's findings about the loaded rules), as the doctor finds
-    them (imported here, as /doctor does, so that the daemon loads the doctor when asked)."""
+def _loaded_rules(svc: Service, plan: Plan) -> tuple[str, list[dict[str, Any]], int]:
+    """(ruleset kind, the first REASON_LIMIT of the doctor's findings about the loaded
+    rules, how many more there are), as the doctor finds them (imported here, as /doctor
+    does, so that the daemon loads the doctor when asked)."""
     from ...doctor import System, rule_findings, ruleset
 
     kind, findings = rule_findings(plan, ruleset.read(svc.doctor_system or System()))
-    return kind, [f.to_dict(request_lang()) for f in findings]
+    lang = request_lang()
+    shown = [f.to_dict(lang) for f in findings[:REASON_LIMIT]]
+    return kind, shown, len(findings) - len(shown)
 
 
 # whether /etc/config/firewall holds the plan, by the firewall's text and the plan (kept
@@ -149,6 +155,7 @@ def status() -> dict[str, Any]:
         "forwards": None,
         "firewall": "unknown",
         "firewall_reason": [],
+        "firewall_reason_more": 0,
         "ruleset": "unknown",
         "public_address": _public(svc, None),
         "proxies": [],
@@ -160,11 +167,12 @@ def status() -> dict[str, Any]:
         data["public_address"] = _public(svc, config.settings.public_address)
         plan = svc.plan()
         pending = _pending(svc, plan)
-        kind, reason = _loaded_rules(svc, plan)
+        kind, reason, more = _loaded_rules(svc, plan)
         data.update(
             valid=True,
             firewall=_firewall(pending, kind, reason),
             firewall_reason=reason,
+            firewall_reason_more=more,
             ruleset=kind,
             proxies=_proxies(plan),
         )

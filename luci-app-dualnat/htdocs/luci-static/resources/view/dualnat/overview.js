@@ -191,9 +191,11 @@ return view.extend({
 		}, _('Remove dualnat\'s rules'));
 	},
 
-	/* The doctor's findings about the loaded rules: one line each, the fixes once. */
-	renderRuleReason: function(reason, withFix) {
-		var fixes = [];
+	/* The doctor's findings about the loaded rules: one line each, the fixes once; the
+	 * status holds the first ones, `more` counts the others (the health check has all). */
+	renderRuleReason: function(reason, withFix, more) {
+		var fixes = [],
+		    items;
 
 		reason.forEach(function(f) {
 			var fix = f.fix;
@@ -203,13 +205,15 @@ return view.extend({
 		});
 
 		return E('div', { 'class': 'dualnat-rule-reason' }, [
-			E('ul', {}, reason.map(function(f) {
+			E('ul', {}, (items = reason.map(function(f) {
 				var title = f.title;
 
 				return E('li', { 'data-code': f.code, 'data-forward': f.forward || null }, [
 					f.forward ? _('Forward %s: %s').format(f.forward, title) : title
 				]);
-			})),
+			}), more > 0 ? items.concat(E('li', { 'class': 'dualnat-reason-more' }, [
+				_('… and %d more: the health check below lists every one.').format(more)
+			])) : items)),
 			(withFix && fixes.length)
 				? E('p', { 'class': 'dualnat-fix' }, [ E('em', {}, [ _('What to do:') ]), ' ', fixes.join(' ') ]) : ''
 		]);
@@ -217,6 +221,7 @@ return view.extend({
 
 	renderFirewall: function(status) {
 		var reason = L.toArray(status.firewall_reason),
+		    more = +status.firewall_reason_more || 0,
 		    nodes;
 
 		switch (status.firewall) {
@@ -241,13 +246,13 @@ return view.extend({
 			];
 
 			if (reason.length)
-				nodes.push(E('p', {}, [ _('Not loaded yet:') ]), this.renderRuleReason(reason, false));
+				nodes.push(E('p', {}, [ _('Not loaded yet:') ]), this.renderRuleReason(reason, false, more));
 			break;
 
 		case 'broken':
 			nodes = [
 				dn.severity('error'), ' ', _('/etc/config/firewall has the current rules, but the firewall has not loaded them all:'),
-				this.renderRuleReason(reason, true), this.revertButton()
+				this.renderRuleReason(reason, true, more), this.revertButton()
 			];
 			break;
 
@@ -255,7 +260,7 @@ return view.extend({
 			nodes = [ _('Unknown') ];
 
 			if (reason.length)
-				nodes.push(this.renderRuleReason(reason, true));
+				nodes.push(this.renderRuleReason(reason, true, more));
 		}
 
 		return nodes;
