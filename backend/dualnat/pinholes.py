@@ -12,6 +12,7 @@ current address. A suffix from the MAC or the setting survives a prefix change."
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from ipaddress import IPv6Address, IPv6Network
 
@@ -23,6 +24,8 @@ IID_MASK = (1 << IID_BITS) - 1
 
 
 ALIAS_CHARS = 32  # OPNsense alias names: letters, digits and _, at most 32 characters
+ALIAS_PREFIX = "dualnat_"
+ALIAS_HASH = 8  # hex digits of the hash a long name ends with
 
 
 def tag(forward: str) -> str:
@@ -31,8 +34,15 @@ def tag(forward: str) -> str:
 
 
 def alias_name(forward: str) -> str:
-    """The alias that stands for a forward's device (OPNsense's Dynamic IPv6 Host)."""
-    return f"dualnat_{forward}"[:ALIAS_CHARS]
+    """The alias that stands for a forward's device (OPNsense's Dynamic IPv6 Host): one
+    per forward name, within OPNsense's 32 characters (a long name keeps its start and
+    gets a hash of the whole, so that two names that start alike never share one)."""
+    name = f"{ALIAS_PREFIX}{forward}"
+    if len(name) <= ALIAS_CHARS:
+        return name
+    digest = hashlib.sha1(forward.encode()).hexdigest()[:ALIAS_HASH]
+    keep = ALIAS_CHARS - len(ALIAS_PREFIX) - ALIAS_HASH - 1
+    return f"{ALIAS_PREFIX}{forward[:keep]}_{digest}"
 
 
 def iid(addr: IPv6Address) -> IPv6Address:

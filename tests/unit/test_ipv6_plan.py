@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 import pytest
 from plan_helpers import IP_ADDR, IP_NEIGH, IP_ROUTE, NET, NET6, fwd, lan6, plan
 
+from dualnat import pinholes
 from dualnat.errors import Invalid
 from dualnat.network6 import announces, default_gateway, lan_ipv6, neighbours, own_addresses
 from dualnat.options import parse_ipv6_suffix
@@ -106,3 +108,22 @@ def test_main_router_json_has_the_pinholes() -> None:
     assert hole["match"] == "::5054:ff:fe00:50/-64" and hole["port"] == "443"
     assert data["ipv6"]["prefixes"] == ["2001:db8:1:1::/64"]
     assert "主路由" in data["ipv6"]["notes"][0]
+
+
+def test_every_forward_has_its_own_alias_within_opnsenses_limit() -> None:
+    """Forward names may be 32 characters; OPNsense aliases too, with dualnat_ in front:
+    two long names that start alike must never share an alias (one forward's rule would
+    open the other's device)."""
+    names = [
+        "nas",
+        "x" * 24,
+        "homeassistant_http_external",
+        "homeassistant_http_external2",
+        "homeassistant_http_external_ui_2",
+    ]
+    aliases = [pinholes.alias_name(n) for n in names]
+    assert aliases[:2] == ["dualnat_nas", "dualnat_" + "x" * 24]
+    assert len(set(aliases)) == len(names)
+    for alias in aliases:
+        assert len(alias) <= 32 and re.fullmatch(r"dualnat_[A-Za-z0-9_]+", alias)
+    assert aliases[2].startswith("dualnat_homeassistant_h")

@@ -93,10 +93,12 @@ def test_connections_there_before_the_test_do_not_count() -> None:
     assert len(tracker.feed(entries(inbound(sport=2)), 2)) == 2
 
 
-def test_a_reset_by_the_device_is_refused_but_not_after_its_answer() -> None:
-    refused = track(WEB, (0.5, [inbound(state="CLOSE", replied=True)]))
-    assert codes(refused) == ["translated", "device_refused"]
-    assert verdict(refused) == "device_refused"
+def test_a_reset_after_the_devices_answer_is_not_the_devices_refusal() -> None:
+    """The kernel deletes a connection whose only reply is a reset (the DESTROY path): a
+    CLOSE entry with a reply was answered first (a SYN scan, a client that gave up)."""
+    reset = track(WEB, (0.5, [inbound(state="CLOSE", replied=True)]))
+    assert codes(reset) == ["translated", "answered", "answer_lost"]
+    assert verdict(reset) == "answer_lost"
     answered, reset = inbound(state="SYN_RECV", replied=True), inbound(state="CLOSE", replied=True)
     gave_up = track(WEB, (0.5, [answered]), (1, [reset]))
     assert codes(gave_up) == ["translated", "answered", "answer_lost"]
@@ -247,7 +249,7 @@ def test_a_port_scan_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(watch_module, "MAX_EVENTS", 12)
     scan = [inbound(sport=p, state="CLOSE", replied=True) for p in range(1, 9)]
     _, report = watch(tmp_path, [(1, scan)])
-    assert report.omitted == 1 + 5 * 3 - 12 and len(report.events) == 12  # note + 3 an attempt
+    assert report.omitted == 1 + 5 * 4 - 12 and len(report.events) == 12  # note + 4 an attempt
     assert report.verdict.counts["internet"] == 5
 
 
@@ -441,3 +443,23 @@ def test_every_event_and_verdict_renders(tmp_path: Path, lang: str) -> None:
     _sunk, report = watch(tmp_path, [(1, [inbound()])])
     shown = render(report.to_dict(), lang, False, 0)
     assert all(e["text"] for e in shown["events"]) and shown["verdict"]["title"]
+
+
+def test_strays_from_the_internet_do_not_spoil_a_working_forward() -> None:
+    """A forwarded public port meets scanners: once a client from the Internet got
+    through, others that were cut off or never answered name nothing (they are counted);
+    without the working one the same attempts name the failure."""
+    worked = inbound(sport=1, state="ESTABLISHED", replied=True, assured=True)
+    scan = inbound(sport=2, state="CLOSE", replied=True)  # a SYN scan: answered, then reset
+    silent = inbound(sport=3)  # never answered
+    mixed = decide(track(WEB, (0.5, [worked, scan, silent])), NO_RULES, 10)
+    assert mixed.code == "working"
+    assert (mixed.counts["internet"], mixed.counts["internet_ok"]) == (3, 1)
+    assert verdict(track(WEB, (0.5, [scan, silent]))) != "working"
+    # a refusal by allow_source is the user's own setting: it is still named
+    refused = ct(OTHER, BYPASS, 40000, 8087, state="CLOSE", replied=True)
+    allowed = ct(
+        CLIENT, BYPASS, 40001, 8087, state="ESTABLISHED", replied=True, assured=True,
+        reply_src=DEVICE, reply_sport=9007,
+    )  # fmt: skip
+    assert verdict(track(ALLOWED, (0.5, [refused, allowed]))) == "source_not_allowed"

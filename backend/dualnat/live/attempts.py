@@ -8,8 +8,10 @@ An attempt is one connection (its original tuple). What one snapshot shows of it
   it (NOT_TRANSLATED);
 - translated (DNAT to the device), then — from the reply direction conntrack saw —
   TCP: the device answered (SYN_RECV: its SYN-ACK passed here), the client completed
-  the connection (ESTABLISHED or later, or [ASSURED]: CONNECTED), or the device reset it
-  (CLOSE without ever being answered: DEVICE_REFUSED); UDP: a reply passed (CONNECTED).
+  the connection (ESTABLISHED or later, or [ASSURED]: CONNECTED); CLOSE after a reply
+  means the device answered and a reset ended the handshake (a port scanner's SYN scan,
+  or a client that gave up: ANSWER_LOST, not the device's refusal); UDP: a reply passed
+  (CONNECTED).
 
 A connection's DESTROY event (events.py) adds one fact: an unanswered connection that
 ends in CLOSE was killed by a TCP reset before any reply (the kernel deletes such an
@@ -68,8 +70,8 @@ def reached(
         return [TRANSLATED, CONNECTED]
     if entry.assured or entry.state in MADE:
         return [TRANSLATED, ANSWERED, CONNECTED]
-    if entry.state == "CLOSE":
-        return [TRANSLATED, DEVICE_REFUSED]
+    if entry.state == "CLOSE":  # answered, then reset before the client completed it
+        return [TRANSLATED, ANSWERED, ANSWER_LOST]
     return [TRANSLATED, ANSWERED]
 
 

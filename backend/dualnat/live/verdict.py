@@ -40,6 +40,8 @@ FAILURES = (
     "answer_lost",
     "source_not_allowed",
 )
+# what a stray client (a port scan, one that gave up) leaves in a working forward's test
+STRAY = frozenset({"device_refused", "device_silent", "answer_lost", "wrong_gateway"})
 SEVERITY = {
     "working": "ok",
     "working_lan_only": "info",
@@ -286,13 +288,18 @@ def counts(tracker: Tracker) -> dict[str, int]:
 
 
 def decide(tracker: Tracker, rules: Rules, seconds: float) -> Verdict:
-    """The verdict of a test that watched for `seconds`."""
+    """The verdict of a test that watched for `seconds`. Once an attempt from the
+    Internet worked, Internet attempts that went unanswered or were cut off after the
+    device's answer (STRAY) name nothing: a forwarded public port meets scanners, and
+    the path is proven by the one that worked (the counts still show them)."""
     attempts = list(tracker.attempts.values())
+    codes = [failure(a, rules, tracker.device_own) for a in attempts]
+    proven = any(c is None and a.path == INTERNET for a, c in zip(attempts, codes, strict=True))
     named: dict[str, list[Attempt]] = {}
-    for a in attempts:
-        code = failure(a, rules, tracker.device_own)
-        if code is not None:
-            named.setdefault(code, []).append(a)
+    for a, code in zip(attempts, codes, strict=True):
+        if code is None or (proven and a.path == INTERNET and code in STRAY):
+            continue
+        named.setdefault(code, []).append(a)
     code = next((c for c in FAILURES if c in named), None)
     if code is None and attempts:
         code = "working" if any(a.path == INTERNET for a in attempts) else "working_lan_only"

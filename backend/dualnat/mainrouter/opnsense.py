@@ -34,6 +34,7 @@ from typing import Any
 import requests
 
 from ..model import PortRange
+from ..pinholes import ALIAS_PREFIX as ALIAS  # the start of dualnat's alias names
 from .apihttp import Api, base_url
 from .errors import RouterError
 from .model import Entry, Shape, Want, is_tagged
@@ -45,7 +46,6 @@ ANY_PORT = PortRange(1, 65535)
 PAGE = 500
 PROTOCOLS = {"tcp": ("tcp",), "udp": ("udp",), "tcp/udp": ("tcp", "udp"), "": ("tcp", "udp")}
 SEND_PROTOCOL = {("tcp",): "tcp", ("udp",): "udp", ("tcp", "udp"): "TCP/UDP"}
-ALIAS = "dualnat_"  # the start of dualnat's alias names (dualnat.pinholes.alias_name)
 TOO_OLD = "opnsense.too_old"  # the catalogue table [push] says what each one means
 # add_rule / set_rule refused: the sentence with the router's reasons, and without
 REFUSED = {
