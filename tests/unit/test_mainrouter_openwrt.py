@@ -327,6 +327,20 @@ def test_a_device_not_seen_now_keeps_its_rule_a_forward_without_ipv6_loses_it(
     assert "dualnat6_nas" not in rpcd.sections
 
 
+def test_rules_stay_while_the_lans_ipv6_cannot_be_read_and_go_with_their_forward(
+    rpcd: Rpcd,
+) -> None:
+    """A network restart: `ip` fails or the prefix is gone for a moment; nothing says the
+    rules are stale, so they stay; a forward no longer pushed still loses its rule."""
+    push(client(), [fwd("nas", "8443")], ipv6=_ipv6(NAS6))
+    for path in ("unknown", "none"):
+        report = push(client(), [fwd("nas", "8443")], ipv6=Ipv6Advice(path))
+        assert not report.changed
+        assert rpcd.sections["dualnat6_nas"]["dest_ip"] == "::5054:ff:fe00:50/-64"
+    push(client(), [fwd("web", "8080")], ipv6=Ipv6Advice("unknown"))
+    assert "dualnat6_nas" not in rpcd.sections
+
+
 def test_a_rule_of_the_user_is_never_touched(rpcd: Rpcd) -> None:
     rpcd.sections["cfg99"] = {
         ".type": "rule",

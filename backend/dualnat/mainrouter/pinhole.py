@@ -100,6 +100,8 @@ def wants(advice: Ipv6Advice | None, mode: str) -> list[HoleWant]:
 
 
 UNSEEN = "ipv6.not_found"  # the advice's reason: the device's address is not known now
+# the LAN's IPv6 not read, or without a prefix at the moment: nothing says a rule is stale
+UNSURE_PATHS = frozenset({"unknown", "none"})
 
 
 def unseen(advice: Ipv6Advice | None) -> frozenset[str]:

@@ -17,7 +17,7 @@ from ..plan import Ipv6Advice, MainRouterForward
 from .client import RouterClient
 from .errors import RouterError, says
 from .model import PROTOCOLS, SEVEN_DAYS, Entry, Lease, Outcome, State, Why
-from .pinhole import is_pinhole_step, reconcile_pinholes, unseen
+from .pinhole import UNSURE_PATHS, is_pinhole_step, reconcile_pinholes, unseen
 from .pinhole import wants as pinhole_wants
 from .reconcile import ORDER, Op, Step, reconcile, summarize
 
@@ -95,7 +95,7 @@ def push(
         return unreadable(forwards, err)
     found = tuple(entries)
     plan = reconcile(forwards, entries, client.shape, renew_below=renew_below)
-    all_steps = [*plan.steps, *_pinhole_steps(client, ipv6)]
+    all_steps = [*plan.steps, *_pinhole_steps(client, ipv6, forwards)]
     if dry_run:
         return Report(summarize(all_steps), found)
     done: dict[int, Step] = {}
@@ -122,10 +122,13 @@ def push(
     return Report(summarize(steps, _leases(client, steps, clock())), found, bool(changed))
 
 
-def _pinhole_steps(client: RouterClient, ipv6: Ipv6Advice | None) -> list[Step]:
+def _pinhole_steps(
+    client: RouterClient, ipv6: Ipv6Advice | None, forwards: Sequence[MainRouterForward]
+) -> list[Step]:
     """The IPv6 rules' steps where the client takes them (a device not seen at the moment
-    keeps its rules); where its IPv6 rules cannot be read, each wanted rule fails with the
-    reason (its port forwards go on)."""
+    keeps its rules, and while the LAN's IPv6 cannot be read or has no prefix, as during
+    a network restart, every forward still pushed keeps its rules); where its IPv6 rules
+    cannot be read, each wanted rule fails with the reason (its port forwards go on)."""
     mode = getattr(client, "pinhole_mode", None)
     if mode is None:
         return []
@@ -135,7 +138,10 @@ def _pinhole_steps(client: RouterClient, ipv6: Ipv6Advice | None) -> list[Step]:
     except RouterError as err:
         why = (says(DOING[Op.ADD]), *err.parts)
         return [Step(w.forward, State.FAILED, want=w, why=why, manual=True) for w in want]  # type: ignore[arg-type]
-    return reconcile_pinholes(want, held, unseen(ipv6))
+    keep = unseen(ipv6)
+    if ipv6 is not None and ipv6.path in UNSURE_PATHS:
+        keep |= {f.name for f in forwards}
+    return reconcile_pinholes(want, held, keep)
 
 
 def remove(client: RouterClient) -> Report:
