@@ -72,6 +72,38 @@ def test_a_running_child_has_no_result_until_it_is_killed() -> None:
         os.waitpid(job.pid, os.WNOHANG)
 
 
+def test_killing_a_child_ends_what_it_started(tmp_path: Path) -> None:
+    """A live test's child runs `conntrack -E`: a killed child must not leave it behind."""
+    import subprocess
+
+    pidfile = tmp_path / "grandchild"
+
+    def start() -> str:
+        proc = subprocess.Popen(["sleep", "60"])
+        pidfile.write_text(str(proc.pid))
+        time.sleep(60)
+        return "late"
+
+    job = ForkedCall(start)
+    deadline = time.monotonic() + 10
+    while not pidfile.exists() or not pidfile.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    grandchild = int(pidfile.read_text())
+    job.kill()
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{grandchild}").exists() and _state(grandchild) != "Z":
+        assert time.monotonic() < deadline, "the child's own process outlived it"
+        time.sleep(0.02)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
 def test_killing_a_finished_child_keeps_its_answer() -> None:
     job = ForkedCall(lambda: "done")
     time.sleep(0.3)

@@ -30,6 +30,8 @@ class ForkedCall:
             os.close(read_fd)
             _child(fn, write_fd)
         os.close(write_fd)
+        with contextlib.suppress(OSError):  # the child does the same (whichever runs first)
+            os.setpgid(pid, pid)
         os.set_blocking(read_fd, False)
         self.pid = pid
         self._fd = read_fd
@@ -72,8 +74,11 @@ class ForkedCall:
         """Stop the child now and reap it; the result says it was killed unless it had
         just finished."""
         if self._result is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+            try:  # the child's group: what it started (conntrack -E, a helper) goes too
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self._drain()
             os.close(self._fd)
@@ -85,6 +90,8 @@ class ForkedCall:
 def _child(fn: Callable[[], str], write_fd: int) -> None:
     code = 0
     try:
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)  # a group of its own, which kill() ends as a whole
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_DFL)
         text = fn()
