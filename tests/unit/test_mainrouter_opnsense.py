@@ -50,12 +50,15 @@ class Opnsense:
     uuids: int = 0
     aliases: list[dict[str, Any]] = field(default_factory=list)
     filters: list[dict[str, Any]] = field(default_factory=list)
+    refused: tuple[str, ...] = ()  # path prefixes the key has no privilege for (403)
 
     def __call__(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
         auth = base64.b64decode(request.headers["Authorization"].split()[1]).decode()
         if auth != f"{KEY}:{SECRET}":
             return 401, {}, json.dumps({"status": 401, "message": "Authentication Failed"})
         path = request.url.removeprefix(API)  # type: ignore[union-attr]
+        if path.startswith(self.refused) and self.refused:
+            return 403, {}, json.dumps({"status": 403, "message": "Forbidden"})
         body = json.loads(request.body or "{}")
         self.paths.append(path)
         self.bodies.append(body)
@@ -307,3 +310,17 @@ def test_the_ipv6_pinhole_is_an_alias_and_a_pass_rule(opn: Opnsense) -> None:
     assert opn.paths.index("firewall/filter/del_rule/x-3") < opn.paths.index(
         "firewall/alias/del_item/x-2"
     )
+
+
+def test_a_key_without_the_ipv6_privileges_says_so_and_the_port_forward_is_made(
+    opn: Opnsense,
+) -> None:
+    """A key with only "Firewall: NAT": the port forward is added; the IPv6 rule fails
+    naming the privileges it lacks, not the NAT one."""
+    opn.refused = ("firewall/alias/", "firewall/filter/")
+    six = Ipv6Advice("main_router", (), None, (NAS6,))
+    report = push(client(), [fwd("nas", "8443")], ipv6=six)
+    assert any(r.get("descr", "").startswith("dualnat") for r in opn.rows)
+    (outcome,) = report.outcomes
+    ids = [p.id for why in outcome.why for p in why.parts]
+    assert "opnsense.no_privilege_ipv6" in ids and "opnsense.no_privilege" not in ids

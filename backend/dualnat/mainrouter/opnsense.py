@@ -56,6 +56,11 @@ HTTP_ERRORS = {
     401: "opnsense.key_refused",
     403: "opnsense.no_privilege",
 }
+# a 403 from the endpoints of the IPv6 rules names their privileges, not the NAT one
+REFUSED_BY_PATH = (
+    ("firewall/alias/", "opnsense.no_privilege_ipv6"),
+    ("firewall/filter/", "opnsense.no_privilege_ipv6"),
+)
 
 
 def _ports(text: Any) -> PortRange | None:
@@ -177,7 +182,10 @@ class OpnsenseClient:
             auth=(reveal(self._key), reveal(self._secret)),
         )
         if response.status_code in HTTP_ERRORS:
-            raise RouterError(HTTP_ERRORS[response.status_code], manual=True)
+            key = HTTP_ERRORS[response.status_code]
+            if response.status_code == 403:
+                key = next((k for p, k in REFUSED_BY_PATH if path.startswith(p)), key)
+            raise RouterError(key, manual=True)
         if response.status_code == 404:
             return 404, None
         if response.status_code != 200:
