@@ -383,6 +383,58 @@ return baseclass.extend({
 		return toApi(values, SETTINGS_FIELDS);
 	},
 
+	/*
+	 * A settings form's save (the Settings and Main router pages): fields LuCI
+	 * finds invalid are left to LuCI's own save; otherwise the service checks
+	 * `values()` (every setting, as Save would leave them) and LuCI stages the
+	 * section only when nothing was refused: refusals are marked on the fields
+	 * (`fieldErrors`) and the rest listed. Rejects when nothing was saved.
+	 */
+	saveSettings: function(view, ev, fieldErrors, section_id, values) {
+		var section = view.section;
+
+		fieldErrors.clear(section_id);
+
+		var invalid = section.children.some(function(opt) {
+			opt.triggerValidation(section_id);
+			return opt.isActive(section_id) && !opt.isValid(section_id);
+		});
+
+		if (invalid)
+			return view.super('handleSave', [ ev ]);
+
+		return callCheckConfig(toApi(values(), SETTINGS_FIELDS)).then(L.bind(function(reply) {
+			if (reply.errors) {
+				var rest = fieldErrors.show(view.map, section_id, reply.errors);
+
+				ui.addNotification(null, Object.keys(rest).length
+					? this.errorList(_('The settings cannot be saved:'), rest)
+					: E('p', {}, [ _('The settings cannot be saved: see the marked fields.') ]), 'danger');
+
+				return Promise.reject(new Error('invalid settings'));
+			}
+
+			return view.super('handleSave', [ ev ]);
+		}, this), L.bind(function(err) {
+			ui.addNotification(null, this.serviceErrorText(err), 'danger');
+			return Promise.reject(err);
+		}, this));
+	},
+
+	/* handleSave and handleSaveApply of a view whose save(ev) rejects when nothing was
+	 * saved (a refusal was shown already): Save & Apply applies only what was saved. */
+	saveHandlers: {
+		handleSave: function(ev) {
+			return this.save(ev).catch(function() {});
+		},
+
+		handleSaveApply: function(ev, mode) {
+			return this.save(ev).then(function() {
+				return ui.changes.apply(mode == '0');
+			}, function() {});
+		}
+	},
+
 	/* Copy `text`; resolves to true when it reached the clipboard. */
 	copyText: function(text) {
 		if (navigator.clipboard && window.isSecureContext)

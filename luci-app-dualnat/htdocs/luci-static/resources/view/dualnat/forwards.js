@@ -380,15 +380,8 @@ return view.extend({
 		});
 	},
 
-	handleSave: function(ev) {
-		return this.save(ev).catch(function() {});
-	},
-
-	handleSaveApply: function(ev, mode) {
-		return this.save(ev).then(function() {
-			return ui.changes.apply(mode == '0');
-		}, function() {});
-	},
+	handleSave: dn.saveHandlers.handleSave,
+	handleSaveApply: dn.saveHandlers.handleSaveApply,
 
 	render: function(data) {
 		var hosts = data[0] || {},

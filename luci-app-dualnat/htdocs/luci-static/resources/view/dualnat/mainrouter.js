@@ -443,47 +443,13 @@ return view.extend({
 		return values;
 	},
 
+	/* Check every setting with the backend, then let LuCI stage this form; rejects when not saved. */
 	save: function(ev) {
-		var map = this.map,
-		    section = this.section;
-
-		fieldErrors.clear('main');
-
-		var invalid = section.children.some(function(opt) {
-			opt.triggerValidation('main');
-			return opt.isActive('main') && !opt.isValid('main');
-		});
-
-		if (invalid)
-			return this.super('handleSave', [ ev ]);
-
-		return dn.callCheckConfig(dn.settingsToApi(this.settingsValues())).then(L.bind(function(reply) {
-			if (reply.errors) {
-				var rest = fieldErrors.show(map, 'main', reply.errors);
-
-				ui.addNotification(null, Object.keys(rest).length
-					? dn.errorList(_('The settings cannot be saved:'), rest)
-					: E('p', {}, [ _('The settings cannot be saved: see the marked fields.') ]), 'danger');
-
-				return Promise.reject(new Error('invalid settings'));
-			}
-
-			return this.super('handleSave', [ ev ]);
-		}, this), function(err) {
-			ui.addNotification(null, dn.serviceErrorText(err), 'danger');
-			return Promise.reject(err);
-		});
+		return dn.saveSettings(this, ev, fieldErrors, 'main', L.bind(this.settingsValues, this));
 	},
 
-	handleSave: function(ev) {
-		return this.save(ev).catch(function() {});
-	},
-
-	handleSaveApply: function(ev, mode) {
-		return this.save(ev).then(function() {
-			return ui.changes.apply(mode == '0');
-		}, function() {});
-	},
+	handleSave: dn.saveHandlers.handleSave,
+	handleSaveApply: dn.saveHandlers.handleSaveApply,
 
 	renderForm: function() {
 		var m, s, o, self = this;

@@ -26,53 +26,23 @@ return view.extend({
 
 	/* Check the section with the backend, then let LuCI stage it; rejects when not saved. */
 	save: function(ev) {
-		var map = this.map,
-		    section = this.section,
-		    section_id = section.section,
-		    values = {};
+		var section = this.section,
+		    section_id = section.section;
 
-		fieldErrors.clear(section_id);
+		return dn.saveSettings(this, ev, fieldErrors, section_id, function() {
+			var values = {};
 
-		var invalid = section.children.some(function(opt) {
-			opt.triggerValidation(section_id);
-			return opt.isActive(section_id) && !opt.isValid(section_id);
-		});
+			section.children.forEach(function(opt) {
+				if (dn.settingsFields.indexOf(opt.option) >= 0 && opt.isActive(section_id))
+					values[opt.option] = opt.formvalue(section_id);
+			});
 
-		if (invalid)
-			return this.super('handleSave', [ ev ]);
-
-		section.children.forEach(function(opt) {
-			if (dn.settingsFields.indexOf(opt.option) >= 0 && opt.isActive(section_id))
-				values[opt.option] = opt.formvalue(section_id);
-		});
-
-		return dn.callCheckConfig(dn.settingsToApi(values)).then(L.bind(function(reply) {
-			if (reply.errors) {
-				var rest = fieldErrors.show(map, section_id, reply.errors);
-
-				ui.addNotification(null, Object.keys(rest).length
-					? dn.errorList(_('The settings cannot be saved:'), rest)
-					: E('p', {}, [ _('The settings cannot be saved: see the marked fields.') ]), 'danger');
-
-				return Promise.reject(new Error('invalid settings'));
-			}
-
-			return this.super('handleSave', [ ev ]);
-		}, this), function(err) {
-			ui.addNotification(null, dn.serviceErrorText(err), 'danger');
-			return Promise.reject(err);
+			return values;
 		});
 	},
 
-	handleSave: function(ev) {
-		return this.save(ev).catch(function() {});
-	},
-
-	handleSaveApply: function(ev, mode) {
-		return this.save(ev).then(function() {
-			return ui.changes.apply(mode == '0');
-		}, function() {});
-	},
+	handleSave: dn.saveHandlers.handleSave,
+	handleSaveApply: dn.saveHandlers.handleSaveApply,
 
 	render: function(data) {
 		var plan = data[2] || {},
