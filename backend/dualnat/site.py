@@ -128,15 +128,16 @@ class Site:
         return f"{self.init_dir / service} does not exist on this router"
 
     @contextmanager
-    def lock(self, dry_run: bool = False) -> Iterator[None]:
+    def lock(self, dry_run: bool = False, name: str = LOCK_FILE) -> Iterator[None]:
         """The one lock for dualnat's writes (its config, the firewall and DHCP configs,
-        the sysctls), across processes. A dry run writes nothing, not even the lock file
+        the sysctls), across processes; `name` another one in the same place (the main
+        router's pushes have their own). A dry run writes nothing, not even the lock file
         (it only reads files that writers replace atomically)."""
         if dry_run:
             yield
             return
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / LOCK_FILE, "w") as fh:
+        with open(self.state_dir / name, "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield

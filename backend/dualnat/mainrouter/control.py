@@ -19,12 +19,10 @@ and no ubus call waits for the main router. Files (see `Site`):
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -48,7 +46,7 @@ from .push import Report, push, unreadable
 from .secrets import SecretsError, SecretStore
 
 STATE_FILE = "main_router.json"
-LOCK_FILE = "main_router.lock"
+LOCK_FILE = "main_router.lock"  # pushes and removals: one at a time, apart from writes
 SECRETS_FILE = "secrets"
 # the secret of each API router, by name in the secrets file
 SECRET_NAMES = {
@@ -293,21 +291,6 @@ def _write_record(site: Site, target: Target | None) -> None:
     atomic_write(path, json.dumps({"kind": target.kind, "router": str(target.router)}) + "\n")
 
 
-@contextlib.contextmanager
-def _lock(site: Site, dry_run: bool) -> Iterator[None]:
-    """One push or removal at a time (a dry run only reads: no lock)."""
-    if dry_run:
-        yield
-        return
-    site.state_dir.mkdir(parents=True, exist_ok=True)
-    with open(site.state_dir / LOCK_FILE, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 # -- the actions ------------------------------------------------------------------------
 
 
@@ -376,7 +359,7 @@ def push_plan(
     target = Target.of(settings, net)
     store = secret_store(site)
     run = dict(store=store, factory=factory, dry_run=dry_run, clock=clock)
-    with _lock(site, dry_run):
+    with site.lock(dry_run, LOCK_FILE):  # one push or removal at a time
         before = _previous(site, target, settings, net)
         previous = None
         if before is not None:
@@ -412,7 +395,7 @@ def remove_all(
     target = Target.of(settings, net)
     store = secret_store(site)
     run = dict(store=store, factory=factory, dry_run=dry_run, clock=clock)
-    with _lock(site, dry_run):
+    with site.lock(dry_run, LOCK_FILE):  # one push or removal at a time
         if not dry_run:
             set_off(site, True)
         before = _previous(site, target, settings, net)
