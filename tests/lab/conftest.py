@@ -13,9 +13,11 @@ from collections.abc import Iterator
 import pytest
 from gate import lab_required, unavailable
 from netns import missing_requirements
+from netns_thread import InNetns
 from outcome import LOUD
 from routers import DEFAULT_BASELINE
 from topology import Topology
+from upnp_lab import Miniupnpd, miniupnpd_missing
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +52,24 @@ def lab(lab_topology: Topology, baseline: str) -> Topology:
     before use."""
     lab_topology.use_baseline(baseline)
     return lab_topology
+
+
+@pytest.fixture(scope="module")
+def in_bypass(lab_topology: Topology) -> Iterator[InNetns]:
+    """Run calls in the bypass router's namespace (the product's code, as on the router)."""
+    with InNetns(lab_topology.bypass.name) as netns:
+        yield netns
+
+
+@pytest.fixture
+def igd(lab: Topology) -> Iterator[Miniupnpd]:
+    """A real miniupnpd on the main router (skips, or fails in CI, without it)."""
+    missing = miniupnpd_missing()
+    if missing:
+        unavailable(missing)
+    lab.reset()
+    with Miniupnpd(lab.main, lab.workdir) as daemon:
+        yield daemon
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

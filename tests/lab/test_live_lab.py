@@ -25,7 +25,6 @@ that it proves nothing when it does not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from ipaddress import IPv4Network
 
 import pytest
@@ -77,12 +76,6 @@ EXPECTED = {
     "pin": "hairpin_no_snat",
     "dns": "main_router_to_device",
 }
-
-
-@pytest.fixture(scope="module")
-def in_bypass(lab_topology: Topology) -> Iterator[InNetns]:
-    with InNetns(lab_topology.bypass.name) as netns:
-        yield netns
 
 
 def tcp(port: int, source: object = None) -> Probe:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -30,12 +29,11 @@ from addresses import (
     TARGET_VIA_MAIN,
     WIRED_CLIENT,
 )
-from gate import unavailable
 from netns_thread import InNetns
 from probes import Probe
 from routers import apply_dualnat
 from topology import Topology
-from upnp_lab import Miniupnpd, miniupnpd_missing
+from upnp_lab import Miniupnpd
 
 from dualnat.apply import apply_plan
 from dualnat.context import make_plan
@@ -124,22 +122,6 @@ REACHED = {
 @pytest.fixture
 def baseline() -> str:
     return "fw4"  # firewall4 as OpenWrt ships it
-
-
-@pytest.fixture(scope="module")
-def in_bypass(lab_topology: Topology) -> Iterator[InNetns]:
-    with InNetns(lab_topology.bypass.name) as netns:
-        yield netns
-
-
-@pytest.fixture
-def igd(lab: Topology) -> Iterator[Miniupnpd]:
-    missing = miniupnpd_missing()
-    if missing:
-        unavailable(missing)
-    lab.reset()
-    with Miniupnpd(lab.main, lab.workdir) as daemon:
-        yield daemon
 
 
 class Bypass:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
@@ -50,22 +50,6 @@ class Bypass:
 
     def states(self, forwards: list[MainRouterForward], **kw: object) -> dict[str, State]:
         return {o.forward: o.state for o in self.push(forwards, **kw).outcomes}
-
-
-@pytest.fixture(scope="module")
-def in_bypass(lab_topology: Topology) -> Iterator[InNetns]:
-    with InNetns(lab_topology.bypass.name) as netns:
-        yield netns
-
-
-@pytest.fixture
-def igd(lab: Topology) -> Iterator[Miniupnpd]:
-    missing = miniupnpd_missing()
-    if missing:
-        unavailable(missing)
-    lab.reset()
-    with Miniupnpd(lab.main, lab.workdir) as daemon:
-        yield daemon
 
 
 def upnpc(lab: Topology, role: str, device: str, *args: str) -> str:
