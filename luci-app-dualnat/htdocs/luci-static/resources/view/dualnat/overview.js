@@ -219,6 +219,22 @@ return view.extend({
 		]);
 	},
 
+	/* "Show the changes" (a dry run) and "Apply now", where something waits for apply. */
+	applyButtons: function() {
+		return [
+			E('button', {
+				'class': 'cbi-button cbi-button-neutral',
+				'click': ui.createHandlerFn(this, 'handleApply', true),
+				'disabled': isReadonlyView
+			}, _('Show the changes')), ' ',
+			E('button', {
+				'class': 'cbi-button cbi-button-apply',
+				'click': ui.createHandlerFn(this, 'handleApply', false),
+				'disabled': isReadonlyView
+			}, _('Apply now'))
+		];
+	},
+
 	renderFirewall: function(status) {
 		var reason = L.toArray(status.firewall_reason),
 		    more = +status.firewall_reason_more || 0,
@@ -232,18 +248,8 @@ return view.extend({
 
 		case 'pending':
 			nodes = [
-				dn.severity('warning'), ' ', _('The firewall does not have the current rules yet: /etc/config/firewall differs from the plan.'), ' ',
-				E('button', {
-					'class': 'cbi-button cbi-button-neutral',
-					'click': ui.createHandlerFn(this, 'handleApply', true),
-					'disabled': isReadonlyView
-				}, _('Show the changes')), ' ',
-				E('button', {
-					'class': 'cbi-button cbi-button-apply',
-					'click': ui.createHandlerFn(this, 'handleApply', false),
-					'disabled': isReadonlyView
-				}, _('Apply now'))
-			];
+				dn.severity('warning'), ' ', _('The firewall does not have the current rules yet: /etc/config/firewall differs from the plan.'), ' '
+			].concat(this.applyButtons());
 
 			if (reason.length)
 				nodes.push(E('p', {}, [ _('Not loaded yet:') ]), this.renderRuleReason(reason, false, more));
@@ -279,17 +285,8 @@ return view.extend({
 			break;
 
 		case 'pending':
-			nodes.push(dn.severity('warning'), ' ', _('dualnat has to change its settings to keep forwarded connections away from it.'), ' ',
-				E('button', {
-					'class': 'cbi-button cbi-button-neutral',
-					'click': ui.createHandlerFn(this, 'handleApply', true),
-					'disabled': isReadonlyView
-				}, _('Show the changes')), ' ',
-				E('button', {
-					'class': 'cbi-button cbi-button-apply',
-					'click': ui.createHandlerFn(this, 'handleApply', false),
-					'disabled': isReadonlyView
-				}, _('Apply now')));
+			nodes.push(dn.severity('warning'), ' ', _('dualnat has to change its settings to keep forwarded connections away from it.'), ' ');
+			nodes.push.apply(nodes, this.applyButtons());
 			break;
 
 		case 'manual':
